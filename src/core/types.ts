@@ -1,0 +1,141 @@
+/**
+ * The data the core hands to its callers (CLI, extension host, webviews via the host, tests). Plain JSON-able
+ * objects only, so they cross worker-thread and webview boundaries unchanged.
+ */
+
+export type MaskMethod = 'maxq' | 'magnitude' | 'srste';
+export type ScheduleKind = 'linear' | 'cubic' | 'cos' | 'exp';
+export type ScheduleGranularity = 'step' | 'epoch';
+
+/** Which op a sparsifiable layer is and how its weight is stored. */
+export type LayerOp = 'Conv' | 'Gemm' | 'MatMul';
+
+/**
+ * A layer whose weight N:M could apply to. `name` is the weight's source tensor name (initializer or Constant
+ * output) — the stable identifier everywhere (masks files, run records, include/exclude).
+ */
+export interface LayerInfo {
+  name: string;
+  nodeName: string;
+  op: LayerOp;
+  /** Shape of the stored tensor (original layout). */
+  storageShape: number[];
+  /** Canonical [O, I, Kh, Kw]; linear layers are [out, in, 1, 1]. */
+  canonicalShape: [number, number, number, number];
+  /** True when storage is [in, out] (Gemm transB=0, MatMul): a block runs down a column. */
+  storageTransposed: boolean;
+  /** Ops between the tensor and the layer (Identity, Cast, Transpose, DequantizeLinear), outermost last. */
+  via: string[];
+  dtype: string;
+  params: number;
+  group: number;
+  /** Eligible for the requested M (or structurally eligible when no M was given). */
+  eligible: boolean;
+  /** Why this layer is left dense (ineligible or not selected by the policy). Absent when selected. */
+  reason?: string;
+  /** Selected for sparsification by the policy and the include/exclude overrides. */
+  selected: boolean;
+}
+
+export interface ModelSummary {
+  file: string;
+  irVersion: number;
+  opset: number;
+  producer: string;
+  inputs: { name: string; shape: (number | string)[]; dtype: string }[];
+  outputs: { name: string; shape: (number | string)[]; dtype: string }[];
+  nodeCount: number;
+  paramCount: number;
+  hasExternalData: boolean;
+  layers: LayerInfo[];
+}
+
+/** One failing N:M group, in original-layout coordinates of the stored tensor. */
+export interface Violation {
+  /** Canonical coordinates of the group's first element: output o, input-channel start i, kernel h, w. */
+  o: number;
+  i: number;
+  h: number;
+  w: number;
+  /** Non-zeros found in the group (> N). */
+  nonZeros: number;
+}
+
+export interface LayerValidation {
+  name: string;
+  op: LayerOp;
+  status: 'pass' | 'fail' | 'skipped';
+  /** Reason when skipped. */
+  reason?: string;
+  n?: number;
+  m?: number;
+  totalGroups?: number;
+  violatingGroups?: number;
+  firstViolations?: Violation[];
+  /** Tightest N:M the weight satisfies for M in 4, 8, 16 (lowest N/M), or null when none. */
+  detected?: { n: number; m: number } | null;
+  zeroFraction?: number;
+}
+
+export interface NumericCheck {
+  reference: string;
+  inputsFrom: string; // 'random (seed S)' or the .npy path
+  samples: number;
+  outputs: { name: string; maxAbsDiff: number; cosine: number; top1Agreement: number | null }[];
+}
+
+export interface ValidationReport {
+  file: string;
+  pattern: string | null; // "2:4" or null in detect mode
+  pass: boolean;
+  layers: LayerValidation[];
+  numeric?: NumericCheck;
+}
+
+/** Events a run streams to UIs (CLI progress bar, run dashboard). */
+export type RunEvent =
+  | { type: 'start'; runId: string; model: string; pattern: string; method: MaskMethod; epochs: number; stepsPerEpoch: number; layers: string[] }
+  | { type: 'phase'; phase: string; detail?: string }
+  | { type: 'step'; epoch: number; step: number; globalStep: number; loss: number; lr: number; stepMs: number; denseFraction: number }
+  | {
+      type: 'epoch';
+      epoch: number;
+      denseFraction: number;
+      trainLoss: number;
+      trainAccuracy: number | null;
+      valLoss: number | null;
+      valAccuracy: number | null;
+      /** Share of N:M blocks (1 − dense fraction realised), overall and per layer, in [0, 1]. */
+      coverage: number;
+      layerCoverage: Record<string, number>;
+      /** Per layer |w| mean of kept vs pruned weights, for importance summaries. */
+      importance?: Record<string, { keptMeanAbs: number; prunedMeanAbs: number; softMean: number }>;
+    }
+  | { type: 'log'; level: 'info' | 'warn'; message: string }
+  | { type: 'done'; output: string; record: string; summary: RunSummary }
+  | { type: 'error'; message: string }
+  | { type: 'cancelled' };
+
+export interface RunSummary {
+  output: string;
+  pattern: string;
+  method: MaskMethod;
+  epochs: number;
+  sparsifiedLayers: number;
+  denseAccuracy: number | null;
+  finalAccuracy: number | null;
+  validationPass: boolean;
+  seconds: number;
+}
+
+/** The JSON written next to a sparse model (`<out>.run.json`): everything the dashboard needs to replay a run. */
+export interface RunRecord {
+  version: 1;
+  runId: string;
+  createdAt: string;
+  model: string;
+  output: string;
+  options: Record<string, unknown>;
+  events: RunEvent[];
+  summary?: RunSummary;
+}
