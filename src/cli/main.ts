@@ -1,0 +1,46 @@
+/**
+ * The `maxq` command line. Exit codes (a stable contract): 0 ok, 1 validation found violations,
+ * 2 bad usage or bad input (one line on stderr, no stack trace).
+ */
+import { isMaxqError } from '../core/errors';
+import { isCancelled } from '../core/sparsify/cancellation';
+import { inspectCommand, usage as inspectUsage } from './commands/inspect';
+import { masksCommand, usage as masksUsage } from './commands/masks';
+import { sparsifyCommand, usage as sparsifyUsage } from './commands/sparsify';
+import { validateCommand, usage as validateUsage } from './commands/validate';
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  inspect: inspectCommand,
+  masks: masksCommand,
+  sparsify: sparsifyCommand,
+  validate: validateCommand,
+};
+
+const HELP = ['MaxQ Studio: N:M sparsity for ONNX CNNs (MaxQ, CVPR 2024)', '', inspectUsage, masksUsage, sparsifyUsage, validateUsage].join('\n');
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP + '\n');
+    return command ? 0 : 2;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    process.stderr.write(`maxq: unknown command '${command}' (use ${Object.keys(COMMANDS).join(', ')})\n`);
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (e) {
+    if (isCancelled(e)) {
+      process.stderr.write('maxq: cancelled; nothing was written\n');
+      return 130;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    const [first, ...more] = message.split('\n');
+    process.stderr.write(`maxq ${command}: ${isMaxqError(e) ? '' : 'error: '}${first}\n`);
+    if (isMaxqError(e) && e.kind === 'usage' && more.length > 0) process.stderr.write(more.join('\n') + '\n');
+    if (process.env.MAXQ_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Hard N:M mask H (spec §3): in every block of M consecutive input channels at a fixed (o, h, w), keep the N
+ * largest |w|; on equal |w| the lower channel index wins. Output is 1 = kept, 0 = pruned.
+ *
+ * In OIHW memory a block is strided by Kh·Kw, and the M·Kh·Kw values of one (o, g) chunk are contiguous, so the
+ * loops walk chunks in memory order and the Kh·Kw blocks inside each chunk.
+ *
+ * Magnitudes are compared as integer keys (see `magnitudeKeys`): `(a − b) >>> 31` is 1 exactly when a < b, which
+ * lets M = 2 and M = 4 compute every rank with arithmetic only; V8 turns float compares in ternaries into
+ * branches, which mispredict half the time on random weights. Other M use a partial selection per block.
+ */
+import { usageError } from '../errors';
+import { CanonicalWeight, MAGNITUDE_MASK, magnitudeKeys } from './canonicalWeight';
+import { NmPattern } from './nmPattern';
+import { quickselectInt32 } from './select';
+
+export function assertGroupable(w: CanonicalWeight, pattern: NmPattern, name?: string): void {
+  if (w.I % pattern.m !== 0) {
+    const where = name ? `layer '${name}': ` : '';
+    throw usageError(`${where}input channels ${w.I} are not a multiple of M=${pattern.m}`);
+  }
+}
+
+/** H for `w` (a fresh array unless `out` is given; `out` must have the weight's length). */
+export function hardNmMask(w: CanonicalWeight, pattern: NmPattern, out?: Uint8Array): Uint8Array {
+  assertGroupable(w, pattern);
+  const total = w.data.length;
+  const mask = out ?? new Uint8Array(total);
+  if (mask.length !== total) throw usageError(`hard mask buffer has ${mask.length} entries, weight has ${total}`);
+  const keys = magnitudeKeys(w.data);
+  const KK = w.Kh * w.Kw;
+  const chunks = (w.O * w.I) / pattern.m; // (o, g) pairs
+  if (pattern.m === 4) hard4(keys, mask, chunks, KK, pattern.n);
+  else if (pattern.m === 2) hard2(keys, mask, chunks, KK);
+  else hardGeneric(keys, mask, chunks, KK, pattern.n, pattern.m);
+  return mask;
+}
+
+/**
+ * M = 4, any N. With n_qj = [a_q < a_j] for q < j, the number of block members ranked above j is
+ *   rank_j = Σ_{q<j} [a_q ≥ a_j] + Σ_{q>j} [a_q > a_j] = Σ_{q<j} (1 − n_qj) + Σ_{q>j} n_jq,
+ * which encodes the lower-index-wins tie rule; H_j = [rank_j < N] = (rank_j − N) >>> 31.
+ */
+function hard4(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number, n: number): void {
+  const stride = KK;
+  const chunkLen = 4 * KK;
+  for (let c = 0; c < chunks; c++) {
+    const base = c * chunkLen;
+    for (let p = 0; p < KK; p++) {
+      const i0 = base + p;
+      const i1 = i0 + stride;
+      const i2 = i1 + stride;
+      const i3 = i2 + stride;
+      const a0 = keys[i0] & MAGNITUDE_MASK;
+      const a1 = keys[i1] & MAGNITUDE_MASK;
+      const a2 = keys[i2] & MAGNITUDE_MASK;
+      const a3 = keys[i3] & MAGNITUDE_MASK;
+      const n01 = (a0 - a1) >>> 31;
+      const n02 = (a0 - a2) >>> 31;
+      const n03 = (a0 - a3) >>> 31;
+      const n12 = (a1 - a2) >>> 31;
+      const n13 = (a1 - a3) >>> 31;
+      const n23 = (a2 - a3) >>> 31;
+      mask[i0] = (n01 + n02 + n03 - n) >>> 31;
+      mask[i1] = (1 - n01 + n12 + n13 - n) >>> 31;
+      mask[i2] = (2 - n02 - n12 + n23 - n) >>> 31;
+      mask[i3] = (3 - n03 - n13 - n23 - n) >>> 31;
+    }
+  }
+}
+
+/** M = 2 (so N = 1): keep the first unless the second is strictly larger. */
+function hard2(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number): void {
+  const chunkLen = 2 * KK;
+  for (let c = 0; c < chunks; c++) {
+    const base = c * chunkLen;
+    for (let p = 0; p < KK; p++) {
+      const i0 = base + p;
+      const i1 = i0 + KK;
+      const keepFirst = 1 ^ (((keys[i0] & MAGNITUDE_MASK) - (keys[i1] & MAGNITUDE_MASK)) >>> 31);
+      mask[i0] = keepFirst;
+      mask[i1] = 1 - keepFirst;
+    }
+  }
+}
+
+/**
+ * Any M: copy the block's keys, select the N-th largest value v, keep everything above v and the first
+ * (N − #above) members equal to v in channel order. Expected O(M) per block.
+ */
+function hardGeneric(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number, n: number, m: number): void {
+  const scratch = new Int32Array(m);
+  const chunkLen = m * KK;
+  const rankFromBottom = m - n; // 0-based ascending index of the N-th largest
+  for (let c = 0; c < chunks; c++) {
+    const base = c * chunkLen;
+    for (let p = 0; p < KK; p++) {
+      const first = base + p;
+      for (let j = 0, idx = first; j < m; j++, idx += KK) scratch[j] = keys[idx] & MAGNITUDE_MASK;
+      const v = quickselectInt32(scratch, 0, m, rankFromBottom);
+      let above = 0;
+      for (let j = rankFromBottom + 1; j < m; j++) if (scratch[j] > v) above++;
+      let equalsToKeep = n - above;
+      for (let j = 0, idx = first; j < m; j++, idx += KK) {
+        const a = keys[idx] & MAGNITUDE_MASK;
+        let keep = 0;
+        if (a > v) keep = 1;
+        else if (a === v && equalsToKeep > 0) {
+          keep = 1;
+          equalsToKeep--;
+        }
+        mask[idx] = keep;
+      }
+    }
+  }
+}

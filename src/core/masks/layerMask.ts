@@ -1,0 +1,76 @@
+/**
+ * Everything the product computes for one sparsified layer at one step (spec §6): the hard mask H after the
+ * schedule and the mask applied in the forward pass, for the three methods.
+ * - maxq: S = H ⊙ ((1 + F) + P) (spec §5).
+ * - magnitude, srste: S = H as 0/1 floats. SR-STE differs only in training, by the decay term
+ *   (`srsteDecay.ts`), so the mask itself is the magnitude mask.
+ */
+import { usageError } from '../errors';
+import { MaskMethod } from '../types';
+import { assertCanonicalShape, assertFiniteWeight, CanonicalWeight } from './canonicalWeight';
+import { blockCount, forceDenseBlocks } from './denseBlocks';
+import { assertGroupable, hardNmMask } from './hardMask';
+import { NmPattern } from './nmPattern';
+import { softMask, topkDropped } from './softMask';
+import { defaultWorkspace, MaskWorkspace } from './workspace';
+
+export interface LayerMask {
+  /** H after the schedule (dense blocks are all 1), canonical OIHW order. */
+  hard: Uint8Array;
+  /** The factor applied to the weight in the forward pass: S for maxq, H as 0/1 for magnitude and srste. */
+  soft: Float32Array;
+  numBlocks: number;
+  numDenseBlocks: number;
+  /** k of the filter axis (spec §5); reported for every method so callers can show it. */
+  filterTopk: number;
+  /** k of the kernel-position axis, or null when Kh·Kw = 1. */
+  positionTopk: number | null;
+}
+
+export interface LayerMaskOptions {
+  /** Reuse these output buffers (length = weight length) instead of allocating, e.g. at every training step. */
+  hardOut?: Uint8Array;
+  softOut?: Float32Array;
+  workspace?: MaskWorkspace;
+}
+
+const METHODS: readonly MaskMethod[] = ['maxq', 'magnitude', 'srste'];
+
+/**
+ * @param denseFraction p of the schedule (spec §4.1); 0 = every block N:M (export, final evaluation).
+ * @param name layer name for error messages.
+ */
+export function computeLayerMask(
+  w: CanonicalWeight,
+  pattern: NmPattern,
+  method: MaskMethod,
+  denseFraction = 0,
+  name?: string,
+  opts: LayerMaskOptions = {},
+): LayerMask {
+  if (!METHODS.includes(method)) throw usageError(`unknown mask method '${method}' (use maxq, magnitude or srste)`);
+  assertCanonicalShape(w, name);
+  assertGroupable(w, pattern, name);
+  assertFiniteWeight(w, name);
+
+  const hard = hardNmMask(w, pattern, opts.hardOut);
+  const numDenseBlocks = forceDenseBlocks(w, pattern, hard, denseFraction);
+  const KK = w.Kh * w.Kw;
+
+  let soft: Float32Array;
+  if (method === 'maxq') {
+    soft = softMask(w, pattern, hard, opts.softOut, opts.workspace ?? defaultWorkspace()).soft;
+  } else {
+    soft = opts.softOut ?? new Float32Array(hard.length);
+    if (soft.length !== hard.length) throw usageError(`soft mask buffer has ${soft.length} entries, weight has ${hard.length}`);
+    for (let i = 0; i < hard.length; i++) soft[i] = hard[i];
+  }
+  return {
+    hard,
+    soft,
+    numBlocks: blockCount(w, pattern),
+    numDenseBlocks,
+    filterTopk: topkDropped(pattern.drop, w.I * KK),
+    positionTopk: KK > 1 ? topkDropped(pattern.drop, w.O * w.I) : null,
+  };
+}

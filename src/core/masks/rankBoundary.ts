@@ -1,0 +1,200 @@
+/**
+ * Finds where the k smallest magnitudes of one axis row end (spec §5): the k-th and (k+1)-th smallest magnitude
+ * and how many values are ≤ the k-th (which exposes ties at the boundary). That is all the soft terms need; no
+ * row is ever sorted.
+ *
+ * How, in linear time and mostly without branches:
+ * 1. Guess a key bracket [lo, hi] that should contain both boundary values: from the previous row of the same
+ *    axis (rows of one layer have similar magnitude distributions), from a sample of a long row, or the full
+ *    key range.
+ * 2. One branch-free pass over the row counts the keys below `lo` and appends the keys inside the bracket to a
+ *    scratch buffer (write always, advance the cursor by 0 or 1).
+ * 3. If the boundary is not inside the bracket, shift/widen it and repeat (rare); the last attempt uses the full
+ *    range, so the loop always terminates with the exact answer.
+ * 4. Refine inside the buffer the same way, with a bracket interpolated from the rank (keys in a narrow
+ *    bracket are nearly uniform), ping-ponging between two scratch buffers; quickselect finishes the last few
+ *    dozen keys, or the whole buffer when the keys are too clumped for interpolation to help.
+ *
+ * Keys are `float bits & 0x7fffffff` (see `magnitudeKeys`): non-negative int32 that order like |w|, so
+ * `(a − b) >>> 31` is the branch-free `a < b`.
+ */
+import { MAGNITUDE_MASK } from './canonicalWeight';
+import { quickselectInt32 } from './select';
+
+const MAX_KEY = 0x7fffffff;
+/** Rows at least this long get a sampled bracket when there is no hint; shorter rows just use the full range. */
+const SAMPLE_MIN_LEN = 4096;
+const SAMPLE_SIZE = 512;
+/** Narrowed attempts before falling back to the full key range. */
+const MAX_ATTEMPTS = 3;
+/** Hint half-width bounds in key units (2^23 key units = one octave of magnitude). */
+const MIN_HALF_WIDTH = 1 << 13;
+const INITIAL_HALF_WIDTH = 1 << 21;
+/** Buffers at most this long are finished by quickselect instead of another refinement pass. */
+const REFINE_MIN = 48;
+
+export class RankBoundary {
+  /** Magnitude key of the k-th smallest value (1-based k). */
+  vk = 0;
+  /** Magnitude key of the (k+1)-th smallest value; equals `vk` when the boundary falls inside a run of ties. */
+  vk1 = 0;
+  /** Number of values with key ≤ vk (≥ k; > k exactly when there is a tie across the boundary). */
+  countLE = 0;
+
+  private buf = new Int32Array(1024);
+  private spare = new Int32Array(1024);
+  private sample = new Int32Array(SAMPLE_SIZE);
+  private cnt = 0;
+  private nb = 0;
+  private hasHint = false;
+  private center = 0;
+  private devEma = 0;
+
+  /** Forget the previous row: call when moving to another layer or axis, whose magnitudes may differ. */
+  resetHint(): void {
+    this.hasHint = false;
+  }
+
+  /**
+   * Boundary of the `k` smallest magnitude keys among `src[start, start + len)` (each read as `src[i] & 0x7fffffff`,
+   * so raw float bits can be passed directly). Requires 1 ≤ k < len.
+   */
+  find(src: Int32Array, start: number, len: number, k: number): void {
+    if (!(k >= 1 && k < len)) throw new RangeError(`boundary rank ${k} needs 1 <= k < ${len}`);
+    if (this.buf.length < len) this.buf = new Int32Array(Math.max(len, this.buf.length * 2));
+
+    let lo: number;
+    let hi: number;
+    if (this.hasHint) {
+      const half = Math.max(MIN_HALF_WIDTH, Math.round(4 * this.devEma));
+      lo = Math.max(0, this.center - half);
+      hi = Math.min(MAX_KEY, this.center + half);
+    } else if (len >= SAMPLE_MIN_LEN) {
+      this.sampleBracket(src, start, len, k);
+      lo = this.sampleLo;
+      hi = this.sampleHi;
+    } else {
+      lo = 0;
+      hi = MAX_KEY;
+    }
+
+    for (let attempt = 0; ; attempt++) {
+      this.bracketPass(src, start, len, lo, hi);
+      const cnt = this.cnt;
+      if (cnt < k && cnt + this.nb >= k + 1) break;
+      if (attempt >= MAX_ATTEMPTS) {
+        lo = 0;
+        hi = MAX_KEY;
+        continue;
+      }
+      const width = hi - lo + 1;
+      if (cnt >= k) {
+        // Both boundary values are below lo: everything from lo up is excluded.
+        hi = lo - 1;
+        lo = Math.max(0, lo - 4 * width);
+      } else if (cnt + this.nb <= k - 1) {
+        // Both are above hi.
+        lo = hi + 1;
+        hi = Math.min(MAX_KEY, hi + 4 * width);
+      } else {
+        // The k-th is inside, only the (k+1)-th is above: extend upwards.
+        hi = Math.min(MAX_KEY, hi + 4 * width);
+      }
+    }
+
+    // Narrow the buffer further by interpolation (keys inside a narrow bracket are close to uniformly spread),
+    // then select exactly in what is left.
+    let buf = this.buf;
+    let other = this.spare.length >= this.nb ? this.spare : (this.spare = new Int32Array(this.buf.length));
+    let nb = this.nb;
+    let below = this.cnt;
+    while (nb > REFINE_MIN) {
+      const r = k - below; // 1-based rank of the k-th inside buf; r + 1 ≤ nb
+      const q = r / nb;
+      const span = hi - lo + 1;
+      const centre = lo + span * q;
+      const half = (span * (3 * Math.sqrt(nb * q * (1 - q)) + 2)) / nb;
+      const nlo = Math.max(lo, Math.floor(centre - half));
+      const nhi = Math.min(hi, Math.ceil(centre + half));
+      let c = 0;
+      let n2 = 0;
+      for (let i = 0; i < nb; i++) {
+        const key = buf[i];
+        c += (key - nlo) >>> 31;
+        other[n2] = key;
+        n2 += 1 ^ (((key - nlo) | (nhi - key)) >>> 31);
+      }
+      // Give up refining on a miss or when the keys are too clumped to shrink; quickselect finishes the job.
+      if (!(c < r && c + n2 >= r + 1) || n2 * 2 > nb) break;
+      below += c;
+      nb = n2;
+      lo = nlo;
+      hi = nhi;
+      const t = buf;
+      buf = other;
+      other = t;
+    }
+
+    const r = k - below; // 1-based rank inside the buffer
+    const vk = quickselectInt32(buf, 0, nb, r - 1);
+    // After selection buf[0, r−1) ≤ vk ≤ buf(r−1, nb): the first r are ≤ vk; count the ties after them and
+    // find the next larger key.
+    let le = r;
+    let above = MAX_KEY;
+    for (let i = r; i < nb; i++) {
+      const x = buf[i];
+      if (x === vk) le++;
+      else if (x < above) above = x;
+    }
+    this.vk = vk;
+    this.countLE = below + le;
+    this.vk1 = this.countLE > k ? vk : above;
+
+    // Next row's bracket: centred on this boundary, half-width ~4× the typical row-to-row movement.
+    if (this.hasHint) this.devEma = 0.75 * this.devEma + 0.25 * Math.abs(vk - this.center);
+    else this.devEma = INITIAL_HALF_WIDTH / 4;
+    this.center = vk;
+    this.hasHint = true;
+  }
+
+  private sampleLo = 0;
+  private sampleHi = MAX_KEY;
+
+  /** Bracket from a jittered systematic sample: the sample quantiles ±3 standard deviations of the sample rank. */
+  private sampleBracket(src: Int32Array, start: number, len: number, k: number): void {
+    const s = SAMPLE_SIZE;
+    const sample = this.sample;
+    const step = len / s;
+    let seed = 0x9e3779b9 ^ len;
+    for (let j = 0; j < s; j++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) | 0;
+      const u = (seed >>> 8) / 16777216; // [0, 1)
+      const pos = start + Math.min(len - 1, Math.floor((j + u) * step));
+      sample[j] = src[pos] & MAGNITUDE_MASK;
+    }
+    sample.sort();
+    const q = k / len;
+    const rank = q * s;
+    const d = 3 * Math.sqrt(s * q * (1 - q)) + 2;
+    const loIdx = Math.floor(rank - d);
+    const hiIdx = Math.ceil(rank + d);
+    this.sampleLo = loIdx < 0 ? 0 : sample[loIdx];
+    this.sampleHi = hiIdx >= s ? MAX_KEY : sample[hiIdx];
+  }
+
+  /** Branch-free: count keys < lo, append keys in [lo, hi] to the buffer. */
+  private bracketPass(src: Int32Array, start: number, len: number, lo: number, hi: number): void {
+    const buf = this.buf;
+    const end = start + len;
+    let cnt = 0;
+    let nb = 0;
+    for (let i = start; i < end; i++) {
+      const key = src[i] & MAGNITUDE_MASK;
+      cnt += (key - lo) >>> 31;
+      buf[nb] = key;
+      nb += 1 ^ (((key - lo) | (hi - key)) >>> 31);
+    }
+    this.cnt = cnt;
+    this.nb = nb;
+  }
+}

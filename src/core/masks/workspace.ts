@@ -1,0 +1,66 @@
+/**
+ * Scratch memory reused across layers and steps: mask computation runs for every layer at every training step,
+ * and re-allocating row buffers each time would churn the GC for nothing. Not thread-safe by design — one
+ * workspace per thread (the default one belongs to the thread that imports this module).
+ */
+import { RankBoundary } from './rankBoundary';
+
+/** Per-row parameters of one axis: boundary key, threshold, and how many boundary ties stay kept. */
+export class AxisRows {
+  vk = new Int32Array(0);
+  thr = new Float64Array(0);
+  keepEq = new Int32Array(0);
+  seen = new Int32Array(0);
+
+  ensure(rows: number): this {
+    if (this.vk.length < rows) {
+      this.vk = new Int32Array(rows);
+      this.thr = new Float64Array(rows);
+      this.keepEq = new Int32Array(rows);
+      this.seen = new Int32Array(rows);
+    }
+    this.seen.fill(0, 0, rows);
+    return this;
+  }
+}
+
+export class MaskWorkspace {
+  readonly filterBoundary = new RankBoundary();
+  readonly positionBoundary = new RankBoundary();
+  readonly filterRows = new AxisRows();
+  readonly positionRows = new AxisRows();
+  private posKeys = new Int32Array(0);
+  private lists = [new Int32Array(0), new Int32Array(0)];
+  private counts = new Int32Array(0);
+
+  /** Buffer for the position-axis keys, laid out one contiguous row per kernel position. */
+  positionKeys(n: number): Int32Array {
+    if (this.posKeys.length < n) this.posKeys = new Int32Array(n);
+    return this.posKeys;
+  }
+
+  /** Index list `which` (0 or 1) of at least `n` entries, for compacting one row's kept weights. */
+  rowList(which: 0 | 1, n: number): Int32Array {
+    if (this.lists[which].length < n) this.lists[which] = new Int32Array(n);
+    return this.lists[which];
+  }
+
+  /** Per-kernel-position counters. */
+  positionCounts(n: number): Int32Array {
+    if (this.counts.length < n) this.counts = new Int32Array(n);
+    return this.counts;
+  }
+
+  /** Drop the big buffers (e.g. after the last layer of a model). */
+  release(): void {
+    this.posKeys = new Int32Array(0);
+  }
+}
+
+let shared: MaskWorkspace | undefined;
+
+/** The workspace used when a caller does not pass one. */
+export function defaultWorkspace(): MaskWorkspace {
+  shared ??= new MaskWorkspace();
+  return shared;
+}

@@ -1,0 +1,118 @@
+/**
+ * Rewrites a serialized ModelProto, changing only the tensors asked for. Walks the wire format down
+ * ModelProto.graph(7) → GraphProto.initializer(5) / GraphProto.node(1) → NodeProto.attribute(5) →
+ * AttributeProto.t(5), re-emits just the messages on the path to a changed tensor (with new length prefixes)
+ * and copies every other byte unchanged.
+ */
+import { AttributeForm, rewriteTensor, rewriteValueAttribute, TensorChange } from './tensorRewrite';
+import { bytesField, Field, firstString, payload, Pieces, scanFields, WireType } from './wireFormat';
+
+const MODEL_GRAPH = 7;
+const GRAPH = { node: 1, initializer: 5 } as const;
+const NODE = { output: 2, op_type: 4, attribute: 5, domain: 7 } as const;
+const ATTR = { name: 1, t: 5 } as const;
+const TENSOR_NAME = 8;
+
+export type ConstantChange =
+  | { form: 'value'; change: TensorChange }
+  | { form: AttributeForm; values: ArrayLike<number | bigint> };
+
+export interface RewritePlan {
+  /** Initializer name → change. */
+  initializers: Map<string, TensorChange>;
+  /** Constant node output name → change. */
+  constants: Map<string, ConstantChange>;
+}
+
+/** Which initializers / Constant outputs were actually rewritten (every planned one should be). */
+export interface RewriteResult {
+  pieces: Pieces;
+  applied: Set<string>;
+}
+
+function isMessage(f: Field): boolean {
+  return f.wire === WireType.BYTES;
+}
+
+function rewriteAttributes(node: Uint8Array, fields: Field[], change: ConstantChange): Pieces | undefined {
+  const out = new Pieces();
+  let changed = false;
+  for (const f of fields) {
+    if (f.no !== NODE.attribute || !isMessage(f) || changed) {
+      out.pushField(node, f);
+      continue;
+    }
+    const attr = payload(node, f);
+    const attrFields = scanFields(attr);
+    const name = firstString(attr, attrFields, ATTR.name);
+    let body: Pieces | undefined;
+    if (change.form === 'value' && name === 'value') {
+      const out2 = new Pieces();
+      for (const af of attrFields) {
+        if (af.no === ATTR.t && isMessage(af) && !body) {
+          body = out2;
+          out2.pushAll(bytesField(ATTR.t, rewriteTensor(payload(attr, af), change.change)));
+        } else out2.pushField(attr, af);
+      }
+    } else if (change.form !== 'value' && name === change.form) {
+      body = rewriteValueAttribute(attr, change.form, change.values);
+    }
+    if (body) {
+      out.pushAll(bytesField(NODE.attribute, body));
+      changed = true;
+    } else out.pushField(node, f);
+  }
+  return changed ? out : undefined;
+}
+
+/** The Constant node's first output if this node is a default-domain Constant. */
+function constantOutput(node: Uint8Array, fields: Field[]): string | undefined {
+  const op = firstString(node, fields, NODE.op_type);
+  if (op !== 'Constant') return undefined;
+  const domain = firstString(node, fields, NODE.domain) ?? '';
+  if (domain !== '' && domain !== 'ai.onnx') return undefined;
+  return firstString(node, fields, NODE.output);
+}
+
+function rewriteGraph(graph: Uint8Array, plan: RewritePlan, applied: Set<string>): Pieces | undefined {
+  const out = new Pieces();
+  let changed = false;
+  for (const f of scanFields(graph)) {
+    let replacement: Pieces | undefined;
+    if (isMessage(f) && f.no === GRAPH.initializer && plan.initializers.size > 0) {
+      const t = payload(graph, f);
+      const name = firstString(t, scanFields(t), TENSOR_NAME) ?? '';
+      const change = plan.initializers.get(name);
+      if (change) {
+        replacement = bytesField(GRAPH.initializer, rewriteTensor(t, change));
+        applied.add(name);
+      }
+    } else if (isMessage(f) && f.no === GRAPH.node && plan.constants.size > 0) {
+      const n = payload(graph, f);
+      const nodeFields = scanFields(n);
+      const output = constantOutput(n, nodeFields);
+      const change = output !== undefined ? plan.constants.get(output) : undefined;
+      const body = change ? rewriteAttributes(n, nodeFields, change) : undefined;
+      if (body) {
+        replacement = bytesField(GRAPH.node, body);
+        applied.add(output as string);
+      }
+    }
+    if (replacement) {
+      out.pushAll(replacement);
+      changed = true;
+    } else out.pushField(graph, f);
+  }
+  return changed ? out : undefined;
+}
+
+export function rewriteModel(model: Uint8Array, plan: RewritePlan): RewriteResult {
+  const applied = new Set<string>();
+  const out = new Pieces();
+  for (const f of scanFields(model)) {
+    const g = f.no === MODEL_GRAPH && isMessage(f) ? rewriteGraph(payload(model, f), plan, applied) : undefined;
+    if (g) out.pushAll(bytesField(MODEL_GRAPH, g));
+    else out.pushField(model, f);
+  }
+  return { pieces: out, applied };
+}

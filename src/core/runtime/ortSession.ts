@@ -1,0 +1,29 @@
+/**
+ * The one place that creates onnxruntime-node sessions, so thread settings and error wrapping are the same
+ * for validation, teacher logits, evaluation and training.
+ */
+import * as ort from 'onnxruntime-node';
+import { inputError } from '../errors';
+
+export interface SessionOptions {
+  threads?: number;
+}
+
+export async function createSession(pathOrBytes: string | Uint8Array, label: string, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: opts.threads ?? 0,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  };
+  try {
+    return typeof pathOrBytes === 'string'
+      ? await ort.InferenceSession.create(pathOrBytes, options)
+      : await ort.InferenceSession.create(pathOrBytes, options);
+  } catch (e) {
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    throw inputError(label, `onnxruntime could not load the model: ${msg}`);
+  }
+}
+
+export { ort };

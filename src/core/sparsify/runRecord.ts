@@ -1,0 +1,28 @@
+/** The run record written beside a sparse model (`<out>.run.json`), so any finished run can be shown again. */
+import { writeFileAtomic } from '../io/atomicWrite';
+import { RunEvent, RunRecord, RunSummary } from '../types';
+
+export function runRecordPath(out: string): string {
+  return `${out}.run.json`;
+}
+
+export class RunRecorder {
+  readonly record: RunRecord;
+
+  constructor(runId: string, model: string, output: string, options: Record<string, unknown>) {
+    this.record = { version: 1, runId, createdAt: new Date().toISOString(), model, output, options, events: [] };
+  }
+
+  /** Keeps what the dashboard plots; per-step events are thinned so long runs stay small. */
+  add(e: RunEvent): void {
+    if (e.type === 'step' && e.step % 10 !== 0) return;
+    this.record.events.push(e);
+  }
+
+  async save(summary?: RunSummary): Promise<string> {
+    if (summary) this.record.summary = summary;
+    const path = runRecordPath(this.record.output);
+    await writeFileAtomic(path, Buffer.from(JSON.stringify(this.record, null, 1)));
+    return path;
+  }
+}

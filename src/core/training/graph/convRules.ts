@@ -1,0 +1,382 @@
+/**
+ * Conv backward (doc §3.1–3.4). Forward `Y = Conv(X, W, B)`, X [N,C,H,W], W [K,C/g,kh,kw], Y [N,K,Ho,Wo],
+ * strides s, dilations d, explicit pads (auto_pad was resolved by the forward rewrite).
+ *
+ * dX: `ConvTranspose(dY, W)` with output_padding restoring the rows a stride dropped, or for stride 1 the
+ * flipped-kernel Conv `Conv(dY, flip(Wᵀ))` (any group: the weight is regrouped to [C, K/g, kh, kw]).
+ * dW: see ConvDwMode in context.ts. All dW forms handle strides and dilations: the tap (i, j) of the
+ * kernel reads X at `ho·s + i·d`, so in the `conv` form dY is a kernel dilated by s applied with stride d.
+ */
+import { inputError } from '../../errors';
+import { ConvLayerInfo, GradContext } from './context';
+import { GradRule } from './ruleTypes';
+import { Window2d, kEff, resolveWindow } from './geometry';
+import { attrInt, nodeLabel } from './onnxUtil';
+
+const INT64_MIN_ISH = -(2 ** 62);
+
+interface ConvGeom {
+  x: string;
+  w: string;
+  dy: string;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  K: number;
+  cpg: number;
+  kh: number;
+  kw: number;
+  Ho: number;
+  Wo: number;
+  g: number;
+  win: Window2d;
+}
+
+function flipKernel(ctx: GradContext, w: string, dims: number[]): string {
+  return ctx.emit(
+    'Slice',
+    [w, ctx.i64([-1, -1]), ctx.i64([INT64_MIN_ISH, INT64_MIN_ISH]), ctx.i64([2, 3]), ctx.i64([-1, -1])],
+    {},
+    dims,
+    `flip_${w}`,
+  );
+}
+
+/** dX by ConvTranspose (any stride, group, dilation). */
+function dxConvTranspose(ctx: GradContext, c: ConvGeom): string {
+  const { win } = c;
+  const op: number[] = [];
+  for (let a = 0; a < 2; a++) {
+    const covered = win.strides[a] * (win.out[a] - 1) + kEff(win, a) - win.pads[a] - win.pads[a + 2];
+    const o = win.in[a] - covered;
+    if (o < 0 || o >= Math.max(win.strides[a], win.dilations[a])) {
+      throw new Error(`internal: output_padding ${o} out of range for stride ${win.strides[a]}`);
+    }
+    op.push(o);
+  }
+  return ctx.emit(
+    'ConvTranspose',
+    [c.dy, c.w],
+    {
+      strides: [...win.strides],
+      pads: [...win.pads],
+      dilations: [...win.dilations],
+      group: c.g,
+      kernel_shape: [c.kh, c.kw],
+      output_padding: op,
+    },
+    [c.N, c.C, c.H, c.W],
+    `dX_${c.x}`,
+  );
+}
+
+function canFlip(c: ConvGeom): boolean {
+  const { win } = c;
+  if (win.strides[0] !== 1 || win.strides[1] !== 1) return false;
+  for (let a = 0; a < 2; a++) {
+    if (win.pads[a] > kEff(win, a) - 1 || win.pads[a + 2] > kEff(win, a) - 1) return false;
+  }
+  return true;
+}
+
+/** dX by a stride-1 Conv with the flipped, regrouped kernel. */
+function dxFlip(ctx: GradContext, c: ConvGeom): string {
+  const { win, g, K, C, cpg, kh, kw } = c;
+  const kpg = K / g;
+  const wf = ctx.cached(`flipW:${c.w}`, () => {
+    let wt: string;
+    if (g === 1) {
+      wt = ctx.emit('Transpose', [c.w], { perm: [1, 0, 2, 3] }, [C, K, kh, kw], `Wt_${c.w}`);
+    } else if (cpg === 1) {
+      wt = ctx.reshape(c.w, [C, kpg, kh, kw]);
+    } else {
+      const r = ctx.reshape(c.w, [g, kpg, cpg, kh, kw]);
+      const t = ctx.emit('Transpose', [r], { perm: [0, 2, 1, 3, 4] }, [g, cpg, kpg, kh, kw], `Wt_${c.w}`);
+      wt = ctx.reshape(t, [C, kpg, kh, kw]);
+    }
+    return flipKernel(ctx, wt, [C, kpg, kh, kw]);
+  });
+  const pads = [0, 1, 2, 3].map((i) => kEff(win, i % 2) - 1 - win.pads[i]);
+  return ctx.emit(
+    'Conv',
+    [c.dy, wf],
+    { kernel_shape: [kh, kw], strides: [1, 1], pads, dilations: [...win.dilations], group: g },
+    [c.N, C, c.H, c.W],
+    `dX_${c.x}`,
+  );
+}
+
+/**
+ * End padding (per axis) that makes the `conv`-form dW output exactly kh×kw, and how far X must be cut when
+ * it is negative: pe = (k−1)·d + 1 + s·(Ho−1) − H − p_begin.
+ */
+function endPads(c: ConvGeom): [number, number] {
+  const { win } = c;
+  return [0, 1].map((a) => kEff(win, a) + win.strides[a] * (win.out[a] - 1) - win.in[a] - win.pads[a]) as [number, number];
+}
+
+/** T(X), cut on H/W where the conv-form end padding is negative. Shared among consumers. */
+function transposedInput(ctx: GradContext, c: ConvGeom, pe: [number, number]): string {
+  const tx = ctx.transposeNC(c.x);
+  if (pe[0] >= 0 && pe[1] >= 0) return tx;
+  const h = c.H + Math.min(0, pe[0]);
+  const w = c.W + Math.min(0, pe[1]);
+  return ctx.cached(`Tcut:${c.x}:${h}:${w}`, () =>
+    ctx.emit('Slice', [tx, ctx.i64([0, 0]), ctx.i64([h, w]), ctx.i64([2, 3])], {}, [c.C, c.N, h, w], `Tcut_${c.x}`),
+  );
+}
+
+function transposedDy(ctx: GradContext, c: ConvGeom): string {
+  return ctx.transposeNC(c.dy);
+}
+
+/** dY as the [K, N·Ho·Wo] matrix of the Gemm forms. */
+function dyMatrix(ctx: GradContext, c: ConvGeom): string {
+  return ctx.cached(`dYm:${c.dy}`, () => ctx.reshape(transposedDy(ctx, c), [c.K, c.N * c.Ho * c.Wo]));
+}
+
+/** dW by one Conv over T(X) with T(dY) as kernel (grouped form for group > 1). */
+function dwConv(ctx: GradContext, c: ConvGeom): string {
+  const { win, N, C, K, g, cpg, kh, kw } = c;
+  const pe = endPads(c);
+  const tx = transposedInput(ctx, c, pe);
+  const pads = [win.pads[0], win.pads[1], Math.max(0, pe[0]), Math.max(0, pe[1])];
+  const attrs = { strides: [...win.dilations], dilations: [...win.strides], pads, kernel_shape: [c.Ho, c.Wo] };
+  const tdy = transposedDy(ctx, c);
+  if (g === 1) {
+    const gOut = ctx.emit('Conv', [tx, tdy], attrs, [C, K, kh, kw], `dWt_${c.w}`);
+    return ctx.emit('Transpose', [gOut], { perm: [1, 0, 2, 3] }, [K, C, kh, kw], `dW_${c.w}`);
+  }
+  const txDims = ctx.shape(tx);
+  const xr = ctx.cached(`Xr:${tx}`, () => ctx.reshape(tx, [1, C * N, txDims[2], txDims[3]]));
+  const kpg = K / g;
+  if (cpg === 1) {
+    const gOut = ctx.emit('Conv', [xr, tdy], { ...attrs, group: C }, [1, K, kh, kw], `dWg_${c.w}`);
+    return ctx.reshape(gOut, [K, 1, kh, kw]);
+  }
+  const idx: number[] = [];
+  for (let ch = 0; ch < C; ch++) for (let kk = 0; kk < kpg; kk++) idx.push(Math.floor(ch / cpg) * kpg + kk);
+  const wk = ctx.emit('Gather', [tdy, ctx.i64(idx)], { axis: 0 }, [C * kpg, N, c.Ho, c.Wo], `dYg_${c.w}`);
+  const gOut = ctx.emit('Conv', [xr, wk], { ...attrs, group: C }, [1, C * kpg, kh, kw], `dWg_${c.w}`);
+  const r = ctx.reshape(gOut, [g, cpg, kpg, kh, kw]);
+  const t = ctx.emit('Transpose', [r], { perm: [0, 2, 1, 3, 4] }, [g, kpg, cpg, kh, kw], `dWgt_${c.w}`);
+  return ctx.reshape(t, [K, cpg, kh, kw]);
+}
+
+function isPointwise(c: ConvGeom): boolean {
+  return c.kh === 1 && c.kw === 1 && c.win.pads.every((p) => p === 0);
+}
+
+/** 1×1 unpadded conv: dW = dYm · X_mᵀ with X strided-sliced when s > 1. */
+function dwGemm1x1(ctx: GradContext, c: ConvGeom): string {
+  const { win, N, C, K } = c;
+  const [sh, sw] = win.strides;
+  const strided = sh !== 1 || sw !== 1 || c.Ho !== c.H || c.Wo !== c.W;
+  const tx = ctx.transposeNC(c.x);
+  const xs = strided
+    ? ctx.cached(`Tstride:${c.x}:${sh}:${sw}:${c.Ho}:${c.Wo}`, () =>
+        ctx.emit(
+          'Slice',
+          [tx, ctx.i64([0, 0]), ctx.i64([sh * (c.Ho - 1) + 1, sw * (c.Wo - 1) + 1]), ctx.i64([2, 3]), ctx.i64([sh, sw])],
+          {},
+          [C, N, c.Ho, c.Wo],
+          `Ts_${c.x}`,
+        ),
+      )
+    : tx;
+  const xm = ctx.cached(`Xm:${xs}`, () => ctx.reshape(xs, [C, N * c.Ho * c.Wo]));
+  const gm = ctx.emit('Gemm', [dyMatrix(ctx, c), xm], { transB: 1 }, [K, C], `dWm_${c.w}`);
+  return ctx.reshape(gm, [K, C, 1, 1]);
+}
+
+/** Zero-padded T(X) (shared), for the tap slices. */
+function paddedTX(ctx: GradContext, c: ConvGeom): string {
+  const tx = ctx.transposeNC(c.x);
+  const p = c.win.pads;
+  if (p.every((v) => v === 0)) return tx;
+  return ctx.cached(`Tpad:${c.x}:${p.join(',')}`, () =>
+    ctx.emit('Pad', [tx, ctx.i64([0, 0, p[0], p[1], 0, 0, p[2], p[3]])], { mode: 'constant' }, [c.C, c.N, c.H + p[0] + p[2], c.W + p[1] + p[3]], `Tp_${c.x}`),
+  );
+}
+
+/** Slice of padded T(X) read by kernel tap (i, j): [C, N, Ho, Wo]. Shared among convs with the same geometry. */
+function tapSlice(ctx: GradContext, c: ConvGeom, xp: string, i: number, j: number): string {
+  const { win } = c;
+  const [sh, sw] = win.strides;
+  const h0 = i * win.dilations[0];
+  const w0 = j * win.dilations[1];
+  return ctx.cached(`tap:${xp}:${h0}:${w0}:${sh}:${sw}:${c.Ho}:${c.Wo}`, () =>
+    ctx.emit(
+      'Slice',
+      [xp, ctx.i64([h0, w0]), ctx.i64([h0 + sh * (c.Ho - 1) + 1, w0 + sw * (c.Wo - 1) + 1]), ctx.i64([2, 3]), ctx.i64([sh, sw])],
+      {},
+      [c.C, c.N, c.Ho, c.Wo],
+      `tap_${c.x}`,
+    ),
+  );
+}
+
+/** dW by a column matrix of k·k strided slices and one Gemm. */
+function dwIm2col(ctx: GradContext, c: ConvGeom): string {
+  const { C, N, K, kh, kw } = c;
+  const P = N * c.Ho * c.Wo;
+  const xp = paddedTX(ctx, c);
+  const col = ctx.cached(`col:${xp}:${c.win.strides.join(',')}:${c.win.dilations.join(',')}:${kh}x${kw}:${c.Ho}x${c.Wo}`, () => {
+    const parts: string[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) parts.push(ctx.reshape(tapSlice(ctx, c, xp, i, j), [C, 1, P]));
+    }
+    const cat = ctx.emit('Concat', parts, { axis: 1 }, [C, kh * kw, P], `col_${c.x}`);
+    return ctx.reshape(cat, [C * kh * kw, P]);
+  });
+  const gm = ctx.emit('Gemm', [dyMatrix(ctx, c), col], { transB: 1 }, [K, C * kh * kw], `dWm_${c.w}`);
+  return ctx.reshape(gm, [K, C, kh, kw]);
+}
+
+/** dW by a column matrix made with one depthwise Conv of k·k one-hot kernels, then one Gemm. */
+function dwOnehot(ctx: GradContext, c: ConvGeom): string {
+  const { C, N, K, kh, kw, win } = c;
+  const kk = kh * kw;
+  const P = N * c.Ho * c.Wo;
+  const col = ctx.cached(`ohcol:${c.x}:${win.pads.join(',')}:${win.strides.join(',')}:${win.dilations.join(',')}:${kh}x${kw}`, () => {
+    const e = new Float32Array(C * kk * kk);
+    for (let ch = 0; ch < C; ch++) for (let t = 0; t < kk; t++) e[(ch * kk + t) * kk + t] = 1;
+    const ew = ctx.f32(e, [C * kk, 1, kh, kw], `onehot_${kh}x${kw}`);
+    const cols = ctx.emit(
+      'Conv',
+      [c.x, ew],
+      { kernel_shape: [kh, kw], strides: [...win.strides], pads: [...win.pads], dilations: [...win.dilations], group: C },
+      [N, C * kk, c.Ho, c.Wo],
+      `ohcol_${c.x}`,
+    );
+    const t = ctx.emit('Transpose', [cols], { perm: [1, 0, 2, 3] }, [C * kk, N, c.Ho, c.Wo], `ohcolT_${c.x}`);
+    return ctx.reshape(t, [C * kk, P]);
+  });
+  const gm = ctx.emit('Gemm', [dyMatrix(ctx, c), col], { transB: 1 }, [K, C * kk], `dWm_${c.w}`);
+  return ctx.reshape(gm, [K, C, kh, kw]);
+}
+
+/** dW by one Gemm per kernel tap. */
+function dwKkGemm(ctx: GradContext, c: ConvGeom): string {
+  const { C, N, K, kh, kw } = c;
+  const P = N * c.Ho * c.Wo;
+  const xp = paddedTX(ctx, c);
+  const dym = dyMatrix(ctx, c);
+  const parts: string[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const sm = ctx.reshape(tapSlice(ctx, c, xp, i, j), [C, P]);
+      const gm = ctx.emit('Gemm', [dym, sm], { transB: 1 }, [K, C], `dWtap_${c.w}`);
+      parts.push(ctx.reshape(gm, [K, C, 1]));
+    }
+  }
+  const cat = ctx.emit('Concat', parts, { axis: 2 }, [K, C, kh * kw], `dWcat_${c.w}`);
+  return ctx.reshape(cat, [K, C, kh, kw]);
+}
+
+/** Depthwise (multiplier 1) dW by ReduceSum(S_ij ⊙ dY) per tap on the untransposed padded X. */
+function dwSlices(ctx: GradContext, c: ConvGeom): string {
+  const { C, N, kh, kw, win } = c;
+  const p = win.pads;
+  const xp = p.every((v) => v === 0)
+    ? c.x
+    : ctx.cached(`pad:${c.x}:${p.join(',')}`, () =>
+        ctx.emit('Pad', [c.x, ctx.i64([0, 0, p[0], p[1], 0, 0, p[2], p[3]])], { mode: 'constant' }, [N, C, c.H + p[0] + p[2], c.W + p[1] + p[3]], `p_${c.x}`),
+      );
+  const parts: string[] = [];
+  const [sh, sw] = win.strides;
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const h0 = i * win.dilations[0];
+      const w0 = j * win.dilations[1];
+      const s = ctx.emit(
+        'Slice',
+        [xp, ctx.i64([h0, w0]), ctx.i64([h0 + sh * (c.Ho - 1) + 1, w0 + sw * (c.Wo - 1) + 1]), ctx.i64([2, 3]), ctx.i64([sh, sw])],
+        {},
+        [N, C, c.Ho, c.Wo],
+        `stap_${c.x}`,
+      );
+      const m = ctx.emit('Mul', [s, c.dy], {}, [N, C, c.Ho, c.Wo], `stapm_${c.w}`);
+      parts.push(ctx.reduceSum(m, [0, 2, 3], true, [N, C, c.Ho, c.Wo]));
+    }
+  }
+  // parts: [1, C, 1, 1] each → [1, C, kh·kw] → [C, 1, kh, kw]
+  const cat = ctx.emit('Concat', parts, { axis: 2 }, [1, C, kh * kw, 1], `dWcat_${c.w}`);
+  return ctx.reshape(cat, [C, 1, kh, kw]);
+}
+
+export const convGrad: GradRule = (ctx, node, dY) => {
+  const dy = dY[0];
+  const [x, w, b] = node.input ?? [];
+  if (!dy) return [];
+  const xd = ctx.shape(x);
+  const wd = ctx.shape(w);
+  const yd = ctx.shape(node.output![0]);
+  const g = attrInt(node, 'group', 1);
+  const win = resolveWindow(node, [xd[2], xd[3]], [wd[2], wd[3]]);
+  const c: ConvGeom = {
+    x, w, dy,
+    N: xd[0], C: xd[1], H: xd[2], W: xd[3],
+    K: wd[0], cpg: wd[1], kh: wd[2], kw: wd[3],
+    Ho: yd[2], Wo: yd[3], g, win,
+  };
+  const layer: ConvLayerInfo = {
+    node: nodeLabel(node),
+    weight: w,
+    input: xd,
+    weightDims: wd,
+    output: yd,
+    group: g,
+    strides: win.strides,
+    dilations: win.dilations,
+    pads: win.pads,
+  };
+  const f = ctx.convFormulation(layer, node.name && node.name.length > 0 ? node.name : node.output![0]);
+  const grads: (string | undefined)[] = [undefined, undefined, undefined];
+
+  if (ctx.needsGrad(x)) {
+    let mode = f.dx;
+    if (mode === 'auto') mode = canFlip(c) && g > 1 ? 'flip' : 'convtranspose';
+    if (mode === 'flip' && !canFlip(c)) mode = 'convtranspose';
+    grads[0] = mode === 'flip' ? dxFlip(ctx, c) : dxConvTranspose(ctx, c);
+  }
+
+  if (ctx.needsGrad(w)) {
+    let mode = f.dw;
+    if (g > 1) {
+      // Grouped convs: the grouped-conv form, or per-tap reductions for multiplier-1 depthwise.
+      mode = mode === 'slices' && c.cpg === 1 && c.K === c.C ? 'slices' : 'conv';
+    } else if (mode === 'slices' || mode === 'auto') {
+      mode = 'im2col';
+    }
+    if (mode !== 'conv' && g === 1 && isPointwise(c)) {
+      grads[1] = dwGemm1x1(ctx, c);
+    } else {
+      switch (mode) {
+        case 'conv':
+          grads[1] = dwConv(ctx, c);
+          break;
+        case 'im2col':
+          grads[1] = dwIm2col(ctx, c);
+          break;
+        case 'onehot':
+          grads[1] = dwOnehot(ctx, c);
+          break;
+        case 'kkgemm':
+          grads[1] = dwKkGemm(ctx, c);
+          break;
+        case 'slices':
+          grads[1] = dwSlices(ctx, c);
+          break;
+        default:
+          throw inputError(undefined, `${nodeLabel(node)}: unknown dW formulation '${String(mode)}'`);
+      }
+    }
+  }
+
+  if (b && ctx.needsGrad(b)) grads[2] = ctx.reduceSum(dy, [0, 2, 3], false, yd);
+  return grads;
+};
+
+export const convRules: Record<string, GradRule> = { Conv: convGrad };

@@ -1,0 +1,112 @@
+/**
+ * Runs a sparse model and its dense reference on the same inputs through onnxruntime-node and compares
+ * the outputs: does the folded model still compute what it should?
+ */
+import { inputError } from '../errors';
+import { readNpy } from '../io/npy';
+import { createSession, ort } from '../runtime/ortSession';
+import { NumericCheck } from '../types';
+import { mulberry32 } from '../data/random';
+import { gaussianFill } from '../data/gaussian';
+
+export interface NumericCheckOptions {
+  /** .npy file with inputs for the model's first input; random inputs when absent. */
+  inputs?: string;
+  samples?: number;
+  seed?: number;
+  threads?: number;
+}
+
+const ORT_TYPES: Record<string, 'float32' | 'int64' | 'int32' | 'uint8' | 'int8' | 'float64'> = {
+  float32: 'float32', float: 'float32', int64: 'int64', int32: 'int32', uint8: 'uint8', int8: 'int8', float64: 'float64', double: 'float64',
+};
+
+function randomTensor(type: string, dims: number[], rand: () => number): ort.Tensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const t = ORT_TYPES[type] ?? 'float32';
+  if (t === 'float32' || t === 'float64') {
+    const data = gaussianFill(n, 1, rand);
+    return new ort.Tensor(t, t === 'float32' ? data : Float64Array.from(data), dims);
+  }
+  if (t === 'int64') return new ort.Tensor(t, new BigInt64Array(n), dims);
+  if (t === 'int32') return new ort.Tensor(t, new Int32Array(n), dims);
+  if (t === 'int8') return new ort.Tensor(t, new Int8Array(n), dims);
+  const u = new Uint8Array(n);
+  for (let i = 0; i < n; i++) u[i] = Math.floor(rand() * 256);
+  return new ort.Tensor('uint8', u, dims);
+}
+
+function inputDims(meta: ort.InferenceSession.ValueMetadata | undefined, batch: number): number[] {
+  const shape = meta && meta.isTensor ? meta.shape : [];
+  return shape.map((d, i) => (typeof d === 'number' && d > 0 ? d : i === 0 ? batch : 1));
+}
+
+function compare(a: Float32Array | Float64Array, b: Float32Array | Float64Array, dims: readonly number[]) {
+  let maxAbs = 0, dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = b[i];
+    maxAbs = Math.max(maxAbs, Math.abs(x - y));
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  const cosine = na === 0 && nb === 0 ? 1 : dot / Math.sqrt(na * nb || Number.MIN_VALUE);
+  let top1: number | null = null;
+  if (dims.length === 2 && dims[1] > 1) {
+    const [rows, k] = dims;
+    let agree = 0;
+    for (let r = 0; r < rows; r++) {
+      let ia = 0, ib = 0;
+      for (let j = 1; j < k; j++) {
+        if (a[r * k + j] > a[r * k + ia]) ia = j;
+        if (b[r * k + j] > b[r * k + ib]) ib = j;
+      }
+      if (ia === ib) agree++;
+    }
+    top1 = agree / rows;
+  }
+  return { maxAbsDiff: maxAbs, cosine, top1Agreement: top1 };
+}
+
+export async function numericCheck(modelPath: string, referencePath: string, opts: NumericCheckOptions = {}): Promise<NumericCheck> {
+  const [model, reference] = await Promise.all([
+    createSession(modelPath, modelPath, { threads: opts.threads }),
+    createSession(referencePath, referencePath, { threads: opts.threads }),
+  ]);
+  try {
+    const samples = opts.samples ?? 8;
+    const seed = opts.seed ?? 0;
+    const rand = mulberry32(seed);
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of model.inputNames) {
+      const meta = model.inputMetadata.find((m) => m.name === name);
+      const type = meta && meta.isTensor ? meta.type : 'float32';
+      feeds[name] = randomTensor(type, inputDims(meta, samples), rand);
+    }
+    let inputsFrom = `random normal (seed ${seed}, batch ${samples})`;
+    if (opts.inputs) {
+      const npy = await readNpy(opts.inputs);
+      const first = model.inputNames[0];
+      const meta = model.inputMetadata.find((m) => m.name === first);
+      const expected = inputDims(meta, npy.shape[0] ?? 1);
+      if (npy.shape.length !== expected.length || npy.shape.some((d, i) => i > 0 && d !== expected[i])) {
+        throw inputError(opts.inputs, `inputs have shape [${npy.shape.join(', ')}] but the model's input '${first}' expects [N, ${expected.slice(1).join(', ')}]`);
+      }
+      const data = npy.data instanceof Float32Array ? npy.data : Float32Array.from(npy.data as ArrayLike<number>);
+      feeds[first] = new ort.Tensor('float32', data, npy.shape);
+      inputsFrom = opts.inputs;
+    }
+    const [outA, outB] = [await model.run(feeds), await reference.run(feeds)];
+    const outputs = model.outputNames.filter((n) => n in outB).map((name) => {
+      const a = outA[name], b = outB[name];
+      if (a.type !== b.type || a.data.length !== b.data.length) {
+        throw inputError(modelPath, `output '${name}' has shape [${a.dims.join(', ')}] but the reference gives [${b.dims.join(', ')}]`);
+      }
+      return { name, ...compare(a.data as Float32Array, b.data as Float32Array, a.dims) };
+    });
+    if (outputs.length === 0) throw inputError(modelPath, `shares no output name with the reference ${referencePath}`);
+    return { reference: referencePath, inputsFrom, samples: feeds[model.inputNames[0]].dims[0] ?? samples, outputs };
+  } finally {
+    await Promise.all([model.release(), reference.release()]);
+  }
+}

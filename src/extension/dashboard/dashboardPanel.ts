@@ -1,0 +1,170 @@
+/**
+ * One run dashboard webview: shows a live run (events streamed, batched every 100 ms) or a finished run record.
+ * Whenever its webview (re)loads it says 'ready' and gets the whole picture again, so hiding, showing and
+ * reloading the window all end in the same state without retainContextWhenHidden.
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { RunEvent } from '../../core/types';
+import type { DashboardSource, DashboardToHost, DashboardToWebview, RunOutcome } from '../../protocol/messages';
+import { OutputLog } from '../log/outputLog';
+import { errorMessage, reportError } from '../log/reportError';
+import { ActiveRun } from '../runs/activeRun';
+import { RunEventBuffer } from '../runs/runEventBuffer';
+import { onMessage, post } from '../webviewHost/messaging';
+import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
+import { readRunRecord } from './runRecordFile';
+
+export const DASHBOARD_VIEW_TYPE = 'maxq.runDashboard';
+
+export type DashboardContent =
+  | { kind: 'live'; run: ActiveRun }
+  | { kind: 'record'; recordPath: string }
+  /** Restored after a reload with nothing to reload from: the webview shows what it had saved. */
+  | { kind: 'orphan'; source: DashboardSource };
+
+const FLUSH_MS = 100;
+
+export class DashboardPanel implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private liveSubscriptions: vscode.Disposable[] = [];
+  private pending: RunEvent[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly disposeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidDispose = this.disposeEmitter.event;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private content: DashboardContent,
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: OutputLog,
+  ) {
+    panel.webview.options = webviewOptions(extensionUri);
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'maxq.svg');
+    panel.title = this.title();
+    panel.webview.html = renderWebviewHtml(panel.webview, extensionUri, 'dashboard', panel.title);
+    this.disposables.push(
+      onMessage<DashboardToHost>(panel.webview, (m) => this.receive(m), (e) => reportError(log, 'Run dashboard', e)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  get runId(): string | null {
+    return this.content.kind === 'live' ? this.content.run.id : null;
+  }
+
+  get recordPath(): string | null {
+    if (this.content.kind === 'live') return this.content.run.recordPath;
+    if (this.content.kind === 'record') return this.content.recordPath;
+    return this.content.source.recordPath;
+  }
+
+  reveal(): void {
+    this.panel.reveal(undefined, false);
+  }
+
+  private title(): string {
+    if (this.content.kind === 'live') return `MaxQ Run: ${path.basename(this.content.run.options.out)}`;
+    const p = this.recordPath;
+    return p ? `MaxQ Run: ${path.basename(p).replace(/\.run\.json$/i, '')}` : 'MaxQ Run';
+  }
+
+  private source(): DashboardSource {
+    if (this.content.kind === 'orphan') return this.content.source;
+    return { title: this.title(), recordPath: this.recordPath, liveRunId: this.runId };
+  }
+
+  private send(message: DashboardToWebview): void {
+    post(this.panel.webview, message);
+  }
+
+  private async receive(m: DashboardToHost): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        await this.sendAll();
+        return;
+      case 'cancelRun':
+        if (this.content.kind === 'live') this.content.run.cancel();
+        return;
+      case 'openOutput': {
+        const out = await this.outputPath();
+        if (!out) {
+          void vscode.window.showWarningMessage('MaxQ: this run has no output model to open.');
+          return;
+        }
+        await vscode.commands.executeCommand(m.action === 'inspect' ? 'maxq.openLayerInspector' : 'maxq.validate', vscode.Uri.file(out));
+        return;
+      }
+    }
+  }
+
+  private async outputPath(): Promise<string | null> {
+    if (this.content.kind === 'live') return this.content.run.options.out;
+    const rec = this.recordPath;
+    return rec ? rec.replace(/\.run\.json$/i, '') : null;
+  }
+
+  private async sendAll(): Promise<void> {
+    this.stopLive();
+    const content = this.content;
+    if (content.kind === 'live') {
+      const run = content.run;
+      this.send({ type: 'reset', source: this.source(), live: run.running, events: run.events() });
+      if (run.running) {
+        this.liveSubscriptions.push(run.onEvent((e) => this.queue(e)), run.onEnd((o) => this.ended(o, run.endMessage)));
+      } else this.send({ type: 'ended', outcome: run.outcome as RunOutcome, message: run.endMessage });
+      return;
+    }
+    if (content.kind === 'orphan') {
+      this.send({ type: 'ended', outcome: 'interrupted', message: 'The window was reloaded while this run was in progress; it left no run record.' });
+      return;
+    }
+    try {
+      const record = await readRunRecord(content.recordPath);
+      const events = new RunEventBuffer().addAll(record.events).events();
+      this.send({ type: 'reset', source: this.source(), live: false, events });
+      const last = record.events[record.events.length - 1];
+      const outcome: RunOutcome = record.summary || last?.type === 'done' ? 'completed' : last?.type === 'cancelled' ? 'cancelled' : last?.type === 'error' ? 'failed' : 'interrupted';
+      this.send({ type: 'ended', outcome, message: last?.type === 'error' ? last.message : undefined });
+    } catch (e) {
+      this.log.error(`Run dashboard: ${errorMessage(e)}`);
+      this.send({ type: 'loadFailed', message: errorMessage(e) });
+    }
+  }
+
+  private queue(e: RunEvent): void {
+    this.pending.push(e);
+    if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    if (this.pending.length === 0) return;
+    const events = this.pending;
+    this.pending = [];
+    this.send({ type: 'events', events });
+  }
+
+  private ended(outcome: RunOutcome, message?: string): void {
+    this.flush();
+    this.send({ type: 'ended', outcome, message });
+    // Later loads come from the run object (still in memory) — same data as the record.
+    this.stopLive();
+  }
+
+  private stopLive(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.pending = [];
+    for (const d of this.liveSubscriptions) d.dispose();
+    this.liveSubscriptions = [];
+  }
+
+  dispose(): void {
+    this.stopLive();
+    for (const d of this.disposables) d.dispose();
+    this.disposables.length = 0;
+    this.disposeEmitter.fire();
+    this.disposeEmitter.dispose();
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The sparsify form of one model. Layers and their eligibility come from the core for the pattern typed; on Run
+ * the values are checked, an existing output needs the user's yes, and the form hands over to the run (its
+ * dashboard opens in the form's place).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { SparsifyFormToHost, SparsifyFormToWebview, SparsifyFormValues } from '../../protocol/messages';
+import { readSettings } from '../config/settings';
+import { OutputLog } from '../log/outputLog';
+import { errorMessage, reportError } from '../log/reportError';
+import { onMessage, post } from '../webviewHost/messaging';
+import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
+import { CoreWorkerClient } from '../worker/coreWorkerClient';
+import { defaultFormValues, formProblems, toSparsifyOptions } from './formValues';
+import { suggestOutputPath } from './outputName';
+import { policyRows } from './policyRows';
+import { runSparsify, SparsifyUi } from './sparsifyRunner';
+
+export const SPARSIFY_FORM_VIEW_TYPE = 'maxq.sparsifyForm';
+
+export interface SparsifyFormDeps extends SparsifyUi {
+  extensionUri: vscode.Uri;
+  worker: CoreWorkerClient;
+}
+
+export class SparsifyFormPanel implements vscode.Disposable {
+  private static readonly open = new Map<string, SparsifyFormPanel>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private starting = false;
+
+  static show(deps: SparsifyFormDeps, modelPath: string): SparsifyFormPanel {
+    const key = path.resolve(modelPath);
+    const existing = SparsifyFormPanel.open.get(key);
+    if (existing) {
+      existing.panel.reveal(undefined, false);
+      return existing;
+    }
+    const title = `MaxQ Sparsify: ${path.basename(modelPath)}`;
+    const panel = vscode.window.createWebviewPanel(SPARSIFY_FORM_VIEW_TYPE, title, vscode.ViewColumn.Active, webviewOptions(deps.extensionUri));
+    const form = new SparsifyFormPanel(panel, deps, key);
+    SparsifyFormPanel.open.set(key, form);
+    return form;
+  }
+
+  private constructor(readonly panel: vscode.WebviewPanel, private readonly deps: SparsifyFormDeps, private readonly modelPath: string) {
+    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'maxq.svg');
+    panel.webview.html = renderWebviewHtml(panel.webview, deps.extensionUri, 'sparsify', panel.title);
+    this.disposables.push(
+      onMessage<SparsifyFormToHost>(panel.webview, (m) => this.receive(m), (e) => reportError(deps.log, 'Sparsify form', e)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  private send(m: SparsifyFormToWebview): void {
+    post(this.panel.webview, m);
+  }
+
+  private async receive(m: SparsifyFormToHost): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        await this.sendInit();
+        return;
+      case 'requestLayers':
+        try {
+          const summary = await this.deps.worker.call('inspect', { path: this.modelPath, pattern: m.pattern });
+          this.send({ type: 'layers', requestId: m.requestId, pattern: m.pattern, layers: policyRows(summary.layers) });
+        } catch (e) {
+          this.send({ type: 'layersFailed', requestId: m.requestId, pattern: m.pattern, message: errorMessage(e) });
+        }
+        return;
+      case 'suggestOutput':
+        this.send({ type: 'outputSuggested', requestId: m.requestId, path: this.suggestOutput(m.pattern, m.method) });
+        return;
+      case 'pickPath':
+        await this.pickPath(m.field, m.current);
+        return;
+      case 'run':
+        await this.startRun(m.values);
+        return;
+      case 'close':
+        this.panel.dispose();
+        return;
+    }
+  }
+
+  private suggestOutput(pattern: string, method: SparsifyFormValues['method']): string {
+    try {
+      return suggestOutputPath(this.modelPath, pattern, method, readSettings().outputNaming);
+    } catch {
+      return suggestOutputPath(this.modelPath, readSettings().defaultPattern, method, readSettings().outputNaming);
+    }
+  }
+
+  private async sendInit(): Promise<void> {
+    const s = readSettings();
+    try {
+      const summary = await this.deps.worker.call('inspect', { path: this.modelPath });
+      this.send({
+        type: 'init',
+        modelPath: this.modelPath,
+        modelName: path.basename(this.modelPath),
+        inputs: summary.inputs,
+        defaults: defaultFormValues({
+          pattern: s.defaultPattern,
+          method: s.defaultMethod,
+          epochs: s.epochs,
+          batchSize: s.batchSize,
+          output: this.suggestOutput(s.defaultPattern, s.defaultMethod),
+          inputs: summary.inputs,
+        }),
+      });
+    } catch (e) {
+      this.send({ type: 'fatal', message: errorMessage(e) });
+      reportError(this.deps.log, `Sparsify ${path.basename(this.modelPath)}`, e);
+    }
+  }
+
+  private async pickPath(field: 'npyInputs' | 'npyLabels' | 'imagesDir' | 'output', current: string): Promise<void> {
+    const near = vscode.Uri.file(current && path.isAbsolute(current) ? current : path.dirname(this.modelPath));
+    let picked: vscode.Uri | undefined;
+    if (field === 'output') {
+      picked = await vscode.window.showSaveDialog({ defaultUri: near, filters: { 'ONNX models': ['onnx'] }, saveLabel: 'Write sparse model here' });
+    } else {
+      const folder = field === 'imagesDir';
+      const result = await vscode.window.showOpenDialog({
+        defaultUri: folder ? near : vscode.Uri.file(path.dirname(near.fsPath)),
+        canSelectFiles: !folder,
+        canSelectFolders: folder,
+        canSelectMany: false,
+        openLabel: folder ? 'Use this image folder' : field === 'npyInputs' ? 'Use as inputs' : 'Use as labels',
+        ...(folder ? {} : { filters: { 'NumPy arrays': ['npy'] } }),
+      });
+      picked = result?.[0];
+    }
+    if (picked) this.send({ type: 'pathPicked', field, path: picked.fsPath });
+  }
+
+  private async startRun(values: SparsifyFormValues): Promise<void> {
+    if (this.starting) return;
+    const problems = formProblems(values, this.modelPath);
+    if (problems.length > 0) {
+      this.send({ type: 'runRejected', message: problems.join(' ') });
+      return;
+    }
+    const out = path.isAbsolute(values.output.trim()) ? values.output.trim() : path.resolve(path.dirname(this.modelPath), values.output.trim());
+    const exists = fs.existsSync(out);
+    if (exists) {
+      const answer = await vscode.window.showWarningMessage(`${path.basename(out)} already exists. Overwrite it?`, { modal: true, detail: out }, 'Overwrite');
+      if (answer !== 'Overwrite') {
+        this.send({ type: 'runRejected', message: `${path.basename(out)} exists; choose another output path or allow overwriting.` });
+        return;
+      }
+    }
+    this.starting = true;
+    const options = toSparsifyOptions({ ...values, output: out }, this.modelPath, { threads: readSettings().threads, overwrite: exists });
+    // The dashboard takes the form's place; the run reports its own errors.
+    this.panel.dispose();
+    runSparsify(this.deps, options).catch(() => undefined);
+  }
+
+  dispose(): void {
+    SparsifyFormPanel.open.delete(this.modelPath);
+    for (const d of this.disposables) d.dispose();
+    this.disposables.length = 0;
+  }
+}

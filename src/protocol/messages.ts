@@ -1,0 +1,325 @@
+/**
+ * The one message protocol between the extension host and the webviews. Every message is a member of a
+ * discriminated union (field `type`), one union per direction per view. Both sides import these types: the host
+ * from src/extension, the webview bundles through esbuild. Types only — nothing here runs.
+ *
+ * Naming: `XToWebview` = host → webview, `XToHost` = webview → host. Replies to a request carry its `requestId`
+ * so a webview can drop answers that a newer request has made stale.
+ */
+import type {
+  LayerOp,
+  LayerValidation,
+  MaskMethod,
+  ModelSummary,
+  RunEvent,
+  ScheduleKind,
+  ValidationReport,
+  Violation,
+} from '../core/types';
+
+export type { LayerOp, LayerValidation, MaskMethod, ModelSummary, RunEvent, ScheduleKind, ValidationReport, Violation };
+
+/** What every view's `#status` element reads. Tests wait for DONE or ERROR. */
+export type ViewStatus = 'LOADING' | 'RUNNING' | 'DONE' | 'ERROR';
+
+export const MASK_METHODS: readonly MaskMethod[] = ['maxq', 'srste', 'magnitude'];
+export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['linear', 'cubic', 'cos', 'exp'];
+export const COMMON_PATTERNS: readonly string[] = ['2:4', '1:4', '3:4', '4:8', '2:8', '1:8', '8:16', '4:16'];
+
+/** A model's graph inputs and outputs, as shown in the views' headers. */
+export type TensorSignature = ModelSummary['inputs'][number];
+
+// ─────────────────────────────────────────── Sparsify form ───────────────────────────────────────────
+
+/** 'distil' trains against the dense model's own outputs on inputs the core synthesises: no data, no labels. */
+export type DataKind = 'mnist-demo' | 'npy' | 'images' | 'distil';
+export type PathField = 'npyInputs' | 'npyLabels' | 'imagesDir' | 'output';
+export type OptimizerChoice = 'default' | 'sgd' | 'adamw';
+
+export interface SparsifyFormValues {
+  pattern: string;
+  method: MaskMethod;
+  epochs: number;
+  batchSize: number;
+  /** null: the core's default learning rate. */
+  lr: number | null;
+  optimizer: OptimizerChoice;
+  schedule: ScheduleKind;
+  decayStart: number;
+  decayEnd: number;
+  bnRecalibrate: boolean;
+  dataKind: DataKind;
+  npyInputs: string;
+  npyLabels: string;
+  imagesDir: string;
+  output: string;
+  /** Overrides of the layer policy, by layer name. */
+  include: string[];
+  exclude: string[];
+}
+
+/** One row of the form's policy table. */
+export interface PolicyLayerRow {
+  name: string;
+  op: LayerOp;
+  shape: number[];
+  params: number;
+  eligible: boolean;
+  /** Selected by the policy alone (before the form's overrides). */
+  selected: boolean;
+  reason?: string;
+}
+
+export type SparsifyFormToWebview =
+  | {
+      type: 'init';
+      modelPath: string;
+      modelName: string;
+      inputs: TensorSignature[];
+      defaults: SparsifyFormValues;
+    }
+  | { type: 'layers'; requestId: number; pattern: string; layers: PolicyLayerRow[] }
+  | { type: 'layersFailed'; requestId: number; pattern: string; message: string }
+  | { type: 'outputSuggested'; requestId: number; path: string }
+  | { type: 'pathPicked'; field: PathField; path: string }
+  /** The run was not started (invalid values, overwrite declined); the form stays open. */
+  | { type: 'runRejected'; message: string }
+  /** The model itself cannot be read: the form cannot be used. */
+  | { type: 'fatal'; message: string };
+
+export type SparsifyFormToHost =
+  | { type: 'ready' }
+  | { type: 'requestLayers'; requestId: number; pattern: string }
+  | { type: 'suggestOutput'; requestId: number; pattern: string; method: MaskMethod }
+  | { type: 'pickPath'; field: PathField; current: string }
+  | { type: 'run'; values: SparsifyFormValues }
+  | { type: 'close' };
+
+// ─────────────────────────────────────────── Layer inspector ─────────────────────────────────────────
+
+/** Heatmap geometry of one layer: rows = output channels, columns = kernel position × input channel. */
+export interface HeatmapGridInfo {
+  rows: number;
+  cols: number;
+  inputChannels: number;
+  kh: number;
+  kw: number;
+}
+
+/** Per-layer result of the pattern check, merged into the inspector's table. */
+export interface LayerCheck {
+  status: LayerValidation['status'];
+  zeroFraction: number | null;
+  /** "2:4", or null when no N:M with M in 4, 8, 16 holds. */
+  detected: string | null;
+  violatingGroups: number | null;
+  totalGroups: number | null;
+  reason?: string;
+}
+
+export interface InspectorLayerRow {
+  index: number;
+  name: string;
+  nodeName: string;
+  op: LayerOp;
+  storageShape: number[];
+  canonicalShape: [number, number, number, number];
+  params: number;
+  eligible: boolean;
+  selected: boolean;
+  reason?: string;
+  grid: HeatmapGridInfo;
+}
+
+export interface InspectorModelInfo {
+  file: string;
+  fileName: string;
+  irVersion: number;
+  opset: number;
+  producer: string;
+  nodeCount: number;
+  paramCount: number;
+  hasExternalData: boolean;
+  inputs: TensorSignature[];
+  outputs: TensorSignature[];
+}
+
+/** |w|, the MaxQ soft mask H⊙(1+F+P), or the hard mask (kept vs pruned). */
+export type HeatmapMode = 'magnitude' | 'soft' | 'kept';
+/** How a tile that covers several weights summarises them. */
+export type TileAggregate = 'max' | 'mean';
+
+/** A rectangle of heatmap cells; fractional values are allowed in requests (the visible area). */
+export interface CellRect {
+  row0: number;
+  col0: number;
+  rows: number;
+  cols: number;
+}
+
+/**
+ * The visible part of a layer, aggregated into at most maxTileRows × maxTileCols tiles. Tile (tr, tc) covers cells
+ * rows [row0 + tr·tileH, +tileH) × cols [col0 + tc·tileW, +tileW), clipped to the grid.
+ */
+export interface HeatmapTiles {
+  layer: string;
+  pattern: string;
+  method: MaskMethod;
+  mode: HeatmapMode;
+  aggregate: TileAggregate;
+  row0: number;
+  col0: number;
+  tileH: number;
+  tileW: number;
+  tileRows: number;
+  tileCols: number;
+  /** tileRows × tileCols values, row-major. */
+  values: Float32Array;
+  /** Colour scale: values map from 0 to this (layer max |w|, 3 for the soft mask, 1 for the kept fraction). */
+  scaleMax: number;
+  /** M when the layer has a mask for the pattern (block boundaries are drawn), else 0. */
+  blockWidth: number;
+  /** Whole-layer mask figures; null when the layer has no mask for this pattern. */
+  mask: { keptFraction: number; numBlocks: number; numDenseBlocks: number } | null;
+  /** Why there is no mask (layer not eligible for the pattern), when mask is null. */
+  maskUnavailable?: string;
+}
+
+/** Soft-mask class of one weight, from S = H⊙(1+F+P): 0 pruned, 1 kept, (1.5, 2] one term, above 2 both. */
+export type SoftClass = 'pruned' | 'kept' | 'kept+1 term' | 'kept+2 terms';
+
+export interface CellDetail {
+  layer: string;
+  row: number;
+  col: number;
+  /** Canonical OIHW coordinates of the weight. */
+  o: number;
+  i: number;
+  h: number;
+  w: number;
+  weight: number;
+  /** Block index b = ((o·Kh + h)·Kw + w)·(I/M) + g, or null when the layer has no M-blocks. */
+  block: number | null;
+  blockFirstChannel: number | null;
+  blockWeights: number[];
+  blockHard: number[] | null;
+  blockSoft: number[] | null;
+  hard: number | null;
+  soft: number | null;
+  softClass: SoftClass | null;
+  maskUnavailable?: string;
+}
+
+/** Cells to outline: a violating N:M group (one row, `cols` columns). */
+export interface CellHighlight {
+  row: number;
+  col: number;
+  cols: number;
+}
+
+export type InspectorToWebview =
+  | { type: 'model'; model: InspectorModelInfo; pattern: string; method: MaskMethod; layers: InspectorLayerRow[] }
+  /** Layers recomputed for another pattern (eligibility depends on M). */
+  | { type: 'layers'; requestId: number; pattern: string; method: MaskMethod; layers: InspectorLayerRow[] }
+  | { type: 'checks'; pattern: string; checks: Record<string, LayerCheck> }
+  | { type: 'checksFailed'; pattern: string; message: string }
+  | { type: 'modelFailed'; message: string }
+  | { type: 'tiles'; requestId: number; tiles: HeatmapTiles }
+  | { type: 'cell'; requestId: number; cell: CellDetail }
+  | { type: 'requestFailed'; requestId: number; message: string }
+  /** Select a layer and (optionally) outline cells, e.g. a violating block from the validation view. */
+  | { type: 'reveal'; layer: string; highlight?: CellHighlight };
+
+export interface TileRequest {
+  layer: string;
+  pattern: string;
+  method: MaskMethod;
+  mode: HeatmapMode;
+  aggregate: TileAggregate;
+  view: CellRect;
+  maxTileRows: number;
+  maxTileCols: number;
+}
+
+export interface CellRequest {
+  layer: string;
+  pattern: string;
+  method: MaskMethod;
+  row: number;
+  col: number;
+}
+
+export type InspectorToHost =
+  | { type: 'ready'; pattern: string | null; method: MaskMethod | null }
+  | { type: 'setPattern'; requestId: number; pattern: string; method: MaskMethod }
+  | ({ type: 'requestTiles'; requestId: number } & TileRequest)
+  | ({ type: 'requestCell'; requestId: number } & CellRequest)
+  | { type: 'runCommand'; command: 'sparsify' | 'validate' };
+
+// ─────────────────────────────────────────── Run dashboard ───────────────────────────────────────────
+
+export interface DashboardSource {
+  title: string;
+  /** `<out>.run.json`: where the record of this run is (or will be) written. */
+  recordPath: string | null;
+  /** Set while the run is alive in this extension host. */
+  liveRunId: string | null;
+}
+
+export type DashboardToWebview =
+  /** Replace everything shown with these events (a finished record, or a live run's buffer so far). */
+  | { type: 'reset'; source: DashboardSource; live: boolean; events: RunEvent[] }
+  /** New events of the live run, in order. */
+  | { type: 'events'; events: RunEvent[] }
+  /** The run is no longer live (finished, failed, cancelled, or lost in a window reload). */
+  | { type: 'ended'; outcome: RunOutcome; message?: string }
+  | { type: 'loadFailed'; message: string };
+
+export type RunOutcome = 'completed' | 'failed' | 'cancelled' | 'interrupted';
+
+export type DashboardToHost =
+  | { type: 'ready' }
+  | { type: 'cancelRun' }
+  | { type: 'openOutput'; action: 'inspect' | 'validate' };
+
+// ─────────────────────────────────────────── Validation view ─────────────────────────────────────────
+
+export interface ValidationRequestInfo {
+  modelPath: string;
+  modelName: string;
+  /** null: detect mode (tightest N:M per layer). */
+  pattern: string | null;
+  reference: string | null;
+  inputs: string | null;
+  bnRecalibrate: boolean;
+}
+
+export type ValidationToWebview =
+  | { type: 'running'; request: ValidationRequestInfo }
+  | { type: 'report'; request: ValidationRequestInfo; report: ValidationReport }
+  | { type: 'failed'; request: ValidationRequestInfo; message: string };
+
+export type ValidationToHost =
+  | { type: 'ready' }
+  | { type: 'revealViolation'; layer: string; violation: Violation }
+  | { type: 'revealLayer'; layer: string }
+  | { type: 'recheck'; pattern: string | null; bnRecalibrate: boolean }
+  | { type: 'pickReference' };
+
+// ─────────────────────────────────────────── Persisted webview state ─────────────────────────────────
+
+/** What the dashboard saves with vscode.setState; the panel serializer reads it back after a reload. */
+export interface DashboardState {
+  source: DashboardSource;
+  live: boolean;
+  outcome: RunOutcome | null;
+  events: RunEvent[];
+  showLayers: boolean;
+}
+
+/** What the validation view saves; after a reload the report is shown again without re-running. */
+export interface ValidationState {
+  request: ValidationRequestInfo | null;
+  report: ValidationReport | null;
+  expanded: string[];
+}

@@ -1,0 +1,71 @@
+/**
+ * Every selector and UI string the E2E tests depend on, in one place. Workbench selectors are verified on the
+ * VS Code 1.139 web workbench (code-server 4.139.1); the extension's ids come from the UI engineer — update
+ * them here when the webviews change.
+ */
+
+/** VS Code workbench. */
+export const wb = {
+  workbench: '.monaco-workbench',
+  explorerRow: '.explorer-folders-view .monaco-list-row',
+  quickInput: '.quick-input-widget',
+  quickInputBox: '.quick-input-widget input',
+  quickInputRow: '.quick-input-widget .monaco-list-row',
+  tab: '.tabs-container .tab',
+  webviewIframe: 'iframe.webview',
+  webviewReady: 'iframe.webview.ready',
+  innerWebviewFrame: 'iframe#active-frame',
+  notificationToast: '.notifications-toasts .notification-toast',
+  notificationMessage: '.notification-list-item-message',
+} as const;
+
+/** Titles as they appear in the palette and the Explorer context menu (package.json `contributes.commands`). */
+export const commandTitles = {
+  sparsify: 'MaxQ: Sparsify…',
+  validate: 'MaxQ: Validate N:M Pattern',
+  openInspector: 'MaxQ: Open Layer Inspector',
+  closeAllEditors: 'View: Close All Editors',
+  showExplorer: 'View: Show Explorer',
+} as const;
+
+export const commandIds = {
+  sparsify: 'maxq.sparsify',
+  validate: 'maxq.validate',
+  openInspector: 'maxq.openInspector',
+} as const;
+
+export const customEditorViewType = 'maxq.layerInspector';
+
+/** Sparsify form webview. */
+export const form = {
+  pattern: '#pattern',
+  method: '#method',
+  epochs: '#epochs',
+  dataMnistDemo: '#data-mnist-demo',
+  run: '#run',
+} as const;
+
+/** Run dashboard webview. */
+export const dashboard = {
+  status: '#status',
+  coverageChart: '#coverage-chart',
+  coverageFinal: '#coverage-final',
+} as const;
+
+/** Layer inspector (custom editor) webview. */
+export const inspector = {
+  layerTable: '#layer-table',
+  layerRow: '.layer-row',
+  heatmap: '#heatmap',
+} as const;
+
+/** Validation view webview. */
+export const validation = {
+  row: '.validation-row',
+  failRow: '.validation-row[data-status="fail"]',
+  passRow: '.validation-row[data-status="pass"]',
+} as const;
+
+/** Texts a finished webview puts in its `#status` element. */
+export const statusDone = /\bDONE\b/;
+export const statusError = /\bERROR\b/;

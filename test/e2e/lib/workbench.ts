@@ -1,0 +1,210 @@
+/**
+ * Helpers that drive the VS Code web workbench. Each one is bounded by a timeout and fails with a message that
+ * says what it was waiting for.
+ */
+import type { Frame, Locator, Page } from 'playwright-core';
+import { pollUntil, sleep } from './proc';
+import { commandTitles, wb } from './selectors';
+
+export async function waitForWorkbench(page: Page, timeoutMs = 60_000): Promise<void> {
+  await page.locator(wb.workbench).first().waitFor({ state: 'visible', timeout: timeoutMs });
+}
+
+async function quickInputVisible(page: Page): Promise<boolean> {
+  return page.locator(wb.quickInput).first().isVisible().catch(() => false);
+}
+
+export async function dismissQuickInput(page: Page): Promise<void> {
+  for (let i = 0; i < 3 && (await quickInputVisible(page)); i++) {
+    await page.keyboard.press('Escape');
+    await sleep(150);
+  }
+}
+
+/**
+ * Runs a command from the palette by its title. Just after load, the remote extension host may not have
+ * registered contributed commands yet and an open quick pick does not refresh, so: if the row does not show
+ * within 2 s, close the palette and reopen it, for up to `timeoutMs`.
+ */
+export async function runCommand(page: Page, title: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    await dismissQuickInput(page);
+    await page.keyboard.press('F1');
+    const box = page.locator(wb.quickInputBox).first();
+    await box.waitFor({ state: 'visible', timeout: 5000 });
+    await box.fill(`>${title}`);
+    const row = page.locator(wb.quickInputRow, { hasText: title }).first();
+    try {
+      await row.waitFor({ state: 'visible', timeout: 2000 });
+      await row.click({ timeout: 5000 });
+      return;
+    } catch {
+      if (Date.now() >= deadline) {
+        await dismissQuickInput(page);
+        throw new Error(`command "${title}" not found in the palette after ${attempt} attempts (${timeoutMs} ms)`);
+      }
+    }
+  }
+}
+
+export function explorerRow(page: Page, fileName: string): Locator {
+  return page.locator(wb.explorerRow, { hasText: fileName }).first();
+}
+
+/** Waits for a file to show in the Explorer (opening the Explorer once if it is hidden). */
+export async function waitForExplorerRow(page: Page, fileName: string, timeoutMs = 30_000): Promise<Locator> {
+  const row = explorerRow(page, fileName);
+  const half = Math.max(1000, Math.floor(timeoutMs / 2));
+  try {
+    await row.waitFor({ state: 'visible', timeout: half });
+  } catch {
+    await runCommand(page, commandTitles.showExplorer, 10_000);
+    await row.waitFor({ state: 'visible', timeout: half });
+  }
+  return row;
+}
+
+/** Right-clicks a file in the Explorer and picks a context-menu item (retrying while contributions load). */
+export async function explorerContextCommand(page: Page, fileName: string, itemTitle: string, timeoutMs = 30_000): Promise<void> {
+  const row = await waitForExplorerRow(page, fileName, timeoutMs);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await row.click({ button: 'right', timeout: 5000 });
+    const item = page.getByRole('menuitem', { name: itemTitle }).first();
+    try {
+      await item.waitFor({ state: 'visible', timeout: 3000 });
+      await item.click({ timeout: 5000 });
+      return;
+    } catch {
+      await page.keyboard.press('Escape');
+      if (Date.now() >= deadline) {
+        throw new Error(`Explorer context menu of ${fileName} has no item "${itemTitle}" (waited ${timeoutMs} ms)`);
+      }
+      await sleep(500);
+    }
+  }
+}
+
+/** Names of the items in the Explorer context menu of a file (the menu is closed again afterwards). */
+export async function explorerContextMenuItems(page: Page, fileName: string): Promise<string[]> {
+  const row = await waitForExplorerRow(page, fileName);
+  await row.click({ button: 'right', timeout: 5000 });
+  const items = page.getByRole('menuitem');
+  await items.first().waitFor({ state: 'visible', timeout: 5000 });
+  const names = (await items.allTextContents()).map((s) => s.trim()).filter(Boolean);
+  await page.keyboard.press('Escape');
+  return names;
+}
+
+/**
+ * The frame of a webview (two iframes deep: `iframe.webview` → `iframe#active-frame`) that contains `selector`.
+ * Searching all frames copes with several webviews open at once (form, dashboard, inspector) and with hidden
+ * ones that stay in the DOM.
+ */
+export async function webviewFrameWith(page: Page, selector: string, timeoutMs = 30_000): Promise<Frame> {
+  return pollUntil(
+    async () => {
+      for (const f of page.frames()) {
+        if (f === page.mainFrame() || f.isDetached()) continue;
+        if ((await f.locator(selector).count().catch(() => 0)) > 0) return f;
+      }
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 250, what: `a webview containing ${selector}` },
+  );
+}
+
+/** Waits until `#status` (or another element) says DONE or ERROR; returns its text. */
+export async function waitForStatus(
+  frame: Frame,
+  selector: string,
+  opts: { done: RegExp; error: RegExp; timeoutMs: number },
+): Promise<string> {
+  return pollUntil(
+    async () => {
+      const text = ((await frame.locator(selector).first().textContent({ timeout: 2000 })) ?? '').trim();
+      return opts.done.test(text) || opts.error.test(text) ? text : undefined;
+    },
+    { timeoutMs: opts.timeoutMs, intervalMs: 500, what: `${selector} to read DONE or ERROR` },
+  );
+}
+
+export async function closeAllEditors(page: Page, timeoutMs = 15_000): Promise<void> {
+  await runCommand(page, commandTitles.closeAllEditors, timeoutMs);
+  await pollUntil(async () => (await page.locator(wb.webviewIframe).count()) === 0, {
+    timeoutMs,
+    what: 'all webviews to close',
+  });
+}
+
+/**
+ * Sets a form control's value and fires input/change, which works for native inputs/selects and for the
+ * webview toolkit's custom elements (vscode-dropdown, vscode-text-field) alike. Fails if the value did not stick.
+ */
+export async function setFieldValue(frame: Frame, selector: string, value: string): Promise<void> {
+  const el = frame.locator(selector).first();
+  await el.waitFor({ state: 'attached', timeout: 10_000 });
+  const actual = await el.evaluate((node: any, v: string) => {
+    node.value = v;
+    node.dispatchEvent(new Event('input', { bubbles: true }));
+    node.dispatchEvent(new Event('change', { bubbles: true }));
+    return String(node.value);
+  }, value);
+  if (actual !== value) throw new Error(`${selector}: set "${value}" but the control holds "${actual}"`);
+}
+
+export interface CanvasStats {
+  width: number;
+  height: number;
+  /** Pixels with alpha > 0. */
+  painted: number;
+  /** Distinct colours (RGBA quantised to 4 bits per channel) among painted pixels. */
+  colours: number;
+}
+
+/** Reads a canvas's pixels in its frame (copying through a 2-D canvas, so WebGL canvases work too). */
+export async function canvasStats(frame: Frame, selector: string): Promise<CanvasStats> {
+  return frame.locator(selector).first().evaluate((canvas: any) => {
+    const w = canvas.width | 0;
+    const h = canvas.height | 0;
+    if (w === 0 || h === 0) return { width: w, height: h, painted: 0, colours: 0 };
+    const copy = (globalThis as any).document.createElement('canvas');
+    copy.width = w;
+    copy.height = h;
+    const ctx = copy.getContext('2d');
+    ctx.drawImage(canvas, 0, 0);
+    const data: Uint8ClampedArray = ctx.getImageData(0, 0, w, h).data;
+    const seen = new Set<number>();
+    let painted = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3] === 0) continue;
+      painted++;
+      seen.add(((data[i] >> 4) << 12) | ((data[i + 1] >> 4) << 8) | ((data[i + 2] >> 4) << 4) | (data[i + 3] >> 4));
+    }
+    return { width: w, height: h, painted, colours: seen.size };
+  });
+}
+
+/** Texts of the notification toasts currently shown. */
+export async function notificationTexts(page: Page): Promise<string[]> {
+  const toasts = page.locator(`${wb.notificationToast} ${wb.notificationMessage}`);
+  return (await toasts.allTextContents().catch(() => [] as string[])).map((s) => s.trim()).filter(Boolean);
+}
+
+/** If a quick input opens within `waitMs` (e.g. a pattern prompt), types `text` and accepts it. */
+export async function answerQuickInputIfShown(page: Page, text: string, waitMs = 3000): Promise<boolean> {
+  const box = page.locator(wb.quickInputBox).first();
+  try {
+    await box.waitFor({ state: 'visible', timeout: waitMs });
+  } catch {
+    return false;
+  }
+  await box.fill(text);
+  const row = page.locator(wb.quickInputRow, { hasText: text }).first();
+  if (await row.isVisible().catch(() => false)) await row.click({ timeout: 5000 });
+  else await page.keyboard.press('Enter');
+  return true;
+}

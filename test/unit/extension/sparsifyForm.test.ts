@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'path';
+import { defaultDecayEnd, defaultFormValues, formProblems, looksLikeMnist, toSparsifyOptions } from '../../../src/extension/sparsify/formValues';
+import { suggestOutputPath } from '../../../src/extension/sparsify/outputName';
+
+const mnistInputs = [{ name: 'x', shape: ['N', 1, 28, 28] as (number | string)[], dtype: 'float' }];
+const imagenetInputs = [{ name: 'x', shape: [1, 3, 224, 224] as (number | string)[], dtype: 'float' }];
+
+function values(over: Partial<ReturnType<typeof defaultFormValues>> = {}) {
+  return { ...defaultFormValues({ pattern: '2:4', method: 'maxq', epochs: 10, batchSize: 64, output: '/m/net.maxq-2of4.onnx', inputs: mnistInputs }), ...over };
+}
+
+test('output name: the default template puts <name>.maxq-NofM.onnx beside the input', () => {
+  assert.equal(suggestOutputPath('/models/resnet.onnx', '2:4', 'maxq', '${name}.maxq-${n}of${m}.onnx'), path.join('/models', 'resnet.maxq-2of4.onnx'));
+  assert.equal(suggestOutputPath('/models/a.ONNX', ' 1 : 8 ', 'srste', '${name}-${method}-${n}-${m}.onnx'), path.join('/models', 'a-srste-1-8.onnx'));
+});
+
+test('defaults: MNIST-shaped models use the bundled demo data, others distil; decay window inside the epochs', () => {
+  assert.equal(looksLikeMnist(mnistInputs), true);
+  assert.equal(looksLikeMnist([{ name: 'x', shape: [1, 784], dtype: 'float' }]), true);
+  assert.equal(looksLikeMnist(imagenetInputs), false);
+  assert.equal(values().dataKind, 'mnist-demo');
+  assert.equal(defaultFormValues({ pattern: '2:4', method: 'maxq', epochs: 3, batchSize: 8, output: 'o.onnx', inputs: imagenetInputs }).dataKind, 'distil');
+  for (const e of [0, 1, 2, 3, 10, 120]) {
+    const t = defaultDecayEnd(e);
+    assert.ok(t >= 0 && (e === 0 || t < e), `epochs ${e}: end ${t}`);
+  }
+  assert.deepEqual(formProblems(values(), '/m/net.onnx'), []);
+});
+
+test('problems: each bad field gets one sentence', () => {
+  const p = (over: Parameters<typeof values>[0]) => formProblems(values(over), '/m/net.onnx').join(' ');
+  assert.match(p({ pattern: '4:4' }), /N must be at least 1 and smaller than M/);
+  assert.match(p({ pattern: 'two:four' }), /not N:M/);
+  assert.match(p({ epochs: 2.5 }), /Epochs/);
+  assert.match(p({ batchSize: 0 }), /Batch size/);
+  assert.match(p({ lr: -1 }), /Learning rate/);
+  assert.match(p({ decayStart: 3, decayEnd: 2 }), /Decay window/);
+  assert.match(p({ decayEnd: 10 }), /Decay window/);
+  assert.match(p({ dataKind: 'npy' }), /\.npy/);
+  assert.match(p({ dataKind: 'images' }), /image folder/);
+  assert.match(p({ output: '' }), /output file/);
+  assert.match(p({ output: '/m/out.bin' }), /\.onnx/);
+  assert.match(p({ output: '/m/net.onnx' }), /must not replace/);
+  assert.equal(p({ epochs: 0, decayEnd: 99 }), '', 'one-shot runs have no decay window');
+});
+
+test('options: form values become the core SparsifyOptions', () => {
+  const o = toSparsifyOptions(values({ dataKind: 'npy', npyInputs: ' /d/x.npy ', npyLabels: '', lr: 0.01, optimizer: 'adamw', include: ['fc.weight'], exclude: [] }), '/m/net.onnx', { threads: 4, overwrite: true });
+  assert.deepEqual(o, {
+    model: '/m/net.onnx',
+    out: '/m/net.maxq-2of4.onnx',
+    pattern: '2:4',
+    method: 'maxq',
+    epochs: 10,
+    batchSize: 64,
+    lr: 0.01,
+    optimizer: 'adamw',
+    schedule: 'linear',
+    decayStart: 0,
+    decayEnd: 5,
+    include: ['fc.weight'],
+    data: { kind: 'npy', inputs: '/d/x.npy' },
+    bnRecalibrate: true,
+    threads: 4,
+    overwrite: true,
+  });
+  assert.deepEqual(toSparsifyOptions(values({ dataKind: 'distil' }), '/m/net.onnx', { threads: 0, overwrite: false }).data, { kind: 'none' });
+  assert.deepEqual(toSparsifyOptions(values({ dataKind: 'images', imagesDir: '/imgs' }), '/m/net.onnx', { threads: 0, overwrite: false }).data, { kind: 'images', dir: '/imgs' });
+  const plain = toSparsifyOptions(values(), '/m/net.onnx', { threads: 0, overwrite: false });
+  assert.equal('lr' in plain || 'optimizer' in plain || 'threads' in plain || 'overwrite' in plain, false);
+});

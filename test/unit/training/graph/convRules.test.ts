@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AttrValue } from '../../../../src/core/onnx/builder';
+import { ConvDwMode, ConvDxMode } from '../../../../src/core/training/graph/context';
+import { Rng, assertReports, checkVjp, floatTensor, model, node, randn } from './helpers';
+
+interface ConvCase {
+  label: string;
+  x: number[];
+  w: number[];
+  bias?: boolean;
+  attrs: Record<string, AttrValue>;
+}
+
+function convModel(c: ConvCase, rng: Rng) {
+  const inits = [floatTensor('W', c.w, randn(rng, c.w, 0.5))];
+  const inputs = ['X', 'W'];
+  if (c.bias) {
+    inits.push(floatTensor('B', [c.w[0]], randn(rng, [c.w[0]])));
+    inputs.push('B');
+  }
+  return model({ inputs: [['X', c.x]], outputs: ['Y'], nodes: [node('Conv', inputs, ['Y'], c.attrs, 'conv')], inits });
+}
+
+const cases: ConvCase[] = [
+  { label: '3x3 s1 p1 + bias', x: [2, 3, 6, 6], w: [4, 3, 3, 3], bias: true, attrs: { pads: [1, 1, 1, 1] } },
+  { label: '3x3 s2 p1 H8 (output_padding 1)', x: [2, 3, 8, 8], w: [4, 3, 3, 3], bias: true, attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { label: '3x3 s2 p1 H7 (output_padding 0)', x: [2, 3, 7, 7], w: [4, 3, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { label: '1x1 s2 (X cut in dW)', x: [2, 4, 6, 6], w: [5, 4, 1, 1], bias: true, attrs: { strides: [2, 2] } },
+  { label: '1x1 s1', x: [2, 4, 5, 5], w: [3, 4, 1, 1], attrs: {} },
+  { label: '7x7 s2 p3 stem', x: [1, 3, 11, 11], w: [2, 3, 7, 7], attrs: { strides: [2, 2], pads: [3, 3, 3, 3] } },
+  { label: 'asymmetric pads, rectangular kernel and strides', x: [2, 2, 7, 6], w: [3, 2, 3, 2], bias: true, attrs: { strides: [2, 1], pads: [0, 1, 2, 0] } },
+  { label: 'dilation 2, p2', x: [2, 2, 7, 7], w: [3, 2, 3, 3], bias: true, attrs: { dilations: [2, 2], pads: [2, 2, 2, 2] } },
+  { label: 'dilation 2, stride 2, p1', x: [2, 2, 9, 8], w: [3, 2, 3, 3], attrs: { dilations: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { label: 'depthwise 3x3 s1 p1', x: [2, 4, 5, 5], w: [4, 1, 3, 3], bias: true, attrs: { group: 4, pads: [1, 1, 1, 1] } },
+  { label: 'depthwise 3x3 s2 p1', x: [2, 4, 7, 7], w: [4, 1, 3, 3], attrs: { group: 4, strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { label: 'depthwise multiplier 2', x: [2, 3, 5, 5], w: [6, 1, 3, 3], bias: true, attrs: { group: 3, pads: [1, 1, 1, 1] } },
+  { label: 'grouped g=2 3x3 s2', x: [2, 4, 7, 7], w: [6, 2, 3, 3], bias: true, attrs: { group: 2, strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { label: 'grouped g=2 dilated s1', x: [2, 4, 7, 7], w: [4, 2, 3, 3], attrs: { group: 2, dilations: [2, 2], pads: [2, 2, 2, 2] } },
+  { label: 'auto_pad SAME_UPPER s2 H8', x: [2, 2, 8, 8], w: [3, 2, 3, 3], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] } },
+  { label: 'auto_pad SAME_LOWER s2 H7 k4', x: [2, 2, 7, 7], w: [3, 2, 4, 4], attrs: { auto_pad: 'SAME_LOWER', strides: [2, 2] } },
+  { label: 'auto_pad SAME_UPPER s1 k2', x: [2, 2, 5, 5], w: [3, 2, 2, 2], attrs: { auto_pad: 'SAME_UPPER' } },
+  { label: 'auto_pad VALID s2', x: [2, 2, 8, 7], w: [3, 2, 3, 3], attrs: { auto_pad: 'VALID', strides: [2, 2] } },
+];
+
+const TOL = 1e-4;
+
+for (const [ci, c] of cases.entries()) {
+  test(`Conv ${c.label}: dX, dW, dB vs finite differences (default formulation)`, async () => {
+    const rng = new Rng(100 + ci);
+    const m = convModel(c, rng);
+    const wrt = ['X', 'W', ...(c.bias ? ['B'] : [])];
+    const reports = await checkVjp({ model: m, wrt, eps: 0.5, tol: TOL, seed: ci });
+    assertReports(assert, reports, TOL, c.label);
+  });
+}
+
+const dxModes: ConvDxMode[] = ['convtranspose', 'flip'];
+const dwModes: ConvDwMode[] = ['conv', 'im2col', 'onehot', 'kkgemm', 'slices'];
+const formCases = [cases[0], cases[1], cases[6], cases[7], cases[8], cases[9], cases[11], cases[12], cases[13]];
+for (const [ci, c] of formCases.entries()) {
+  test(`Conv ${c.label}: every dX/dW formulation agrees with finite differences`, async () => {
+    for (const dx of dxModes) {
+      for (const dw of dwModes) {
+        const rng = new Rng(300 + ci);
+        const m = convModel(c, rng);
+        const reports = await checkVjp({ model: m, wrt: ['X', 'W'], eps: 0.5, tol: TOL, seed: ci, probes: 24, formulation: { conv: { dx, dw } } });
+        assertReports(assert, reports, TOL, `${c.label} dx=${dx} dw=${dw}`);
+      }
+    }
+  });
+}
+
+test('Conv: per-node formulation and the chooser callback are applied', async () => {
+  const rng = new Rng(7);
+  const c = cases[0];
+  const m = convModel(c, rng);
+  const seen: string[] = [];
+  const reports = await checkVjp({
+    model: m,
+    wrt: ['X', 'W'],
+    eps: 0.5,
+    tol: TOL,
+    formulation: {
+      perNode: { conv: { dw: 'kkgemm' } },
+      choose: (layer) => {
+        seen.push(`${layer.node}:${layer.weightDims.join('x')}:${layer.pads.join(',')}`);
+        return { dx: 'flip' };
+      },
+    },
+  });
+  assertReports(assert, reports, TOL, 'per-node');
+  assert.deepEqual(seen, ['conv:4x3x3x3:1,1,1,1']);
+});

@@ -1,0 +1,207 @@
+/**
+ * Builds the sparsify form from the current values and reports every edit. Field ids are stable: tests and
+ * the E2E suite address them directly (see the report in README of the extension).
+ */
+import type { DataKind, MaskMethod, OptimizerChoice, PathField, ScheduleKind, SparsifyFormValues, TensorSignature } from '../../src/protocol/messages';
+import { SCHEDULE_KINDS } from '../../src/protocol/messages';
+import { button } from '../components/button';
+import { checkbox } from '../components/checkbox';
+import { h } from '../components/dom';
+import { dropdown } from '../components/dropdown';
+import { formatShape } from '../components/format';
+import { radioGroup } from '../components/radioGroup';
+import { message, section } from '../components/section';
+import { textField, TextFieldControl } from '../components/textField';
+import { PolicyTable } from './policyTable';
+
+export interface FormCallbacks {
+  /** A value changed (already applied to the values object). */
+  changed(field: keyof SparsifyFormValues): void;
+  pick(field: PathField): void;
+  run(): void;
+  close(): void;
+}
+
+export interface FormView {
+  root: HTMLElement;
+  policy: PolicyTable;
+  setPathField(field: PathField, value: string): void;
+  setOutput(path: string): void;
+  setDecay(start: number, end: number): void;
+  setLayersMessage(text: string | null, kind?: 'error' | 'info'): void;
+  setLayersSummary(text: string): void;
+  setPatternProblem(text: string | null): void;
+  setFormError(text: string | null): void;
+  setRunning(running: boolean): void;
+}
+
+const METHODS: { value: MaskMethod; label: string; description: string }[] = [
+  { value: 'maxq', label: 'MaxQ', description: 'multi-axis soft masks, incremental N:M (CVPR 2024)' },
+  { value: 'srste', label: 'SR-STE', description: 'sparse-refined straight-through estimator' },
+  { value: 'magnitude', label: 'Magnitude', description: 'keep the N largest |w| of each block' },
+];
+
+const DATA_KINDS: { value: DataKind; label: string; description: string }[] = [
+  { value: 'mnist-demo', label: 'Bundled MNIST demo', description: 'the demo data shipped with MaxQ (28×28 grey images)' },
+  { value: 'npy', label: 'NumPy arrays', description: '.npy inputs, labels optional (without labels: distil from the dense model)' },
+  { value: 'images', label: 'Image folder', description: 'one sub-folder per class' },
+  { value: 'distil', label: 'Distil from the dense model', description: 'no data and no labels: match the dense model’s outputs' },
+];
+
+function intOf(text: string): number {
+  const t = text.trim();
+  return /^-?\d+$/.test(t) ? Number(t) : NaN;
+}
+
+export function buildForm(modelName: string, inputs: TensorSignature[], v: SparsifyFormValues, cb: FormCallbacks): FormView {
+  const numberField = (id: string, label: string, key: 'epochs' | 'batchSize' | 'decayStart' | 'decayEnd', size = 6): TextFieldControl => {
+    const f = textField({
+      id, label, value: String(v[key]), size, inputMode: 'numeric',
+      onInput: (t) => {
+        v[key] = intOf(t);
+        f.setProblem(Number.isNaN(v[key]) ? 'Enter a whole number.' : null);
+        cb.changed(key);
+      },
+    });
+    return f;
+  };
+
+  const pattern = textField({
+    id: 'pattern', label: 'N:M pattern', value: v.pattern, size: 8, placeholder: '2:4',
+    onInput: (t) => {
+      v.pattern = t.trim();
+      cb.changed('pattern');
+    },
+  });
+  const method = radioGroup({ id: 'method', label: 'Method', options: METHODS, value: v.method, onChange: (m) => { v.method = m; cb.changed('method'); } });
+
+  const policy = new PolicyTable({ include: v.include, exclude: v.exclude }, (o) => {
+    v.include = o.include;
+    v.exclude = o.exclude;
+    cb.changed('include');
+  });
+  const layersMessage = h('div', { id: 'layers-message' });
+  const layersSummary = h('p', { id: 'layers-summary', class: 'hint', 'aria-live': 'polite' });
+  const resetLayers = button({
+    id: 'layers-reset', label: 'Reset to policy', appearance: 'secondary',
+    onClick: () => {
+      v.include = [];
+      v.exclude = [];
+      policy.setOverrides({ include: [], exclude: [] });
+      cb.changed('include');
+    },
+  });
+
+  // Data
+  const pathRow = (field: PathField, id: string, label: string, placeholder: string) => {
+    const f = textField({ id, label, value: v[field], placeholder, onInput: (t) => { v[field] = t; cb.changed(field); } });
+    f.element.classList.add('grow');
+    const browse = button({ id: `browse-${id}`, label: 'Browse…', appearance: 'secondary', onClick: () => cb.pick(field) });
+    return { control: f, row: h('div', { class: 'field-row path-row' }, f.element, browse) };
+  };
+  const npyInputs = pathRow('npyInputs', 'npy-inputs', 'Inputs (.npy)', '/path/to/inputs.npy');
+  const npyLabels = pathRow('npyLabels', 'npy-labels', 'Labels (.npy, optional)', 'empty: distil from the dense model');
+  const imagesDir = pathRow('imagesDir', 'images-dir', 'Image folder', '/path/to/images');
+  const dataDetails = {
+    'mnist-demo': h('p', { class: 'hint', id: 'data-mnist-note' }, 'Uses the MNIST images bundled with MaxQ; the model must take 1×28×28 inputs.'),
+    npy: h('div', { id: 'data-npy' }, npyInputs.row, npyLabels.row),
+    images: h('div', { id: 'data-images' }, imagesDir.row),
+    distil: h('p', { class: 'hint', id: 'data-distil-note' }, 'The dense model is the teacher: the sparse model learns to reproduce its outputs. No labels needed.'),
+  } satisfies Record<DataKind, HTMLElement>;
+  const showData = () => {
+    for (const [k, el] of Object.entries(dataDetails)) el.hidden = k !== v.dataKind;
+  };
+  const dataKind = radioGroup({ id: 'data-kind', label: 'Training data', options: DATA_KINDS, value: v.dataKind, onChange: (k) => { v.dataKind = k; showData(); cb.changed('dataKind'); } });
+  showData();
+
+  // Training
+  const epochs = numberField('epochs', 'Epochs (0 = one-shot)', 'epochs');
+  const batch = numberField('batch-size', 'Batch size', 'batchSize');
+  const lr = textField({
+    id: 'lr', label: 'Learning rate', value: v.lr === null ? '' : String(v.lr), size: 8, placeholder: 'default', inputMode: 'decimal',
+    onInput: (t) => {
+      const s = t.trim();
+      v.lr = s === '' ? null : Number(s);
+      lr.setProblem(v.lr !== null && !(Number.isFinite(v.lr) && v.lr > 0) ? 'A positive number, or empty for the default.' : null);
+      cb.changed('lr');
+    },
+  });
+  const optimizer = dropdown<OptimizerChoice>({
+    id: 'optimizer', label: 'Optimizer', value: v.optimizer,
+    options: [{ value: 'default', label: 'default' }, { value: 'sgd', label: 'SGD' }, { value: 'adamw', label: 'AdamW' }],
+    onChange: (o) => { v.optimizer = o; cb.changed('optimizer'); },
+  });
+  const schedule = dropdown<ScheduleKind>({
+    id: 'schedule', label: 'Sparsity schedule', value: v.schedule,
+    options: SCHEDULE_KINDS.map((k) => ({ value: k, label: k })),
+    onChange: (s) => { v.schedule = s; cb.changed('schedule'); },
+  });
+  const decayStart = numberField('decay-start', 'Decay start epoch', 'decayStart', 4);
+  const decayEnd = numberField('decay-end', 'Decay end epoch', 'decayEnd', 4);
+  const bn = checkbox({ id: 'bn-recalibrate', label: 'Re-estimate BatchNorm statistics after pruning', checked: v.bnRecalibrate, onChange: (c) => { v.bnRecalibrate = c; cb.changed('bnRecalibrate'); } });
+
+  // Output
+  const output = pathRow('output', 'output', 'Output model', 'model.maxq-2of4.onnx');
+
+  const formError = h('div', { id: 'form-error', role: 'alert' });
+  const run = button({ id: 'run', label: 'Sparsify', appearance: 'primary', onClick: () => cb.run() });
+  const cancel = button({ id: 'cancel', label: 'Cancel', appearance: 'secondary', onClick: () => cb.close() });
+
+  const inputText = inputs.map((i) => `${i.name} ${formatShape(i.shape)} ${i.dtype}`).join(', ');
+  const root = h('form', { id: 'sparsify-form', novalidate: true },
+    section('model-section', 'Model', null, h('p', { id: 'model-summary' }, h('strong', {}, modelName), inputText ? h('span', { class: 'muted' }, ` — input ${inputText}`) : null)),
+    section('pattern-section', 'Pattern and method', null, h('div', { class: 'field-row' }, pattern.element), method.element),
+    section('layers-section', 'Layers', 'Eligible layers follow the policy; tick or untick to override. Ineligible layers say why.',
+      layersMessage, policy.table.element, h('div', { class: 'actions' }, layersSummary, resetLayers)),
+    section('data-section', 'Data', null, dataKind.element, ...Object.values(dataDetails)),
+    section('training-section', 'Training', 'Coverage grows from 0% at the decay start epoch to 100% at the decay end epoch, then holds.',
+      h('div', { class: 'field-row' }, epochs.element, batch.element, lr.element, optimizer.element),
+      h('div', { class: 'field-row' }, schedule.element, decayStart.element, decayEnd.element),
+      h('div', { class: 'field-row' }, bn)),
+    section('output-section', 'Output', 'Written beside the input unless you choose otherwise; an existing file is only replaced after you confirm.', output.row),
+    h('div', { class: 'actions form-actions' }, run, cancel),
+    formError,
+  );
+  root.addEventListener('submit', (e) => {
+    e.preventDefault();
+    cb.run();
+  });
+
+  const paths = { npyInputs: npyInputs.control, npyLabels: npyLabels.control, imagesDir: imagesDir.control, output: output.control };
+  return {
+    root,
+    policy,
+    setPathField(field, value) {
+      v[field] = value;
+      paths[field].value = value;
+    },
+    setOutput(p) {
+      v.output = p;
+      output.control.value = p;
+    },
+    setDecay(start, end) {
+      v.decayStart = start;
+      v.decayEnd = end;
+      decayStart.value = String(start);
+      decayEnd.value = String(end);
+      decayStart.setProblem(null);
+      decayEnd.setProblem(null);
+    },
+    setLayersMessage(text, kind = 'info') {
+      layersMessage.replaceChildren(...(text ? [message(kind, text)] : []));
+    },
+    setLayersSummary(text) {
+      layersSummary.textContent = text;
+    },
+    setPatternProblem(text) {
+      pattern.setProblem(text);
+    },
+    setFormError(text) {
+      formError.replaceChildren(...(text ? [message('error', text)] : []));
+    },
+    setRunning(running) {
+      run.disabled = running;
+      run.textContent = running ? 'Starting…' : 'Sparsify';
+    },
+  };
+}
