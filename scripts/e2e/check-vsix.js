@@ -102,7 +102,7 @@ const groups = new Map();
 let total = 0;
 for (const e of entries) {
   const parts = e.name.split('/');
-  const key = parts[1] === 'node_modules' ? parts.slice(0, parts[2] && parts[2].startsWith('@') ? 4 : 3).join('/') : parts.slice(0, Math.min(parts.length - 1, 3)).join('/') || e.name;
+  const key = parts.length <= 2 ? e.name : parts[1] === 'node_modules' ? parts.slice(0, parts[2] && parts[2].startsWith('@') ? 4 : 3).join('/') : parts.slice(0, Math.min(parts.length - 1, 3)).join('/') || e.name;
   const g = groups.get(key) || { files: 0, size: 0 };
   g.files++;
   g.size += e.size;

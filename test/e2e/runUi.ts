@@ -75,6 +75,7 @@ async function runSuite(suite: UiSuite, counts: Counts): Promise<void> {
     shot: (name) => s.shot(name),
     state: new Map(),
     log: (m) => log(`[${suite.name}] ${m}`),
+    expectConsoleError: (re) => s.expectedConsole.push(re),
   };
   try {
     for (const t of suite.tests) {

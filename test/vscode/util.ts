@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { ModelSummary, RunSummary, ValidationReport } from '../../src/core/types';
+import type { MaxqApi, SparsifyRequest } from '../../src/extension/api';
+import type { ValidateOptions } from '../../src/extension/validation/validationService';
 import { writeFixtures } from '../e2e/lib/fixtures';
 import { assert } from './framework';
 
@@ -17,32 +18,16 @@ const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf
 };
 export const extensionId = `${pkg.publisher}.${pkg.name}`;
 
-/** What the extension's `activate()` returns (issue 4; shapes in src/core/types.ts). */
-export interface MaxqApi {
-  sparsify(uri: vscode.Uri, options: SparsifyApiOptions): Promise<RunSummary>;
-  validate(uri: vscode.Uri, options: ValidateApiOptions): Promise<ValidationReport>;
-  inspect(uri: vscode.Uri): Promise<ModelSummary>;
+export type { MaxqApi };
+
+/** Sparsify options for the suite: 2:4 MaxQ, 2 epochs on the bundled MNIST demo digits, output replaced. */
+export function sparsifyOptions(out: string, overrides: SparsifyRequest = {}): SparsifyRequest {
+  return { pattern: '2:4', method: 'maxq', epochs: 2, data: { kind: 'mnist-demo' }, out, overwrite: true, seed: 1, ...overrides };
 }
 
-/**
- * Options as the suite passes them. Kept in this one place so they are easy to align with the extension's
- * option type once it is final: N:M pattern string, method, epochs, the bundled MNIST demo data, output path.
- */
-export interface SparsifyApiOptions {
-  pattern: string;
-  method: 'maxq' | 'magnitude' | 'srste';
-  epochs: number;
-  data: { kind: 'mnist-demo' };
-  output: string;
-  batchSize?: number;
-  overwrite?: boolean;
-}
-export interface ValidateApiOptions {
-  pattern: string;
-}
-
-export function sparsifyOptions(output: string, overrides: Partial<SparsifyApiOptions> = {}): SparsifyApiOptions {
-  return { pattern: '2:4', method: 'maxq', epochs: 2, data: { kind: 'mnist-demo' }, output, batchSize: 64, overwrite: true, ...overrides };
+/** Validation through the API without opening the validation view. */
+export function validateOptions(pattern = '2:4'): ValidateOptions {
+  return { pattern, showView: false };
 }
 
 let apiPromise: Promise<MaxqApi> | undefined;

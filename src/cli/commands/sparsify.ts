@@ -86,7 +86,7 @@ function progressPrinter(json: boolean): (e: RunEvent) => void {
       bar.update(done, `epoch ${e.epoch + 1}/${epochs} loss ${e.loss.toFixed(4)} p=${e.denseFraction.toFixed(3)}`);
     } else if (e.type === 'epoch') {
       bar.done();
-      if (!json) {
+      if (!json && epochs > 0) {
         const acc = e.valAccuracy !== null ? ` val acc ${(e.valAccuracy * 100).toFixed(2)}%` : '';
         process.stderr.write(`epoch ${e.epoch + 1}: train loss ${e.trainLoss.toFixed(4)}${acc}, N:M coverage ${(e.coverage * 100).toFixed(1)}%\n`);
       }

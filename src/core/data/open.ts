@@ -60,10 +60,10 @@ export function openData(spec: DataSpec, model: ModelIo, options: OpenDataOption
           opened.push(d);
           return d;
         };
+        // Without labels the run distils from the dense model, so a labels file is optional.
         train = open(spec.inputs, spec.labels);
-        if (!train.hasLabels) throw usageError(`fine-tuning needs labels: give a labels .npy for ${spec.inputs}`);
         if (spec.valInputs) {
-          if (!spec.valLabels) throw usageError(`validation inputs ${spec.valInputs} need a validation labels .npy`);
+          if (train.hasLabels && !spec.valLabels) throw usageError(`validation inputs ${spec.valInputs} need a validation labels .npy, like the training inputs`);
           val = open(spec.valInputs, spec.valLabels);
         } else if (spec.valLabels) {
           throw usageError('validation labels were given without validation inputs');
@@ -86,9 +86,10 @@ export function openData(spec: DataSpec, model: ModelIo, options: OpenDataOption
       }
       case 'mnist-demo': {
         const chw = concreteChw(model, 'the MNIST demo');
-        const seed = options.seed ?? 42;
-        train = new MnistDemoDataset({ split: 'train', inputShape: chw, seed });
-        val = new MnistDemoDataset({ split: 'test', inputShape: chw, seed });
+        // The demo's train/test split is fixed (the default split seed), whatever the run's seed: the
+        // bundled model was trained on that train split, so its test digits must stay unseen.
+        train = new MnistDemoDataset({ split: 'train', inputShape: chw });
+        val = new MnistDemoDataset({ split: 'test', inputShape: chw });
         break;
       }
     }

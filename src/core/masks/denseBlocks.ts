@@ -3,14 +3,18 @@
  * of smallest L1 norm get H = 1 on all M entries (ties: lower block index first). The lowest-L1 blocks stay dense
  * on purpose, so the high-magnitude blocks are the first to become N:M.
  *
- * Block index b = ((o·Kh + h)·Kw + w)·(I/M) + g, i.e. OHWI order — not OIHW memory order — so the tie rule walks
- * blocks in that order.
+ * Block index b = ((o·Kh + h)·Kw + w)·(I/M) + g, i.e. OHWI order — not OIHW memory order.
+ *
+ * Norms are summed in fp32 in channel order, like the reference (which sums in float32; the spec's vectors keep
+ * a 1e-5 relative gap at the boundary so the summation order does not matter there). Non-negative fp32 values
+ * order like their bit patterns, so the boundary is found with the same branch-free `RankBoundary` as the soft
+ * terms: linear time, no sort.
  */
 import { usageError } from '../errors';
 import { CanonicalWeight } from './canonicalWeight';
 import { assertGroupable } from './hardMask';
 import { NmPattern } from './nmPattern';
-import { quickselectFloat64 } from './select';
+import { RankBoundary } from './rankBoundary';
 
 export function blockCount(w: CanonicalWeight, pattern: NmPattern): number {
   return (w.O * w.Kh * w.Kw * w.I) / pattern.m;
@@ -28,63 +32,73 @@ export function numDenseBlocks(p: number, numBlocks: number): number {
   return Math.floor(p * numBlocks);
 }
 
-/** L1 norm of every block, indexed by block index b (sums in float64). */
-export function blockL1(w: CanonicalWeight, pattern: NmPattern, out?: Float64Array): Float64Array {
+/** fp32 L1 norm of every block, indexed by block index b. */
+export function blockL1(w: CanonicalWeight, pattern: NmPattern, out?: Float32Array): Float32Array {
   assertGroupable(w, pattern);
   const M = pattern.m;
   const G = w.I / M;
   const KK = w.Kh * w.Kw;
-  const l1 = out && out.length >= blockCount(w, pattern) ? out : new Float64Array(blockCount(w, pattern));
+  const total = blockCount(w, pattern);
+  const l1 = out && out.length >= total ? out : new Float32Array(total);
   const data = w.data;
   for (let o = 0; o < w.O; o++) {
     for (let g = 0; g < G; g++) {
       const chunk = (o * w.I + g * M) * KK;
-      for (let hw = 0; hw < KK; hw++) {
+      for (let hw = 0, b = o * KK * G + g; hw < KK; hw++, b += G) {
         let s = 0;
-        for (let j = 0, idx = chunk + hw; j < M; j++, idx += KK) s += Math.abs(data[idx]);
-        l1[(o * KK + hw) * G + g] = s;
+        for (let j = 0, idx = chunk + hw; j < M; j++, idx += KK) s = Math.fround(s + Math.abs(data[idx]));
+        l1[b] = s;
       }
     }
   }
   return l1;
 }
 
+let boundary: RankBoundary | undefined;
+let l1Scratch = new Float32Array(0);
+
 /**
  * Sets H = 1 on the floor(p·num_blocks) lowest-L1 blocks of `hard` (in place) and returns how many blocks that
- * is. The boundary value comes from quickselect on a copy of the norms, not a sort.
+ * is. `hard` must already hold the N:M mask.
  */
 export function forceDenseBlocks(w: CanonicalWeight, pattern: NmPattern, hard: Uint8Array, p: number): number {
   const total = blockCount(w, pattern);
   const count = numDenseBlocks(p, total);
   if (count === 0) return 0;
   if (hard.length !== w.data.length) throw usageError(`hard mask has ${hard.length} entries, weight has ${w.data.length}`);
-  const M = pattern.m;
-  const G = w.I / M;
-  const KK = w.Kh * w.Kw;
   if (count === total) {
     hard.fill(1);
     return count;
   }
-  const l1 = blockL1(w, pattern);
-  const v = quickselectFloat64(Float64Array.from(l1), 0, total, count - 1);
-  let less = 0;
-  for (let b = 0; b < total; b++) if (l1[b] < v) less++;
-  let equalsToTake = count - less;
-  // Walk blocks in block-index order so that equal norms go to the lower index first.
+  const M = pattern.m;
+  const G = w.I / M;
+  const KK = w.Kh * w.Kw;
+  if (l1Scratch.length < total) l1Scratch = new Float32Array(total);
+  const l1 = blockL1(w, pattern, l1Scratch);
+  const keys = new Int32Array(l1.buffer, l1.byteOffset, total);
+  boundary ??= new RankBoundary();
+  boundary.resetHint();
+  boundary.find(keys, 0, total, count);
+  const vk = boundary.vk;
+  // Blocks with key < vk are dense. Of the blocks equal to vk, the first `count − #less` in block order are too;
+  // without a tie (countLE = count) that is simply key ≤ vk.
+  let equalsToTake = count;
+  if (boundary.countLE !== count) {
+    for (let b = 0; b < total; b++) equalsToTake -= (keys[b] - vk) >>> 31;
+  }
+  const tied = boundary.countLE !== count;
   let b = 0;
   for (let o = 0; o < w.O; o++) {
     for (let hw = 0; hw < KK; hw++) {
       for (let g = 0; g < G; g++, b++) {
-        const x = l1[b];
-        let dense = x < v;
-        if (!dense && x === v && equalsToTake > 0) {
-          dense = true;
+        const key = keys[b];
+        let dense = (vk - key) >>> 31 ^ 1; // key ≤ vk
+        if (tied && key === vk) {
+          dense = equalsToTake > 0 ? 1 : 0;
           equalsToTake--;
         }
-        if (dense) {
-          const first = (o * w.I + g * M) * KK + hw;
-          for (let j = 0, idx = first; j < M; j++, idx += KK) hard[idx] = 1;
-        }
+        const first = (o * w.I + g * M) * KK + hw;
+        for (let j = 0, idx = first; j < M; j++, idx += KK) hard[idx] |= dense;
       }
     }
   }

@@ -10,7 +10,7 @@
  * branches, which mispredict half the time on random weights. Other M use a partial selection per block.
  */
 import { usageError } from '../errors';
-import { CanonicalWeight, MAGNITUDE_MASK, magnitudeKeys } from './canonicalWeight';
+import { assertCanonicalShape, assertFiniteWeight, CanonicalWeight, MAGNITUDE_MASK, magnitudeKeys } from './canonicalWeight';
 import { NmPattern } from './nmPattern';
 import { quickselectInt32 } from './select';
 
@@ -21,29 +21,43 @@ export function assertGroupable(w: CanonicalWeight, pattern: NmPattern, name?: s
   }
 }
 
-/** H for `w` (a fresh array unless `out` is given; `out` must have the weight's length). */
-export function hardNmMask(w: CanonicalWeight, pattern: NmPattern, out?: Uint8Array): Uint8Array {
-  assertGroupable(w, pattern);
+/**
+ * H for `w` (a fresh array unless `out` is given; `out` must have the weight's length). Rejects non-finite
+ * weights (spec §7) with a usage error naming `name`: NaN has no rank, and the check rides along in the same
+ * pass at the cost of two integer ops per weight.
+ */
+export function hardNmMask(w: CanonicalWeight, pattern: NmPattern, out?: Uint8Array, name?: string): Uint8Array {
+  assertCanonicalShape(w, name);
+  assertGroupable(w, pattern, name);
   const total = w.data.length;
   const mask = out ?? new Uint8Array(total);
   if (mask.length !== total) throw usageError(`hard mask buffer has ${mask.length} entries, weight has ${total}`);
   const keys = magnitudeKeys(w.data);
   const KK = w.Kh * w.Kw;
   const chunks = (w.O * w.I) / pattern.m; // (o, g) pairs
-  if (pattern.m === 4) hard4(keys, mask, chunks, KK, pattern.n);
-  else if (pattern.m === 2) hard2(keys, mask, chunks, KK);
-  else hardGeneric(keys, mask, chunks, KK, pattern.n, pattern.m);
+  let finite: number;
+  if (pattern.m === 4) finite = KK === 1 ? hard4Contiguous(keys, mask, total, pattern.n) : hard4(keys, mask, chunks, KK, pattern.n);
+  else if (pattern.m === 2) finite = hard2(keys, mask, chunks, KK);
+  else finite = hardGeneric(keys, mask, chunks, KK, pattern.n, pattern.m);
+  if (finite < 0) assertFiniteWeight(w, name);
   return mask;
 }
+
+/**
+ * Largest finite magnitude key (the bits of FLT_MAX). `acc |= FINITE_MAX − key` keeps acc ≥ 0 exactly while every
+ * key is finite, since Inf/NaN keys are larger; the loops return acc and a negative value means "not finite".
+ */
+const FINITE_MAX = 0x7f7fffff;
 
 /**
  * M = 4, any N. With n_qj = [a_q < a_j] for q < j, the number of block members ranked above j is
  *   rank_j = Σ_{q<j} [a_q ≥ a_j] + Σ_{q>j} [a_q > a_j] = Σ_{q<j} (1 − n_qj) + Σ_{q>j} n_jq,
  * which encodes the lower-index-wins tie rule; H_j = [rank_j < N] = (rank_j − N) >>> 31.
  */
-function hard4(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number, n: number): void {
+function hard4(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number, n: number): number {
   const stride = KK;
   const chunkLen = 4 * KK;
+  let acc = 0;
   for (let c = 0; c < chunks; c++) {
     const base = c * chunkLen;
     for (let p = 0; p < KK; p++) {
@@ -65,38 +79,73 @@ function hard4(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number, n
       mask[i1] = (1 - n01 + n12 + n13 - n) >>> 31;
       mask[i2] = (2 - n02 - n12 + n23 - n) >>> 31;
       mask[i3] = (3 - n03 - n13 - n23 - n) >>> 31;
+      acc |= (FINITE_MAX - a0) | (FINITE_MAX - a1) | (FINITE_MAX - a2) | (FINITE_MAX - a3);
     }
   }
+  return acc;
+}
+
+/** M = 4 with Kh·Kw = 1 (1×1 convs, linear layers): blocks are 4 consecutive values. Same arithmetic as hard4. */
+function hard4Contiguous(keys: Int32Array, mask: Uint8Array, total: number, n: number): number {
+  let acc = 0;
+  for (let i0 = 0; i0 < total; i0 += 4) {
+    const a0 = keys[i0] & MAGNITUDE_MASK;
+    const a1 = keys[i0 + 1] & MAGNITUDE_MASK;
+    const a2 = keys[i0 + 2] & MAGNITUDE_MASK;
+    const a3 = keys[i0 + 3] & MAGNITUDE_MASK;
+    const n01 = (a0 - a1) >>> 31;
+    const n02 = (a0 - a2) >>> 31;
+    const n03 = (a0 - a3) >>> 31;
+    const n12 = (a1 - a2) >>> 31;
+    const n13 = (a1 - a3) >>> 31;
+    const n23 = (a2 - a3) >>> 31;
+    mask[i0] = (n01 + n02 + n03 - n) >>> 31;
+    mask[i0 + 1] = (1 - n01 + n12 + n13 - n) >>> 31;
+    mask[i0 + 2] = (2 - n02 - n12 + n23 - n) >>> 31;
+    mask[i0 + 3] = (3 - n03 - n13 - n23 - n) >>> 31;
+    acc |= (FINITE_MAX - a0) | (FINITE_MAX - a1) | (FINITE_MAX - a2) | (FINITE_MAX - a3);
+  }
+  return acc;
 }
 
 /** M = 2 (so N = 1): keep the first unless the second is strictly larger. */
-function hard2(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number): void {
+function hard2(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number): number {
   const chunkLen = 2 * KK;
+  let acc = 0;
   for (let c = 0; c < chunks; c++) {
     const base = c * chunkLen;
     for (let p = 0; p < KK; p++) {
       const i0 = base + p;
       const i1 = i0 + KK;
-      const keepFirst = 1 ^ (((keys[i0] & MAGNITUDE_MASK) - (keys[i1] & MAGNITUDE_MASK)) >>> 31);
+      const a0 = keys[i0] & MAGNITUDE_MASK;
+      const a1 = keys[i1] & MAGNITUDE_MASK;
+      const keepFirst = 1 ^ ((a0 - a1) >>> 31);
       mask[i0] = keepFirst;
       mask[i1] = 1 - keepFirst;
+      acc |= (FINITE_MAX - a0) | (FINITE_MAX - a1);
     }
   }
+  return acc;
 }
 
 /**
  * Any M: copy the block's keys, select the N-th largest value v, keep everything above v and the first
  * (N − #above) members equal to v in channel order. Expected O(M) per block.
  */
-function hardGeneric(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number, n: number, m: number): void {
+function hardGeneric(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number, n: number, m: number): number {
   const scratch = new Int32Array(m);
+  let acc = 0;
   const chunkLen = m * KK;
   const rankFromBottom = m - n; // 0-based ascending index of the N-th largest
   for (let c = 0; c < chunks; c++) {
     const base = c * chunkLen;
     for (let p = 0; p < KK; p++) {
       const first = base + p;
-      for (let j = 0, idx = first; j < m; j++, idx += KK) scratch[j] = keys[idx] & MAGNITUDE_MASK;
+      for (let j = 0, idx = first; j < m; j++, idx += KK) {
+        const a = keys[idx] & MAGNITUDE_MASK;
+        scratch[j] = a;
+        acc |= FINITE_MAX - a;
+      }
       const v = quickselectInt32(scratch, 0, m, rankFromBottom);
       let above = 0;
       for (let j = rankFromBottom + 1; j < m; j++) if (scratch[j] > v) above++;
@@ -113,4 +162,5 @@ function hardGeneric(keys: Int32Array, mask: Uint8Array, chunks: number, KK: num
       }
     }
   }
+  return acc;
 }

@@ -7,9 +7,9 @@
  */
 import { usageError } from '../errors';
 import { MaskMethod } from '../types';
-import { assertCanonicalShape, assertFiniteWeight, CanonicalWeight } from './canonicalWeight';
+import { CanonicalWeight } from './canonicalWeight';
 import { blockCount, forceDenseBlocks } from './denseBlocks';
-import { assertGroupable, hardNmMask } from './hardMask';
+import { hardNmMask } from './hardMask';
 import { NmPattern } from './nmPattern';
 import { softMask, topkDropped } from './softMask';
 import { defaultWorkspace, MaskWorkspace } from './workspace';
@@ -49,11 +49,8 @@ export function computeLayerMask(
   opts: LayerMaskOptions = {},
 ): LayerMask {
   if (!METHODS.includes(method)) throw usageError(`unknown mask method '${method}' (use maxq, magnitude or srste)`);
-  assertCanonicalShape(w, name);
-  assertGroupable(w, pattern, name);
-  assertFiniteWeight(w, name);
-
-  const hard = hardNmMask(w, pattern, opts.hardOut);
+  // hardNmMask also checks the shape, I % M and finiteness, naming the layer.
+  const hard = hardNmMask(w, pattern, opts.hardOut, name);
   const numDenseBlocks = forceDenseBlocks(w, pattern, hard, denseFraction);
   const KK = w.Kh * w.Kw;
 

@@ -95,8 +95,20 @@ function changeFor(storage: string, dataType: number, data: Parameters<typeof na
   return { kind: 'typed', field, payload };
 }
 
+/** Folders created for copies, so a failed write can remove them again: [first created, deepest]. */
+type MadeDirs = [string, string][];
+
+async function removeMadeDirs(made: MadeDirs): Promise<void> {
+  for (const [top, deepest] of made) {
+    // Only empty folders go; rmdir refuses anything that holds files.
+    for (let d = deepest; d.startsWith(top); d = path.dirname(d)) {
+      if (!(await fs.promises.rmdir(d).then(() => true, () => false))) break;
+    }
+  }
+}
+
 /** Stages copies of the kept data files next to an output in another folder. */
-async function stageCopies(model: OnnxModel, outPath: string, kept: Set<string>, overwrite: boolean, staged: StagedFile[]): Promise<string[]> {
+async function stageCopies(model: OnnxModel, outPath: string, kept: Set<string>, overwrite: boolean, staged: StagedFile[], made: MadeDirs): Promise<string[]> {
   const copied: string[] = [];
   for (const loc of kept) {
     const src = resolveLocation(model.path, loc);
@@ -105,7 +117,8 @@ async function stageCopies(model: OnnxModel, outPath: string, kept: Set<string>,
     const st = await fs.promises.stat(src).catch(() => undefined);
     if (!st?.isFile()) throw inputError(model.path, `external data file '${shown(loc)}' not found (looked in ${path.dirname(src)})`);
     if (!overwrite && fs.existsSync(dst)) throw usageError(`copying external data next to the output would replace ${dst}; allow overwriting or choose another folder`);
-    await fs.promises.mkdir(path.dirname(dst), { recursive: true });
+    const top = await fs.promises.mkdir(path.dirname(dst), { recursive: true });
+    if (top) made.push([top, path.dirname(dst)]);
     staged.push(await StagedFile.copyOf(src, dst));
     copied.push(dst);
   }
@@ -141,6 +154,7 @@ export async function writeModel(model: OnnxModel, edits: Map<string, Float32Arr
   const kept = keptLocations(model, editedProtos);
   const outDirDiffers = !(await sameFile(path.dirname(path.resolve(outPath)), path.dirname(path.resolve(model.path))));
   const staged: StagedFile[] = [];
+  const made: MadeDirs = [];
   const result: WriteResult = { path: outPath, copiedDataFiles: [], changed: [] };
   try {
     if (externalEdits.length > 0) {
@@ -155,7 +169,7 @@ export async function writeModel(model: OnnxModel, edits: Map<string, Float32Arr
       }
       result.dataFile = data.target;
     }
-    if (outDirDiffers) result.copiedDataFiles = await stageCopies(model, outPath, kept, overwrite, staged);
+    if (outDirDiffers) result.copiedDataFiles = await stageCopies(model, outPath, kept, overwrite, staged, made);
 
     const { pieces, applied } = rewriteModel(model.bytes, plan);
     const planned = [...plan.initializers.keys(), ...plan.constants.keys()];
@@ -169,6 +183,7 @@ export async function writeModel(model: OnnxModel, edits: Map<string, Float32Arr
     return result;
   } catch (e) {
     await abortAll(staged);
+    await removeMadeDirs(made);
     throw e;
   }
 }

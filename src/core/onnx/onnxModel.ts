@@ -58,6 +58,7 @@ export class OnnxModel {
   private readonly producers = new Map<string, onnx.INodeProto>();
   private readonly consumers = new Map<string, onnx.INodeProto[]>();
 
+  /** `bytes` are the file as loaded; the writer copies untouched parts from them, so they must not be mutated. */
   private constructor(readonly path: string, readonly bytes: Uint8Array, model: onnx.ModelProto) {
     this.model = model;
     this.graph = model.graph as onnx.GraphProto;
@@ -164,7 +165,11 @@ export class OnnxModel {
     const e = this.tensors.get(name);
     if (!e) throw inputError(this.path, `tensor '${shown(name)}' is not an initializer or Constant in this model`);
     const { dims, dataType, elementCount: count, storage } = e.info;
-    if (!isReadable(dataType)) throw inputError(this.path, `tensor '${shown(name)}' has data type ${dataTypeName(dataType)}, which MaxQ cannot read`);
+    if (!isReadable(dataType)) {
+      const t = dataTypeName(dataType);
+      const what = t.startsWith('data type') ? `an unknown ${t}` : `data type ${t}`;
+      throw inputError(this.path, `tensor '${shown(name)}' has ${what}, which MaxQ cannot read`);
+    }
     try {
       let data: NativeArray;
       if (storage === 'empty') data = new (nativeCtor(dataType) as NonNullable<ReturnType<typeof nativeCtor>>)(0);

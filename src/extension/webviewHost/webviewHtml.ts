@@ -1,6 +1,7 @@
 /**
  * The HTML shell of every MaxQ webview: a strict Content-Security-Policy with a fresh nonce, the view's bundled
  * script and stylesheet through asWebviewUri, and the `#status` element tests wait on. The view builds the rest.
+ * The csp-nonce meta lets the toolkit's FAST runtime add its own <style> elements under the same nonce.
  */
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
@@ -35,6 +36,7 @@ export function renderWebviewHtml(webview: vscode.Webview, extensionUri: vscode.
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta property="csp-nonce" content="${nonce}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>${escapeHtml(title)}</title>
 <link rel="stylesheet" nonce="${nonce}" href="${asset(`${view}.css`)}">

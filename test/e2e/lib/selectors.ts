@@ -8,6 +8,7 @@
 export const wb = {
   workbench: '.monaco-workbench',
   explorerRow: '.explorer-folders-view .monaco-list-row',
+  contextMenu: '.context-view .monaco-menu',
   quickInput: '.quick-input-widget',
   quickInputBox: '.quick-input-widget input',
   quickInputRow: '.quick-input-widget .monaco-list-row',

@@ -34,6 +34,8 @@ export interface SessionOptions {
 
 export class Session {
   readonly consoleErrors: string[] = [];
+  /** Console errors a test provokes on purpose (e.g. the error notification for a corrupt model). */
+  readonly expectedConsole: RegExp[] = [];
   private shotCount = 0;
   private closed = false;
   private consoleListeners: ((line: string, msg: ConsoleMessage) => void)[] = [];
@@ -49,7 +51,9 @@ export class Session {
     page.on('console', (msg) => {
       const line = cleanConsoleText(msg.text());
       for (const l of this.consoleListeners) l(line, msg);
-      if (msg.type() === 'error' && !harmlessConsole.some((re) => re.test(line))) this.consoleErrors.push(line);
+      if (msg.type() !== 'error') return;
+      if (harmlessConsole.some((re) => re.test(line)) || this.expectedConsole.some((re) => re.test(line))) return;
+      this.consoleErrors.push(line);
     });
     page.on('pageerror', (err) => this.consoleErrors.push(`pageerror: ${err.message}`));
   }

@@ -18,6 +18,8 @@ export interface UiContext {
   /** Values a test leaves for later tests of the same suite (e.g. the sparse model it produced). */
   state: Map<string, unknown>;
   log(message: string): void;
+  /** Marks browser-console errors matching `re` as provoked on purpose (they do not fail the suite). */
+  expectConsoleError(re: RegExp): void;
 }
 
 export interface UiTest {

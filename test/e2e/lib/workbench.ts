@@ -31,6 +31,7 @@ export async function runCommand(page: Page, title: string, timeoutMs = 30_000):
   let attempt = 0;
   for (;;) {
     attempt++;
+    await dismissContextMenu(page);
     await dismissQuickInput(page);
     await page.keyboard.press('F1');
     const box = page.locator(wb.quickInputBox).first();
@@ -67,35 +68,64 @@ export async function waitForExplorerRow(page: Page, fileName: string, timeoutMs
   return row;
 }
 
-/** Right-clicks a file in the Explorer and picks a context-menu item (retrying while contributions load). */
+/** Closes an open context menu, if any. */
+export async function dismissContextMenu(page: Page): Promise<void> {
+  for (let i = 0; i < 3 && (await page.locator(wb.contextMenu).first().isVisible().catch(() => false)); i++) {
+    await page.keyboard.press('Escape');
+    await sleep(150);
+  }
+}
+
+/**
+ * Right-clicks a file in the Explorer and picks a context-menu item. Retries while the extension's menu
+ * contributions load, and checks that the menu actually closed (i.e. the item was triggered).
+ */
 export async function explorerContextCommand(page: Page, fileName: string, itemTitle: string, timeoutMs = 30_000): Promise<void> {
   const row = await waitForExplorerRow(page, fileName, timeoutMs);
   const deadline = Date.now() + timeoutMs;
+  let lastError = '';
   for (;;) {
+    await dismissQuickInput(page);
+    await dismissContextMenu(page);
     await row.click({ button: 'right', timeout: 5000 });
     const item = page.getByRole('menuitem', { name: itemTitle }).first();
     try {
       await item.waitFor({ state: 'visible', timeout: 3000 });
+      await sleep(250); // a menu ignores a click that comes right after it opened
       await item.click({ timeout: 5000 });
-      return;
-    } catch {
-      await page.keyboard.press('Escape');
-      if (Date.now() >= deadline) {
-        throw new Error(`Explorer context menu of ${fileName} has no item "${itemTitle}" (waited ${timeoutMs} ms)`);
-      }
-      await sleep(500);
+      if (await waitHidden(item, 2000)) return;
+      // Still open: the click went nowhere (e.g. the menu re-rendered). Trigger the focused item by keyboard.
+      await item.hover({ timeout: 2000 });
+      await page.keyboard.press('Enter');
+      if (await waitHidden(item, 2000)) return;
+      lastError = 'the menu stayed open after clicking the item';
+    } catch (e) {
+      lastError = e instanceof Error ? e.message.split('\n')[0] : String(e);
     }
+    await dismissContextMenu(page);
+    if (Date.now() >= deadline) {
+      throw new Error(`Explorer context menu of ${fileName}: could not run "${itemTitle}" within ${timeoutMs} ms (${lastError})`);
+    }
+    await sleep(500);
   }
+}
+
+async function waitHidden(locator: Locator, timeoutMs: number): Promise<boolean> {
+  return locator.waitFor({ state: 'hidden', timeout: timeoutMs }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Names of the items in the Explorer context menu of a file (the menu is closed again afterwards). */
 export async function explorerContextMenuItems(page: Page, fileName: string): Promise<string[]> {
   const row = await waitForExplorerRow(page, fileName);
+  await dismissContextMenu(page);
   await row.click({ button: 'right', timeout: 5000 });
   const items = page.getByRole('menuitem');
   await items.first().waitFor({ state: 'visible', timeout: 5000 });
   const names = (await items.allTextContents()).map((s) => s.trim()).filter(Boolean);
-  await page.keyboard.press('Escape');
+  await dismissContextMenu(page);
   return names;
 }
 

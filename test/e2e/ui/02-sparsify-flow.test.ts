@@ -149,6 +149,7 @@ export const suite: UiSuite = {
       run: async (ctx) => {
         const { page } = ctx;
         await closeAllEditors(page);
+        ctx.expectConsoleError(/corrupt\.onnx/);
         await explorerContextCommand(page, fixtureFiles.corrupt, commandTitles.openInspector);
         // Either an error notification that names the file, or the inspector's own error state.
         const shown = await pollUntil(

@@ -1,4 +1,4 @@
-import { test, describe } from 'node:test';
+import { test, describe, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -10,6 +10,7 @@ import { centerCropBox, resizeBilinear } from '../../../src/core/data/resize';
 import { MaxqError } from '../../../src/core/errors';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'maxq-imgs-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 type Pixel = (x: number, y: number) => [number, number, number];
 

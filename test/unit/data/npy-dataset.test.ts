@@ -1,4 +1,4 @@
-import { test, describe } from 'node:test';
+import { test, describe, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -9,6 +9,7 @@ import { checkCompatible } from '../../../src/core/data/validate';
 import { MaxqError } from '../../../src/core/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'maxq-npyds-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const file = (name: string) => path.join(tmp, name);
 
 function expectError(fn: () => unknown, kind: 'input' | 'usage', pattern: RegExp, fileName?: string): void {

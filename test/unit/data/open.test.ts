@@ -1,4 +1,4 @@
-import { test, describe } from 'node:test';
+import { test, describe, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -9,6 +9,7 @@ import { writeNpy } from '../../../src/core/io/npy';
 import { MaxqError } from '../../../src/core/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'maxq-open-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const file = (name: string) => path.join(tmp, name);
 const isError = (kind: 'input' | 'usage', pattern: RegExp) => (e: unknown) => e instanceof MaxqError && e.kind === kind && pattern.test(e.message);
 
@@ -45,8 +46,15 @@ describe('openData', () => {
     none.close();
   });
 
-  test('npy problems: no labels, model mismatch', () => {
-    assert.throws(() => openData({ kind: 'npy', inputs: file('x.npy') }, model), isError('usage', /needs labels/));
+  test('npy without labels opens for distillation; labelled training needs labelled validation', () => {
+    const d = openData({ kind: 'npy', inputs: file('x.npy') }, model)!;
+    assert.equal(d.train.hasLabels, false);
+    assert.equal(d.train.count, 10);
+    d.close();
+    assert.throws(() => openData({ kind: 'npy', inputs: file('x.npy'), labels: file('y.npy'), valInputs: file('x.npy') }, model), isError('usage', /validation labels/));
+  });
+
+  test('npy problems: model mismatch', () => {
     assert.throws(() => openData({ kind: 'npy', inputs: file('x.npy'), labels: file('y.npy') }, { inputShape: [1, 3, 8, 8], numClasses: 4 }), isError('input', /channels differ/));
     assert.throws(() => openData({ kind: 'npy', inputs: file('x.npy'), labels: file('y.npy') }, { inputShape: [1, 1, 4, 4], numClasses: 3 }), isError('input', /labels go up to 3/));
   });

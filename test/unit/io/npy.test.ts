@@ -1,4 +1,4 @@
-import { test, describe } from 'node:test';
+import { test, describe, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -7,6 +7,7 @@ import { NpyData, NpyDtype, NpyFile, npyHeaderBytes, readNpy, writeNpy } from '.
 import { MaxqError } from '../../../src/core/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'maxq-npy-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const file = (name: string) => path.join(tmp, name);
 
 /** Builds .npy bytes by hand, the way np.save lays them out: magic, version, header length, padded dict, data. */

@@ -1,4 +1,4 @@
-import { test, describe } from 'node:test';
+import { test, describe, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -7,6 +7,7 @@ import { readSafetensors, writeSafetensors, SafetensorsEntry } from '../../../sr
 import { MaxqError } from '../../../src/core/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'maxq-st-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const file = (name: string) => path.join(tmp, name);
 
 /** A file from a header object and raw data bytes, laid out by hand as the format defines. */

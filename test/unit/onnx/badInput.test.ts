@@ -87,6 +87,8 @@ describe('bad input files', () => {
     await rejectsWith(() => c.readTensor('C'), 'c.onnx', /tensor 'C' has data type complex128/);
     const i4 = OnnxModel.fromBytes(modelWith({ name: 'Q', dims: [3], dataType: DataType.INT4, rawData: new Uint8Array(2) }), 'q.onnx');
     await rejectsWith(() => i4.readFloat32('Q'), 'q.onnx', /tensor 'Q' has data type int4/);
+    const future = OnnxModel.fromBytes(modelWith({ name: 'F', dims: [1], dataType: 77, rawData: new Uint8Array(3) }), 'f.onnx');
+    await rejectsWith(() => future.readFloat32('F'), 'f.onnx', /tensor 'F' has an unknown data type 77, which MaxQ cannot read/);
   });
 
   it('missing external data file', async () => {

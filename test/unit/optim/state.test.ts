@@ -1,4 +1,4 @@
-import { test, describe } from 'node:test';
+import { test, describe, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -12,6 +12,7 @@ import { writeSafetensors } from '../../../src/core/io/safetensors';
 import { MaxqError } from '../../../src/core/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'maxq-optstate-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function params(): OptimParam[] {
   const rng = mulberry32(3);

@@ -4,14 +4,14 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { defaultSparseOutputName, fixtureFiles, fixtureLayers, fixtureSelectedLayers } from '../../e2e/lib/fixtures';
 import { assert, assertEqual, test } from '../framework';
-import { fixture, fixtureDir, getApi, processMaps, sparsifyOptions } from '../util';
+import { fixture, fixtureDir, getApi, processMaps, sparsifyOptions, validateOptions } from '../util';
 
 test('validate() at 2:4: the pruned fixture passes, the dense one fails on conv2 and conv3', async () => {
   const api = await getApi();
-  const ok = await api.validate(fixture(fixtureFiles.sparse2of4), { pattern: '2:4' });
+  const ok = await api.validate(fixture(fixtureFiles.sparse2of4), validateOptions());
   assert(ok.pass, `pruned fixture failed validation: ${JSON.stringify(ok.layers.filter((l) => l.status === 'fail'))}`);
   assertEqual(ok.pattern, '2:4', 'report pattern');
-  const dense = await api.validate(fixture(fixtureFiles.dense), { pattern: '2:4' });
+  const dense = await api.validate(fixture(fixtureFiles.dense), validateOptions());
   assert(!dense.pass, 'the dense fixture passed 2:4 validation');
   const failing = dense.layers.filter((l) => l.status === 'fail').map((l) => l.name).sort();
   assertEqual(JSON.stringify(failing), JSON.stringify([...fixtureSelectedLayers].sort()), 'failing layers of the dense model');
@@ -48,7 +48,7 @@ test('sparsify() 2:4 maxq on the MNIST demo data writes a sparse model that vali
   assert(summary.validationPass, 'summary.validationPass is false');
   assert(maxLagMs < 1500, `the extension host's event loop stalled for ${maxLagMs} ms during the run`);
 
-  const report = await api.validate(vscode.Uri.file(output), { pattern: '2:4' });
+  const report = await api.validate(vscode.Uri.file(output), validateOptions());
   assert(report.pass, `the output fails 2:4 validation: ${JSON.stringify(report.layers.filter((l) => l.status === 'fail'))}`);
   for (const name of fixtureSelectedLayers) {
     assertEqual(report.layers.find((l) => l.name === name)?.status, 'pass', `validation status of ${name}`);

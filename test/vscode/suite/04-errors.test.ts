@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { fixtureFiles } from '../../e2e/lib/fixtures';
 import { commandIds, customEditorViewType } from '../../e2e/lib/selectors';
 import { assert, assertRejects, test } from '../framework';
-import { closeAllEditors, customEditorTabs, fixture, fixtureDir, getApi, getExtension, sparsifyOptions, waitFor } from '../util';
+import { closeAllEditors, customEditorTabs, fixture, fixtureDir, getApi, getExtension, sparsifyOptions, validateOptions, waitFor } from '../util';
 import * as path from 'path';
 
 test('a corrupt .onnx: inspect, validate and sparsify reject with a message naming the file', async () => {
@@ -11,7 +11,7 @@ test('a corrupt .onnx: inspect, validate and sparsify reject with a message nami
   const bad = fixture(fixtureFiles.corrupt);
   const messages = [
     await assertRejects(api.inspect(bad), 'inspect(corrupt.onnx)'),
-    await assertRejects(api.validate(bad, { pattern: '2:4' }), 'validate(corrupt.onnx)'),
+    await assertRejects(api.validate(bad, validateOptions()), 'validate(corrupt.onnx)'),
     await assertRejects(api.sparsify(bad, sparsifyOptions(path.join(fixtureDir(), 'corrupt.maxq-2of4.onnx'))), 'sparsify(corrupt.onnx)'),
   ];
   for (const m of messages) assert(m.includes(fixtureFiles.corrupt), `error message does not name the file: "${m}"`);
@@ -39,7 +39,7 @@ test('commands on a corrupt .onnx settle (error reported in the UI) instead of h
 test('after the errors the extension still works: validate and the inspector succeed', async () => {
   const api = await getApi();
   assert(getExtension().isActive, 'extension is no longer active');
-  const report = await api.validate(fixture(fixtureFiles.sparse2of4), { pattern: '2:4' });
+  const report = await api.validate(fixture(fixtureFiles.sparse2of4), validateOptions());
   assert(report.pass, 'validate() of the 2:4 fixture failed after the corrupt-model errors');
   const uri = fixture(fixtureFiles.dense);
   await vscode.commands.executeCommand(commandIds.openInspector, uri);

@@ -10,7 +10,7 @@
  */
 import { onnx, DataType } from '../../onnx/proto';
 import { AttrValue, node as mkNode, tensor } from '../../onnx/builder';
-import { inputError, usageError } from '../../errors';
+import { inputError, isMaxqError, usageError } from '../../errors';
 import { TensorInfo, shapeRules, infoOfTensor, constantNodeTensor } from './shapes';
 import { resolveWindow } from './geometry';
 import { attrFloat, attrInt, attrInts, nodeLabel, numel, tensorDims } from './onnxUtil';
@@ -228,7 +228,13 @@ export function prepareForward(model: onnx.IModelProto, opts: PrepareOptions): P
       kept.push(n);
       continue;
     }
-    const outs = rule(n, ins);
+    let outs: TensorInfo[];
+    try {
+      outs = rule(n, ins);
+    } catch (e) {
+      if (isMaxqError(e) && !e.file && opts.file) throw inputError(opts.file, e.message);
+      throw e;
+    }
     (n.output ?? []).forEach((o, k) => {
       if (o && outs[k]) infos.set(o, outs[k]);
     });

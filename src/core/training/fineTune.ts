@@ -1,0 +1,203 @@
+/**
+ * The MaxQ fine-tuning loop (spec §6) over a generated training graph run by onnxruntime-node: every step
+ * recomputes each sparse layer's mask from its dense weight at the schedule's dense fraction, feeds W·S,
+ * takes the straight-through gradient, adds the SR-STE decay and steps the optimizer on the dense weights.
+ * BN running statistics follow the graph's batch statistics. Each epoch ends with an evaluation of the
+ * model as it would be exported (p = 0, folded) and a checkpoint.
+ */
+import { Dataset } from '../data/dataset';
+import { epochBatches } from '../data/batches';
+import { OnnxModel } from '../onnx/onnxModel';
+import { DenseFractionSchedule } from '../masks/denseFractionSchedule';
+import { NmPattern } from '../masks/nmPattern';
+import { derivedModelProto, derivedSession } from '../runtime/derivedModel';
+import { evaluateClassifier, EvalResult } from '../runtime/classifierRun';
+import { ort } from '../runtime/ortSession';
+import { throwIfCancelled } from '../sparsify/cancellation';
+import { LayerInfo, MaskMethod, RunEvent, ScheduleGranularity } from '../types';
+import { usageError } from '../errors';
+import { AdamW, LrSchedule, Optimizer, Sgd } from './optim';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { setUpTraining, TrainingSetup } from './trainingSetup';
+
+export interface FineTuneOptions {
+  model: OnnxModel;
+  layers: LayerInfo[];
+  pattern: NmPattern;
+  method: MaskMethod;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer: 'sgd' | 'adamw';
+  momentum: number;
+  weightDecay: number;
+  labelSmoothing: number;
+  schedule: DenseFractionSchedule;
+  granularity: ScheduleGranularity;
+  train: Dataset;
+  val: Dataset | null;
+  /** Distillation targets (dense model logits) for every train sample, when the data has no labels. */
+  teacher?: { logits: Float32Array; k: number };
+  valTeacher?: { logits: Float32Array; k: number };
+  seed: number;
+  threads?: number;
+  checkpointDir?: string;
+  resume?: boolean;
+  emit: (e: RunEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface FineTuneResult {
+  /** What to write: folded weights (p = 0) and the other trained parameters by source tensor, plus BN statistics. */
+  edits: Map<string, Float32Array>;
+  /** Evaluation of exactly those edits after the last epoch (null without validation data). */
+  lastEval: EvalResult | null;
+}
+
+function fingerprint(o: FineTuneOptions): string {
+  return [o.model.path, o.pattern.toString(), o.method, o.batchSize, o.epochs, o.layers.map((l) => l.name).join('+')].join('|');
+}
+
+/** The folded, exportable weights (p = 0) plus BN statistics: what evaluation and the final write use. */
+export function exportEdits(setup: TrainingSetup): Map<string, Float32Array> {
+  const edits = new Map<string, Float32Array>();
+  for (const p of setup.graph.params) {
+    const sparse = setup.sparse.get(p.name);
+    const source = p.sourceInitializer;
+    if (sparse) {
+      sparse.prepare(0);
+      edits.set(source, Float32Array.from(sparse.effective));
+    } else if (!edits.has(source)) {
+      edits.set(source, (setup.params.find((q) => q.name === p.name) as { data: Float32Array }).data);
+    }
+  }
+  for (const [name, v] of setup.running) edits.set(name, v);
+  return edits;
+}
+
+async function evaluateEdits(o: FineTuneOptions, edits: Map<string, Float32Array>): Promise<EvalResult | null> {
+  const data = o.val ?? null;
+  if (!data) return null;
+  const session = await derivedSession(o.model, await derivedModelProto(o.model, edits), { threads: o.threads });
+  try {
+    return await evaluateClassifier(session, data, o.batchSize, o.valTeacher, o.signal);
+  } finally {
+    await session.release();
+  }
+}
+
+function makeOptimizer(o: FineTuneOptions): Optimizer {
+  return o.optimizer === 'adamw'
+    ? new AdamW({ weightDecay: o.weightDecay })
+    : new Sgd({ momentum: o.momentum, weightDecay: o.weightDecay });
+}
+
+export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
+  const stepsPerEpoch = Math.floor(o.train.count / o.batchSize);
+  if (stepsPerEpoch < 1) throw usageError(`${o.train.source} has ${o.train.count} samples, fewer than one batch of ${o.batchSize}; lower --batch`);
+  const hasLabels = o.train.hasLabels && !o.teacher;
+  const setup = await setUpTraining(o.model, o.layers, {
+    batchSize: o.batchSize, loss: hasLabels ? 'ce' : 'kl', labelSmoothing: o.labelSmoothing, threads: o.threads, pattern: o.pattern, method: o.method,
+  });
+  const { graph, session, params, running, sparse } = setup;
+  const optimizer = makeOptimizer(o);
+  const lrs = new LrSchedule({ kind: 'cosine', baseLr: o.lr, epochs: o.epochs, stepsPerEpoch, per: 'step' });
+  const bnMomentum = new Map(graph.bnStats.map((b) => [b.meanInitializer, b.momentum]));
+  const specs = new Map(graph.params.map((q) => [q.name, q]));
+  let startEpoch = 0, globalStep = 0;
+
+  if (o.resume && o.checkpointDir) {
+    const cp = loadCheckpoint(o.checkpointDir, fingerprint(o));
+    for (const p of params) p.data.set(cp.tensors.get(`param/${p.name}`) ?? p.data);
+    for (const [name, v] of running) v.set(cp.tensors.get(`running/${name}`) ?? v);
+    optimizer.loadState(cp.optimizer);
+    startEpoch = cp.state.epoch;
+    globalStep = cp.state.globalStep;
+    o.emit({ type: 'log', level: 'info', message: `resumed from ${o.checkpointDir} after epoch ${startEpoch}` });
+  }
+
+  const [c, h, w] = o.train.inputShape;
+  const N = o.batchSize;
+  let lastEval: EvalResult | null = null;
+  try {
+    for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
+      const plan = epochBatches(o.train.count, { batchSize: N, seed: o.seed, epoch, dropLast: true });
+      let lossSum = 0, correct = 0, seen = 0, p = 0;
+      for (let step = 0; step < plan.length; step++) {
+        throwIfCancelled(o.signal);
+        const started = Date.now();
+        p = o.schedule.at(o.granularity === 'step' ? epoch + step / stepsPerEpoch : epoch);
+        const batch = o.train.getBatch(plan[step]);
+        const feeds: Record<string, ort.Tensor> = { [graph.inputName]: new ort.Tensor('float32', batch.inputs, [N, c, h, w]) };
+        const labels = batch.labels ?? new BigInt64Array(N);
+        feeds[graph.labelsName] = new ort.Tensor('int64', labels, [N]);
+        if (graph.teacherName && o.teacher) {
+          const k = o.teacher.k;
+          const t = new Float32Array(N * k);
+          plan[step].forEach((idx, r) => t.set(o.teacher!.logits.subarray(idx * k, idx * k + k), r * k));
+          feeds[graph.teacherName] = new ort.Tensor('float32', t, [N, k]);
+        }
+        for (const prm of params) {
+          const s = sparse.get(prm.name);
+          if (s) s.prepare(p);
+          feeds[prm.name] = new ort.Tensor('float32', s ? s.effective : prm.data, specs.get(prm.name)!.dims);
+        }
+        const out = await session.run(feeds);
+        for (const prm of params) {
+          prm.grad.set(out[specs.get(prm.name)!.gradOutput].data as Float32Array);
+          sparse.get(prm.name)?.adjustGradient(prm.grad);
+        }
+        const lr = lrs.at(epoch, step);
+        optimizer.step(params, lr);
+        for (const b of graph.bnStats) {
+          const mu = bnMomentum.get(b.meanInitializer) as number;
+          const rm = running.get(b.meanInitializer) as Float32Array, rv = running.get(b.varInitializer) as Float32Array;
+          const bm = out[b.meanOutput].data as Float32Array, bv = out[b.varOutput].data as Float32Array;
+          for (let i = 0; i < rm.length; i++) {
+            rm[i] = (1 - mu) * rm[i] + mu * bm[i];
+            rv[i] = (1 - mu) * rv[i] + mu * bv[i];
+          }
+        }
+        const loss = Number((out[graph.lossName].data as Float32Array)[0]);
+        if (!Number.isFinite(loss)) throw usageError(`the loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}; lower --lr`);
+        lossSum += loss;
+        if (batch.labels) {
+          const logits = out[graph.logitsName].data as Float32Array, k = graph.numClasses;
+          for (let r = 0; r < N; r++) {
+            let best = 0;
+            for (let j = 1; j < k; j++) if (logits[r * k + j] > logits[r * k + best]) best = j;
+            if (BigInt(best) === batch.labels[r]) correct++;
+          }
+        }
+        seen += N;
+        o.emit({ type: 'step', epoch, step, globalStep, loss, lr, stepMs: Date.now() - started, denseFraction: p });
+        globalStep++;
+      }
+      // Coverage and importance at the dense fraction this epoch ended with.
+      const layerCoverage: Record<string, number> = {};
+      const importance: Record<string, { keptMeanAbs: number; prunedMeanAbs: number; softMean: number }> = {};
+      let blocks = 0, nm = 0;
+      for (const s of sparse.values()) {
+        s.prepare(p);
+        layerCoverage[s.layer.name] = s.coverage();
+        importance[s.layer.name] = s.importance();
+        blocks += s.last!.numBlocks;
+        nm += s.last!.numBlocks - s.last!.numDenseBlocks;
+      }
+      lastEval = await evaluateEdits(o, exportEdits(setup));
+      o.emit({
+        type: 'epoch', epoch, denseFraction: p, trainLoss: lossSum / plan.length, trainAccuracy: o.train.hasLabels ? correct / seen : null,
+        valLoss: lastEval?.loss ?? null, valAccuracy: lastEval?.accuracy ?? null, coverage: blocks ? nm / blocks : 1, layerCoverage, importance,
+      });
+      if (o.checkpointDir) {
+        const tensors = new Map<string, Float32Array>();
+        for (const prm of params) tensors.set(`param/${prm.name}`, prm.data);
+        for (const [name, v] of running) tensors.set(`running/${name}`, v);
+        await saveCheckpoint(o.checkpointDir, { epoch: epoch + 1, globalStep, fingerprint: fingerprint(o), history: [] }, tensors, optimizer.state());
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  return { edits: exportEdits(setup), lastEval };
+}

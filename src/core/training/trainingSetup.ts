@@ -1,0 +1,71 @@
+/**
+ * Everything a fine-tune needs before its first step: the float32 forward model in memory, the training
+ * graph and its session, the parameters with their optimizer flags, the BN running statistics, and a
+ * SparseLayer for every layer the policy selected.
+ */
+import { OnnxModel } from '../onnx/onnxModel';
+import { DataType } from '../onnx/proto';
+import { inputError } from '../errors';
+import { derivedModelProto } from '../runtime/derivedModel';
+import { createSession, ort } from '../runtime/ortSession';
+import { MaskWorkspace } from '../masks/workspace';
+import { NmPattern } from '../masks/nmPattern';
+import { LayerInfo, MaskMethod } from '../types';
+import { buildTrainingGraph, TrainingGraph } from './graph';
+import { OptimParam } from './optim';
+import { SparseLayer } from './sparseLayer';
+
+export interface TrainingSetup {
+  graph: TrainingGraph;
+  session: ort.InferenceSession;
+  /** Dense fp32 parameter values by graph input name (the optimizer updates them in place). */
+  params: OptimParam[];
+  /** Running mean/var by initializer name, updated from the graph's batch statistics. */
+  running: Map<string, Float32Array>;
+  /** The SparseLayer behind each sparsified parameter, by graph input name. */
+  sparse: Map<string, SparseLayer>;
+}
+
+export interface SetupOptions {
+  batchSize: number;
+  loss: 'ce' | 'kl';
+  labelSmoothing: number;
+  threads?: number;
+  pattern: NmPattern;
+  method: MaskMethod;
+}
+
+export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts: SetupOptions): Promise<TrainingSetup> {
+  const nonFloat = model.tensorInfos.filter((t) => t.source === 'initializer' && (t.dataType === DataType.FLOAT16 || t.dataType === DataType.BFLOAT16 || t.dataType === DataType.DOUBLE));
+  if (nonFloat.length > 0) {
+    throw inputError(model.path, `fine-tuning needs float32 weights; '${nonFloat[0].name}' is ${nonFloat[0].dtype} (one-shot sparsify with --epochs 0 works on any float type)`);
+  }
+  // External tensors are brought inline so the graph generator sees every value.
+  const inline = new Map<string, Float32Array>();
+  for (const t of model.tensorInfos) if (t.external && t.dataType === DataType.FLOAT) inline.set(t.name, await model.readFloat32(t.name));
+  const forward = await derivedModelProto(model, inline);
+  const graph = buildTrainingGraph(forward, { batchSize: opts.batchSize, loss: opts.loss, labelSmoothing: opts.labelSmoothing, file: model.path });
+  const session = await createSession(graph.modelBytes, `${model.path} (training graph)`, { threads: opts.threads });
+
+  const values = new Map<string, Float32Array>();
+  const params: OptimParam[] = [];
+  for (const p of graph.params) {
+    const data = Float32Array.from(inline.get(p.sourceInitializer) ?? (await model.readFloat32(p.sourceInitializer)));
+    values.set(p.name, data);
+    // Weight decay only on weights (ndim > 1), never on BN parameters or biases (spec §6).
+    params.push({ name: p.name, data, grad: new Float32Array(data.length), decay: p.kind === 'conv-weight' || p.kind === 'linear-weight' });
+  }
+  const running = new Map<string, Float32Array>();
+  for (const b of graph.bnStats) {
+    running.set(b.meanInitializer, Float32Array.from(await model.readFloat32(b.meanInitializer)));
+    running.set(b.varInitializer, Float32Array.from(await model.readFloat32(b.varInitializer)));
+  }
+  const workspace = new MaskWorkspace();
+  const sparse = new Map<string, SparseLayer>();
+  for (const layer of layers) {
+    const param = graph.params.find((p) => p.sourceInitializer === layer.name && (p.kind === 'conv-weight' || p.kind === 'linear-weight'));
+    if (!param) throw inputError(model.path, `layer '${layer.name}' is not a trainable parameter of the training graph`);
+    sparse.set(param.name, new SparseLayer(layer, values.get(param.name) as Float32Array, opts.pattern, opts.method, workspace));
+  }
+  return { graph, session, params, running, sparse };
+}

@@ -1,0 +1,107 @@
+/**
+ * Folds a run's events into the series the dashboard plots. x values are in epochs: epoch events sit at
+ * epoch + 1 (the end of that epoch), step events at (globalStep + 1) / stepsPerEpoch. Pure.
+ */
+import type { RunEvent } from '../../src/protocol/messages';
+
+type Ev<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface RunSeries {
+  start: Ev<'start'> | null;
+  phase: string | null;
+  coverage: Point[];
+  target: Point[];
+  layerCoverage: Map<string, Point[]>;
+  trainLoss: Point[];
+  valLoss: Point[];
+  trainAccuracy: Point[];
+  valAccuracy: Point[];
+  stepLoss: Point[];
+  lr: Point[];
+  logs: { level: 'info' | 'warn' | 'error'; message: string }[];
+  done: Ev<'done'> | null;
+  error: string | null;
+  cancelled: boolean;
+  lastEpoch: Ev<'epoch'> | null;
+}
+
+const MAX_LOGS = 200;
+
+export function emptySeries(): RunSeries {
+  return {
+    start: null, phase: null, coverage: [], target: [], layerCoverage: new Map(), trainLoss: [], valLoss: [],
+    trainAccuracy: [], valAccuracy: [], stepLoss: [], lr: [], logs: [], done: null, error: null, cancelled: false, lastEpoch: null,
+  };
+}
+
+function log(s: RunSeries, level: 'info' | 'warn' | 'error', message: string): void {
+  s.logs.push({ level, message });
+  if (s.logs.length > MAX_LOGS) s.logs.splice(0, s.logs.length - MAX_LOGS);
+}
+
+export function applyEvent(s: RunSeries, e: RunEvent): void {
+  switch (e.type) {
+    case 'start':
+      s.start = e;
+      return;
+    case 'phase':
+      s.phase = e.detail ? `${e.phase}: ${e.detail}` : e.phase;
+      log(s, 'info', s.phase);
+      return;
+    case 'step': {
+      const per = s.start?.stepsPerEpoch || 0;
+      const x = per > 0 ? (e.globalStep + 1) / per : e.epoch + (e.step + 1) / Math.max(1, e.step + 1);
+      s.stepLoss.push({ x, y: e.loss });
+      s.lr.push({ x, y: e.lr });
+      return;
+    }
+    case 'epoch': {
+      const x = e.epoch + 1;
+      s.lastEpoch = e;
+      s.coverage.push({ x, y: e.coverage * 100 });
+      s.target.push({ x, y: (1 - e.denseFraction) * 100 });
+      for (const [name, c] of Object.entries(e.layerCoverage)) {
+        let list = s.layerCoverage.get(name);
+        if (!list) s.layerCoverage.set(name, (list = []));
+        list.push({ x, y: c * 100 });
+      }
+      s.trainLoss.push({ x, y: e.trainLoss });
+      if (e.valLoss !== null) s.valLoss.push({ x, y: e.valLoss });
+      if (e.trainAccuracy !== null) s.trainAccuracy.push({ x, y: e.trainAccuracy * 100 });
+      if (e.valAccuracy !== null) s.valAccuracy.push({ x, y: e.valAccuracy * 100 });
+      return;
+    }
+    case 'log':
+      log(s, e.level, e.message);
+      return;
+    case 'done':
+      s.done = e;
+      s.phase = 'done';
+      return;
+    case 'error':
+      s.error = e.message;
+      log(s, 'error', e.message);
+      return;
+    case 'cancelled':
+      s.cancelled = true;
+      s.phase = 'cancelled';
+      return;
+  }
+}
+
+/** Thins stored step events (every other one) once there are more than `max`, keeping the state small. */
+export function thinSteps(events: RunEvent[], max: number): RunEvent[] {
+  let steps = events.filter((e) => e.type === 'step').length;
+  let out = events;
+  while (steps > max) {
+    let k = 0;
+    out = out.filter((e) => e.type !== 'step' || k++ % 2 === 0);
+    steps = Math.ceil(steps / 2);
+  }
+  return out;
+}

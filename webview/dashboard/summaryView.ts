@@ -1,0 +1,85 @@
+/** The run's headline: what runs, where it is, coverage now, accuracy, outcome, and the actions on the result. */
+import type { RunOutcome } from '../../src/protocol/messages';
+import { button } from '../components/button';
+import { h } from '../components/dom';
+import { baseName, formatPercent } from '../components/format';
+import type { RunSeries } from './runSeries';
+
+export interface SummaryActions {
+  cancel(): void;
+  inspect(): void;
+  validate(): void;
+}
+
+const OUTCOME_TEXT: Record<RunOutcome | 'running' | 'loading', string> = {
+  loading: 'loading…',
+  running: 'running',
+  completed: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  interrupted: 'interrupted',
+};
+
+export class SummaryView {
+  readonly element: HTMLElement;
+  private readonly facts: HTMLElement;
+  private readonly coverage: HTMLElement;
+  private readonly outcome: HTMLElement;
+  private readonly phase: HTMLElement;
+  private readonly note: HTMLElement;
+  private readonly cancel: HTMLElement;
+  private readonly resultActions: HTMLElement;
+
+  constructor(actions: SummaryActions) {
+    this.facts = h('dl', { id: 'summary', class: 'facts' });
+    this.coverage = h('span', { id: 'coverage-value', class: 'big-number' }, '–');
+    this.outcome = h('span', { id: 'run-outcome', class: 'pill muted' }, OUTCOME_TEXT.loading);
+    this.phase = h('span', { id: 'run-phase', class: 'muted' });
+    this.note = h('div', { id: 'run-note' });
+    this.cancel = button({ id: 'cancel-run', label: 'Cancel run', appearance: 'secondary', onClick: actions.cancel });
+    this.resultActions = h('div', { class: 'actions' },
+      button({ id: 'open-inspector', label: 'Open Inspector', appearance: 'primary', onClick: actions.inspect }),
+      button({ id: 'validate-output', label: 'Validate', appearance: 'secondary', onClick: actions.validate }));
+    this.resultActions.hidden = true;
+    this.element = h('section', { class: 'summary', 'aria-label': 'Run summary' },
+      h('div', { class: 'headline' },
+        h('div', {}, h('div', { class: 'muted' }, 'N:M coverage'), this.coverage),
+        h('div', { class: 'headline-status' }, this.outcome, this.phase),
+        h('div', { class: 'actions' }, this.cancel, this.resultActions)),
+      this.facts, this.note);
+  }
+
+  render(s: RunSeries, live: boolean, outcome: RunOutcome | null, message: string | null): void {
+    const last = s.lastEpoch;
+    this.coverage.textContent = last ? formatPercent(last.coverage) : '–';
+    this.coverage.dataset.coverage = last ? String(last.coverage) : '';
+    const state = outcome ?? (live ? 'running' : 'loading');
+    this.outcome.textContent = OUTCOME_TEXT[state];
+    this.outcome.className = `pill ${state === 'completed' ? 'pass' : state === 'failed' ? 'fail' : 'muted'}`;
+    this.outcome.dataset.outcome = state;
+    this.phase.textContent = s.phase && state === 'running' ? s.phase : '';
+    this.cancel.hidden = !(live && !outcome);
+    this.resultActions.hidden = outcome !== 'completed';
+    const st = s.start;
+    const sum = s.done?.summary;
+    const facts: [string, string][] = [];
+    if (st) {
+      facts.push(['model', baseName(st.model)], ['pattern', `${st.pattern} · ${st.method}`], ['layers', String(st.layers.length)]);
+      facts.push(['epoch', `${last ? last.epoch + 1 : 0} of ${st.epochs}`]);
+    }
+    if (last) {
+      const acc = last.valAccuracy ?? last.trainAccuracy;
+      if (acc !== null) facts.push([last.valAccuracy !== null ? 'val accuracy' : 'train accuracy', formatPercent(acc, 2)]);
+      facts.push(['target coverage', formatPercent(1 - last.denseFraction)]);
+    }
+    if (sum) {
+      facts.push(['output', baseName(sum.output)]);
+      if (sum.denseAccuracy !== null) facts.push(['dense accuracy', formatPercent(sum.denseAccuracy, 2)]);
+      if (sum.finalAccuracy !== null) facts.push(['final accuracy', formatPercent(sum.finalAccuracy, 2)]);
+      facts.push(['pattern check', sum.validationPass ? 'pass' : 'FAIL'], ['time', `${sum.seconds.toFixed(1)} s`]);
+    }
+    this.facts.replaceChildren(...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+    const text = message ?? s.error;
+    this.note.replaceChildren(...(text ? [h('div', { class: `message message-${outcome === 'failed' ? 'error' : 'info'}`, role: 'status' }, text)] : []));
+  }
+}

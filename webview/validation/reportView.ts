@@ -1,0 +1,91 @@
+/**
+ * Renders a validation report: overall verdict, one row per layer (status, detected N:M, zeros, violating
+ * groups) with the first violating blocks as buttons that open the inspector there, and the numeric check.
+ */
+import type { LayerValidation, ValidationReport, ValidationRequestInfo, Violation } from '../../src/protocol/messages';
+import { h } from '../components/dom';
+import { baseName, formatCount, formatNumber, formatPercent } from '../components/format';
+import { section } from '../components/section';
+
+export interface ReportActions {
+  revealViolation(layer: string, v: Violation): void;
+  revealLayer(layer: string): void;
+  toggle(layer: string, expanded: boolean): void;
+}
+
+function statusPill(l: LayerValidation): HTMLElement {
+  return h('span', { class: `pill ${l.status}`, title: l.reason }, l.status);
+}
+
+function violationLabel(l: LayerValidation, v: Violation): string {
+  const m = l.m ?? 1;
+  return `output ${v.o}, inputs ${v.i}–${v.i + m - 1}, kernel (${v.h}, ${v.w}): ${v.nonZeros} non-zeros`;
+}
+
+function layerRows(l: LayerValidation, k: number, expanded: boolean, a: ReportActions): HTMLElement[] {
+  const failing = l.status === 'fail';
+  const violations = l.firstViolations ?? [];
+  const toggle = failing && violations.length > 0
+    ? h('button', { type: 'button', class: 'link-button', id: `toggle-${k}`, 'aria-expanded': expanded ? 'true' : 'false', 'aria-controls': `violations-${k}` }, expanded ? 'hide blocks' : 'show blocks')
+    : null;
+  toggle?.addEventListener('click', () => a.toggle(l.name, !expanded));
+  const open = h('button', { type: 'button', class: 'link-button', id: `open-layer-${k}`, title: `Open ${l.name} in the Layer Inspector` }, 'inspect');
+  open.addEventListener('click', () => a.revealLayer(l.name));
+  const groups = l.violatingGroups !== undefined && l.totalGroups !== undefined ? `${formatCount(l.violatingGroups)} of ${formatCount(l.totalGroups)}` : '–';
+  const row = h('tr', { id: `layer-row-${k}`, 'data-layer': l.name, 'data-status': l.status, class: `status-${l.status}` },
+    h('td', { class: 'mono' }, l.name),
+    h('td', {}, l.op),
+    h('td', {}, statusPill(l)),
+    h('td', {}, l.detected === undefined ? '–' : l.detected ? `${l.detected.n}:${l.detected.m}` : 'none'),
+    h('td', { class: 'num' }, formatPercent(l.zeroFraction ?? null)),
+    h('td', { class: 'num' }, groups),
+    h('td', {}, l.status === 'skipped' ? h('span', { class: 'muted' }, l.reason ?? '') : h('span', { class: 'actions' }, open, toggle)));
+  if (!failing || !expanded) return [row];
+  const list = h('ul', { class: 'violations', id: `violations-${k}` }, ...violations.map((v, j) => {
+    const b = h('button', { type: 'button', class: 'violation link-button', id: `violation-${k}-${j}`, 'data-layer': l.name }, violationLabel(l, v));
+    b.addEventListener('click', () => a.revealViolation(l.name, v));
+    return h('li', {}, b);
+  }));
+  const more = (l.violatingGroups ?? 0) > violations.length ? h('p', { class: 'muted' }, `…and ${formatCount((l.violatingGroups ?? 0) - violations.length)} more`) : null;
+  return [row, h('tr', { class: 'violations-row' }, h('td', { colspan: 7 }, list, more))];
+}
+
+export function layersTable(report: ValidationReport, onlyFailing: boolean, expanded: Set<string>, a: ReportActions): HTMLElement {
+  const head = h('tr', {}, ...['Layer', 'Op', 'Status', 'Detected', 'Zeros', 'Violating groups', ''].map((t, i) => h('th', { scope: 'col', class: i === 4 || i === 5 ? 'num' : undefined }, t)));
+  const body = h('tbody');
+  report.layers.forEach((l, k) => {
+    if (onlyFailing && l.status !== 'fail') return;
+    body.append(...layerRows(l, k, expanded.has(l.name), a));
+  });
+  if (!body.firstChild) body.append(h('tr', { class: 'empty-row' }, h('td', { colspan: 7 }, onlyFailing ? 'No layer fails.' : 'The model has no Conv, Gemm or MatMul layer.')));
+  return h('div', { class: 'table-scroll' }, h('table', { id: 'validation-table', class: 'data-table' }, h('caption', { class: 'visually-hidden' }, 'Per-layer N:M check'), h('thead', {}, head), body));
+}
+
+export function verdict(report: ValidationReport): HTMLElement {
+  const checked = report.layers.filter((l) => l.status !== 'skipped');
+  const failing = checked.filter((l) => l.status === 'fail').length;
+  const what = report.pattern ? `the ${report.pattern} pattern` : 'an N:M pattern (detect mode)';
+  const text = report.pass ? `All ${checked.length} checked layers follow ${what}.` : `${failing} of ${checked.length} checked layers violate ${what}.`;
+  return h('div', { class: 'verdict' },
+    h('span', { id: 'overall', class: `pill big ${report.pass ? 'pass' : 'fail'}`, 'data-pass': String(report.pass) }, report.pass ? 'PASS' : 'FAIL'),
+    h('span', { id: 'overall-text' }, text));
+}
+
+export function numericSection(report: ValidationReport, request: ValidationRequestInfo, pickReference: HTMLElement): HTMLElement {
+  const n = report.numeric;
+  if (!n) {
+    return section('numeric-section', 'Numeric check', 'Compare this model’s outputs with its dense source on the same inputs (onnxruntime).',
+      h('p', { class: 'muted', id: 'numeric-none' }, 'No dense reference was given for this model.'), pickReference);
+  }
+  const rows = n.outputs.map((o) => h('tr', {},
+    h('td', { class: 'mono' }, o.name),
+    h('td', { class: 'num' }, formatNumber(o.maxAbsDiff, 4)),
+    h('td', { class: 'num' }, formatNumber(o.cosine, 6)),
+    h('td', { class: 'num' }, o.top1Agreement === null ? '–' : formatPercent(o.top1Agreement, 2))));
+  return section('numeric-section', 'Numeric check', null,
+    h('p', { class: 'muted' }, `Against ${baseName(n.reference)} on ${n.samples} samples of ${n.inputsFrom}${request.bnRecalibrate ? ', BatchNorm re-estimated' : ''}.`),
+    h('div', { class: 'table-scroll' }, h('table', { id: 'numeric-table', class: 'data-table' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Output'), h('th', { class: 'num' }, 'Max |Δ|'), h('th', { class: 'num' }, 'Cosine'), h('th', { class: 'num' }, 'Top-1 agreement'))),
+      h('tbody', {}, ...rows))),
+    pickReference);
+}
