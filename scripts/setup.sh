@@ -35,7 +35,6 @@ step() { STEP_T0=$(date +%s); echo; echo "==> [setup +$((STEP_T0 - T0))s] $*"; }
 done_step() { echo "    done in $(( $(date +%s) - STEP_T0 ))s"; }
 skip() { echo "    skip: $*"; }
 force() { [[ "${MAXQ_SETUP_FORCE:-}" == "1" ]]; }
-hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
 
 # onnxruntime-node's postinstall downloads CUDA/TensorRT providers from outside npm; the CPU build is in the
 # tarball. The project's .npmrc says the same (onnxruntime-node-install=skip); the variable makes it independent
@@ -73,9 +72,10 @@ fi
 
 # ---------------------------------------------------------------- 2. project dependencies
 step "project dependencies (npm ci, ONNXRUNTIME_NODE_INSTALL=skip)"
-DEPS_HASH="$(hash_of package.json package-lock.json .npmrc)-$(node --version)"
+# Only what decides node_modules counts (not the scripts block, which changes often).
+DEPS_HASH="$(node -e "const p=require('./package.json');process.stdout.write(JSON.stringify([p.dependencies,p.devDependencies,p.optionalDependencies,p.overrides,p.allowScripts]))" | cat - package-lock.json .npmrc 2>/dev/null | sha256sum | cut -c1-16)-$(node --version)"
 DEPS_STAMP="node_modules/.maxq-setup-deps"
-if [[ -f "$DEPS_STAMP" && "$(cat "$DEPS_STAMP")" == "$DEPS_HASH" ]] && ! force; then
+if [[ -d node_modules && -f "$DEPS_STAMP" && "$(cat "$DEPS_STAMP")" == "$DEPS_HASH" ]] && ! force; then
   skip "node_modules matches package.json/package-lock.json"
 else
   if [[ -f package-lock.json ]]; then
@@ -86,11 +86,6 @@ else
   echo "$DEPS_HASH" > "$DEPS_STAMP"
   done_step
 fi
-
-# ---------------------------------------------------------------- 3. build
-step "build (npm run build)"
-npm run --silent build
-done_step
 
 if [[ "${MAXQ_SETUP_SKIP_E2E:-}" == "1" ]]; then
   step "E2E tools and .vsix"; skip "MAXQ_SETUP_SKIP_E2E=1"
@@ -104,7 +99,7 @@ else
   }
   pkg_version() { node -p "require('$1/package.json').version" 2>/dev/null || true; }
 
-  # ---------------------------------------------------------------- 4. Node 24
+  # ---------------------------------------------------------------- 3. Node 24
   step "Node 24 ($NODE24_SPEC) into ${NODE24_PREFIX#"$ROOT"/}"
   if [[ -x "$NODE24_BIN/node" && "$("$NODE24_BIN/node" --version)" == v24.* ]] && ! force; then
     skip "have $("$NODE24_BIN/node" --version)"
@@ -120,7 +115,7 @@ else
   # ~/.npmrc may say nodedir=/usr, the system Node 20 headers, which breaks code-server's native modules).
   N24_ENV=(env "PATH=$NODE24_BIN:$PATH" "npm_config_nodedir=$NODE24_HOME")
 
-  # ---------------------------------------------------------------- 5. code-server
+  # ---------------------------------------------------------------- 4. code-server
   step "code-server@$CODE_SERVER_VERSION into ${CODE_SERVER_PREFIX#"$ROOT"/} (Node 24; about 100 s the first time)"
   CS_STAMP="$CODE_SERVER_PREFIX/.maxq-setup-ok"
   CS_WANT="code-server $CODE_SERVER_VERSION on node $("$NODE24_BIN/node" --version)"
@@ -142,7 +137,7 @@ else
     done_step
   fi
 
-  # ---------------------------------------------------------------- 6. playwright-core + vsce
+  # ---------------------------------------------------------------- 5. playwright-core + vsce
   step "playwright-core@$PLAYWRIGHT_VERSION and @vscode/vsce@$VSCE_VERSION into ${E2E_TOOLS_PREFIX#"$ROOT"/}"
   if [[ "$(pkg_version "$E2E_TOOLS_PREFIX/node_modules/playwright-core")" == "$PLAYWRIGHT_VERSION" && \
         "$(pkg_version "$E2E_TOOLS_PREFIX/node_modules/@vscode/vsce")" == "$VSCE_VERSION" ]] && ! force; then
@@ -155,6 +150,14 @@ else
     done_step
   fi
 
+fi
+
+# ---------------------------------------------------------------- 6. build
+step "build (npm run build)"
+npm run --silent build
+done_step
+
+if [[ "${MAXQ_SETUP_SKIP_E2E:-}" != "1" ]]; then
   # ---------------------------------------------------------------- 7. .vsix
   step "package the extension (.vsix, linux-x64)"
   bash "$ROOT/scripts/e2e/package-vsix.sh"

@@ -4,6 +4,7 @@
  */
 import { isMaxqError } from '../core/errors';
 import { isCancelled } from '../core/sparsify/cancellation';
+import { bnRecalibrateCommand, usage as bnUsage } from './commands/bnRecalibrate';
 import { inspectCommand, usage as inspectUsage } from './commands/inspect';
 import { masksCommand, usage as masksUsage } from './commands/masks';
 import { sparsifyCommand, usage as sparsifyUsage } from './commands/sparsify';
@@ -14,9 +15,10 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   masks: masksCommand,
   sparsify: sparsifyCommand,
   validate: validateCommand,
+  'bn-recalibrate': bnRecalibrateCommand,
 };
 
-const HELP = ['MaxQ Studio: N:M sparsity for ONNX CNNs (MaxQ, CVPR 2024)', '', inspectUsage, masksUsage, sparsifyUsage, validateUsage].join('\n');
+const HELP = ['MaxQ Studio: N:M sparsity for ONNX CNNs (MaxQ, CVPR 2024)', '', inspectUsage, masksUsage, sparsifyUsage, validateUsage, bnUsage].join('\n');
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

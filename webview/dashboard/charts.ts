@@ -116,10 +116,11 @@ export class RunCharts {
     const layers: LineSet[] = showLayers
       ? [...s.layerCoverage.entries()].map(([name, pts], k) => line(`${LAYER_PREFIX}${name}`, pts, c.layer[k % c.layer.length], { borderWidth: 1, pointRadius: 0 }))
       : [];
+    // The target is drawn over the coverage, dashed, so both stay visible where they coincide.
     this.charts.coverage.data.datasets = [
-      line('coverage (all layers)', s.coverage, c.blue, { borderWidth: 3 }),
-      line('schedule target', s.target, c.muted, { borderDash: [6, 4] }),
       ...layers,
+      line('coverage (all layers)', s.coverage, c.blue, { borderWidth: 3 }),
+      line('schedule target (1 − dense fraction)', s.target, c.text, { borderDash: [5, 5], borderWidth: 1.5, pointRadius: 0 }),
     ];
     const dense = s.done?.summary.denseAccuracy;
     this.charts.loss.data.datasets = [

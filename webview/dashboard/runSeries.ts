@@ -16,6 +16,7 @@ export interface RunSeries {
   phase: string | null;
   coverage: Point[];
   target: Point[];
+  targetFromSteps: boolean;
   layerCoverage: Map<string, Point[]>;
   trainLoss: Point[];
   valLoss: Point[];
@@ -34,7 +35,7 @@ const MAX_LOGS = 200;
 
 export function emptySeries(): RunSeries {
   return {
-    start: null, phase: null, coverage: [], target: [], layerCoverage: new Map(), trainLoss: [], valLoss: [],
+    start: null, phase: null, coverage: [], target: [], targetFromSteps: false, layerCoverage: new Map(), trainLoss: [], valLoss: [],
     trainAccuracy: [], valAccuracy: [], stepLoss: [], lr: [], logs: [], done: null, error: null, cancelled: false, lastEpoch: null,
   };
 }
@@ -58,13 +59,16 @@ export function applyEvent(s: RunSeries, e: RunEvent): void {
       const x = per > 0 ? (e.globalStep + 1) / per : e.epoch + (e.step + 1) / Math.max(1, e.step + 1);
       s.stepLoss.push({ x, y: e.loss });
       s.lr.push({ x, y: e.lr });
+      // The schedule can change per step; its target then follows the steps, not just the epoch ends.
+      s.target.push({ x, y: (1 - e.denseFraction) * 100 });
+      s.targetFromSteps = true;
       return;
     }
     case 'epoch': {
       const x = e.epoch + 1;
       s.lastEpoch = e;
       s.coverage.push({ x, y: e.coverage * 100 });
-      s.target.push({ x, y: (1 - e.denseFraction) * 100 });
+      if (!s.targetFromSteps) s.target.push({ x, y: (1 - e.denseFraction) * 100 });
       for (const [name, c] of Object.entries(e.layerCoverage)) {
         let list = s.layerCoverage.get(name);
         if (!list) s.layerCoverage.set(name, (list = []));

@@ -26,7 +26,7 @@ const OPTIONS = {
   'label-smoothing': { type: 'string' }, 'weight-decay': { type: 'string' }, momentum: { type: 'string' },
 } as const;
 
-function dataFromArgs(p: Parsed): DataSpec {
+export function dataFromArgs(p: Parsed): DataSpec {
   const sources = [str(p, 'inputs'), str(p, 'images'), p.values['mnist-demo'] ? 'mnist' : undefined].filter(Boolean);
   if (sources.length > 1) throw usageError('give one data source: --inputs, --images or --mnist-demo');
   const normalize = str(p, 'normalize');

@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { defaultSparseOutputName, fixtureFiles, fixtureLayers, fixtureSelectedLayers } from '../../e2e/lib/fixtures';
 import { assert, assertEqual, test } from '../framework';
-import { fixture, fixtureDir, getApi, processMaps, sparsifyOptions, validateOptions } from '../util';
+import { fixture, fixtureDir, getApi, processMaps, repoRoot, sparsifyOptions, validateOptions } from '../util';
 
 test('validate() at 2:4: the pruned fixture passes, the dense one fails on conv2 and conv3', async () => {
   const api = await getApi();
@@ -66,3 +66,23 @@ test("onnxruntime-node's native binding is loaded in the extension host (or its 
   }
   assert(mapped, 'onnxruntime_binding.node is not mapped in the extension-host process after a sparsify run');
 });
+
+test('sparsify() on the bundled example model (media/demo/mnist-cnn.onnx), 1 epoch: a valid 2:4 model', async () => {
+  const api = await getApi();
+  const bundled = path.join(repoRoot, 'media', 'demo', 'mnist-cnn.onnx');
+  assert(fs.existsSync(bundled), `the bundled example ${bundled} is missing`);
+  // Work on a copy in the workspace: the run writes its output (and run record) beside the input.
+  const input = path.join(fixtureDir(), 'mnist-cnn.onnx');
+  fs.copyFileSync(bundled, input);
+  const output = path.join(fixtureDir(), 'mnist-cnn.maxq-2of4.onnx');
+  fs.rmSync(output, { force: true });
+  const summary = await api.sparsify(vscode.Uri.file(input), sparsifyOptions(output, { epochs: 1 }));
+  console.log(`# bundled model: ${JSON.stringify(summary)}`);
+  assert(fs.existsSync(output), `no output model at ${output}`);
+  assert(summary.validationPass, 'summary.validationPass is false');
+  assert(summary.sparsifiedLayers >= 1, `sparsifiedLayers = ${summary.sparsifiedLayers}`);
+  const report = await api.validate(vscode.Uri.file(output), validateOptions());
+  assert(report.pass, `the output fails 2:4 validation: ${JSON.stringify(report.layers.filter((l) => l.status === 'fail'))}`);
+  const checked = report.layers.filter((l) => l.status === 'pass').length;
+  assertEqual(checked, summary.sparsifiedLayers, 'layers that pass 2:4 = layers sparsified');
+}, 300_000);

@@ -57,7 +57,7 @@ for (const [ci, c] of cases.entries()) {
 
 const dxModes: ConvDxMode[] = ['convtranspose', 'flip'];
 const dwModes: ConvDwMode[] = ['conv', 'im2col', 'onehot', 'kkgemm', 'slices'];
-const formCases = [cases[0], cases[1], cases[6], cases[7], cases[8], cases[9], cases[11], cases[12], cases[13]];
+const formCases = [cases[0], cases[1], cases[3], cases[6], cases[7], cases[8], cases[9], cases[10], cases[11], cases[12], cases[13], cases[15]];
 for (const [ci, c] of formCases.entries()) {
   test(`Conv ${c.label}: every dX/dW formulation agrees with finite differences`, async () => {
     for (const dx of dxModes) {
