@@ -77,17 +77,30 @@ export function resnet18Cifar(numClasses = 10, blocks = [2, 2, 2, 2], widths = [
   });
 }
 
-async function timeAsync(fn: () => Promise<unknown>, runs: number, warmup: number): Promise<Timing> {
+function median(a: number[]): number {
+  const sorted = [...a].sort((p, q) => p - q);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Wall time per run, plus the process CPU time per run (user + system, all ORT threads). Intra-op spinning is
+ * off in the sessions, so the CPU time counts work only: on a shared, loaded machine it moves much less than
+ * the wall time does.
+ */
+async function timeAsync(fn: () => Promise<unknown>, runs: number, warmup: number): Promise<Timing & { cpuMedianMs: number }> {
   for (let i = 0; i < warmup; i++) await fn();
   const samples: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     await fn();
     samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return { medianMs: sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2, minMs: sorted[0], samplesMs: samples };
+  return { medianMs: median(samples), minMs: Math.min(...samples), samplesMs: samples, cpuMedianMs: median(cpu) };
 }
 
 export interface TrainStepOptions {
@@ -122,6 +135,7 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
   const x = new Float32Array(batch * 3 * 32 * 32).map((_, i) => Math.sin(i * 0.37));
   const labels = BigInt64Array.from({ length: batch }, (_, i) => BigInt(i % 10));
@@ -132,8 +146,8 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
     const sess = await ort.InferenceSession.create(encodeModel(m), sessOpts);
     const feeds = { input: new ort.Tensor('float32', x, [batch, 3, 32, 32]) };
     const t = await timeAsync(() => sess.run(feeds), runs, warmup);
-    log(`inference forward: ${t.medianMs.toFixed(1)} ms`);
-    results.push({ name: 'inference forward', medianMs: t.medianMs, minMs: t.minMs, runs, note: 'BN kept, weights as initializers' });
+    log(`inference forward: ${t.medianMs.toFixed(1)} ms (min ${t.minMs.toFixed(1)}, CPU ${t.cpuMedianMs.toFixed(0)} ms)`);
+    results.push({ name: 'inference forward', medianMs: t.medianMs, minMs: t.minMs, runs, note: `BN kept, weights as initializers; CPU ${t.cpuMedianMs.toFixed(0)} ms` });
     await sess.release();
   }
 
@@ -150,7 +164,7 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
     };
     for (const p of tg.params) feeds[p.name] = new ort.Tensor('float32', floatData(inits.get(p.sourceInitializer)!), p.dims);
     const t = await timeAsync(() => sess.run(feeds), runs, warmup);
-    const note = `${tg.nodeCount} nodes, build ${buildMs} ms, session ${sessMs} ms, target ≤ 472 ms (0.8 × PyTorch 590 on the doc's machine)`;
+    const note = `CPU ${t.cpuMedianMs.toFixed(0)} ms; ${tg.nodeCount} nodes, build ${buildMs} ms, session ${sessMs} ms; target ≤ 472 ms (0.8 × PyTorch 590 on the doc's machine)`;
     log(`train step ${name}: ${t.medianMs.toFixed(1)} ms (min ${t.minMs.toFixed(1)}; ${note})`);
     results.push({ name: `train step ${name}`, medianMs: t.medianMs, minMs: t.minMs, runs, baseline: 'inference forward', ratio: t.medianMs / results[0].medianMs, note });
     await sess.release();

@@ -5,12 +5,14 @@
 import { isMaxqError } from '../core/errors';
 import { isCancelled } from '../core/sparsify/cancellation';
 import { bnRecalibrateCommand, usage as bnUsage } from './commands/bnRecalibrate';
+import { compareCommand, usage as compareUsage } from './commands/compare';
 import { inspectCommand, usage as inspectUsage } from './commands/inspect';
 import { masksCommand, usage as masksUsage } from './commands/masks';
 import { sparsifyCommand, usage as sparsifyUsage } from './commands/sparsify';
 import { validateCommand, usage as validateUsage } from './commands/validate';
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  compare: compareCommand,
   inspect: inspectCommand,
   masks: masksCommand,
   sparsify: sparsifyCommand,
@@ -18,7 +20,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   'bn-recalibrate': bnRecalibrateCommand,
 };
 
-const HELP = ['MaxQ Studio: N:M sparsity for ONNX CNNs (MaxQ, CVPR 2024)', '', inspectUsage, masksUsage, sparsifyUsage, validateUsage, bnUsage].join('\n');
+const HELP = ['MaxQ Studio: N:M sparsity for ONNX CNNs (MaxQ, CVPR 2024)', '', inspectUsage, masksUsage, sparsifyUsage, validateUsage, bnUsage, compareUsage].join('\n');
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -31,7 +31,7 @@ export type TensorSignature = ModelSummary['inputs'][number];
 
 // ─────────────────────────────────────────── Sparsify form ───────────────────────────────────────────
 
-/** 'distil' trains against the dense model's own outputs on inputs the core synthesises: no data, no labels. */
+/** 'distil' trains against the dense model's own outputs on unlabelled .npy inputs (`npyInputs`, labels ignored). */
 export type DataKind = 'mnist-demo' | 'npy' | 'images' | 'distil';
 export type PathField = 'npyInputs' | 'npyLabels' | 'imagesDir' | 'output';
 export type OptimizerChoice = 'default' | 'sgd' | 'adamw';

@@ -14,6 +14,8 @@ export interface RadioGroupSpec<V extends string> {
   options: readonly RadioOption<V>[];
   value: V;
   orientation?: 'horizontal' | 'vertical';
+  /** Element id of each option; default `<id>-<value>`. */
+  optionId?: (value: V) => string;
   onChange: (value: V) => void;
 }
 
@@ -26,7 +28,7 @@ export function radioGroup<V extends string>(spec: RadioGroupSpec<V>): RadioGrou
   const group = h('vscode-radio-group', { id: spec.id, orientation: spec.orientation ?? 'vertical' }) as RadioGroup;
   group.append(h('label', { slot: 'label' }, spec.label));
   for (const o of spec.options) {
-    const radio = h('vscode-radio', { id: `${spec.id}-${o.value}`, value: o.value, title: o.description });
+    const radio = h('vscode-radio', { id: spec.optionId ? spec.optionId(o.value) : `${spec.id}-${o.value}`, value: o.value, title: o.description });
     radio.textContent = o.description ? `${o.label} — ${o.description}` : o.label;
     group.append(radio);
   }

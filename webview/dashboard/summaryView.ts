@@ -78,7 +78,10 @@ export class SummaryView {
       if (sum.finalAccuracy !== null) facts.push(['final accuracy', formatPercent(sum.finalAccuracy, 2)]);
       facts.push(['pattern check', sum.validationPass ? 'pass' : 'FAIL'], ['time', `${sum.seconds.toFixed(1)} s`]);
     }
-    this.facts.replaceChildren(...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+    const items = facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]);
+    // The coverage the finished model has: only once the run completed (tests read #coverage-final).
+    if (outcome === 'completed' && last) items.unshift(h('dt', {}, 'final coverage'), h('dd', { id: 'coverage-final', 'data-coverage': String(last.coverage) }, formatPercent(last.coverage)));
+    this.facts.replaceChildren(...items);
     const text = message ?? s.error;
     this.note.replaceChildren(...(text ? [h('div', { class: `message message-${outcome === 'failed' ? 'error' : 'info'}`, role: 'status' }, text)] : []));
   }

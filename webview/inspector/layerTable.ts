@@ -39,12 +39,12 @@ export class LayerTable {
   constructor(private filter: LayerFilter, sort: SortState | null, onSelect: (row: InspectorLayerRow) => void, onFilter: (f: LayerFilter) => void, onSort: (s: SortState | null) => void) {
     const check = (r: InspectorLayerRow) => this.checks[r.name];
     this.table = new DataTable<InspectorLayerRow>({
-      id: 'layers-table',
+      id: 'layer-table',
       caption: 'Layers of the model',
       emptyText: 'No layer matches the filter.',
       rowKey: (r) => r.name,
       rowId: (r) => `layer-row-${r.index}`,
-      rowClass: (r) => (r.eligible ? '' : 'ineligible'),
+      rowClass: (r) => (r.eligible ? 'layer-row' : 'layer-row ineligible'),
       onActivate: onSelect,
       columns: [
         { key: 'name', label: 'Layer', sortValue: (r) => r.index, render: (r) => h('span', { class: 'mono' }, r.name), title: (r) => `${r.name} (node ${r.nodeName})` },

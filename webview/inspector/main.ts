@@ -165,7 +165,9 @@ function receive(m: InspectorToWebview): void {
       state.pattern = m.pattern;
       state.method = m.method;
       rows = m.layers;
-      build(m.model);
+      // A second 'model' (the file changed on disk) keeps the page and only swaps the data.
+      if (ui) document.getElementById('model-info')?.replaceWith(modelHeader(m.model));
+      else build(m.model);
       ui?.table.setRows(rows);
       checksPending = true;
       selectLayer(defaultLayer());

@@ -45,7 +45,7 @@ const DATA_KINDS: { value: DataKind; label: string; description: string }[] = [
   { value: 'mnist-demo', label: 'Bundled MNIST demo', description: 'the demo data shipped with MaxQ (28×28 grey images)' },
   { value: 'npy', label: 'NumPy arrays', description: '.npy inputs, labels optional (without labels: distil from the dense model)' },
   { value: 'images', label: 'Image folder', description: 'one sub-folder per class' },
-  { value: 'distil', label: 'Distil from the dense model', description: 'no data and no labels: match the dense model’s outputs' },
+  { value: 'distil', label: 'Distil from the dense model', description: 'unlabelled .npy inputs: the sparse model learns the dense model’s outputs' },
 ];
 
 function intOf(text: string): number {
@@ -102,16 +102,21 @@ export function buildForm(modelName: string, inputs: TensorSignature[], v: Spars
   const npyInputs = pathRow('npyInputs', 'npy-inputs', 'Inputs (.npy)', '/path/to/inputs.npy');
   const npyLabels = pathRow('npyLabels', 'npy-labels', 'Labels (.npy, optional)', 'empty: distil from the dense model');
   const imagesDir = pathRow('imagesDir', 'images-dir', 'Image folder', '/path/to/images');
+  // Distillation reads the same inputs field as the NumPy option, without labels.
+  const distilInputs = pathRow('npyInputs', 'distil-inputs', 'Unlabelled inputs (.npy)', '/path/to/inputs.npy');
   const dataDetails = {
     'mnist-demo': h('p', { class: 'hint', id: 'data-mnist-note' }, 'Uses the MNIST images bundled with MaxQ; the model must take 1×28×28 inputs.'),
-    npy: h('div', { id: 'data-npy' }, npyInputs.row, npyLabels.row),
-    images: h('div', { id: 'data-images' }, imagesDir.row),
-    distil: h('p', { class: 'hint', id: 'data-distil-note' }, 'The dense model is the teacher: the sparse model learns to reproduce its outputs. No labels needed.'),
+    npy: h('div', { id: 'data-npy-fields' }, npyInputs.row, npyLabels.row),
+    images: h('div', { id: 'data-images-fields' }, imagesDir.row),
+    distil: h('div', { id: 'data-distil-fields' }, distilInputs.row,
+      h('p', { class: 'hint', id: 'data-distil-note' }, 'The dense model is the teacher: the sparse model learns to reproduce its outputs on these inputs. No labels needed.')),
   } satisfies Record<DataKind, HTMLElement>;
   const showData = () => {
     for (const [k, el] of Object.entries(dataDetails)) el.hidden = k !== v.dataKind;
+    npyInputs.control.value = v.npyInputs;
+    distilInputs.control.value = v.npyInputs;
   };
-  const dataKind = radioGroup({ id: 'data-kind', label: 'Training data', options: DATA_KINDS, value: v.dataKind, onChange: (k) => { v.dataKind = k; showData(); cb.changed('dataKind'); } });
+  const dataKind = radioGroup({ id: 'data-kind', label: 'Training data', options: DATA_KINDS, value: v.dataKind, optionId: (k) => `data-${k}`, onChange: (k) => { v.dataKind = k; showData(); cb.changed('dataKind'); } });
   showData();
 
   // Training
@@ -174,6 +179,7 @@ export function buildForm(modelName: string, inputs: TensorSignature[], v: Spars
     setPathField(field, value) {
       v[field] = value;
       paths[field].value = value;
+      if (field === 'npyInputs') distilInputs.control.value = value;
     },
     setOutput(p) {
       v.output = p;

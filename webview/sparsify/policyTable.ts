@@ -34,12 +34,12 @@ export class PolicyTable {
 
   constructor(private overrides: Overrides, private readonly onChange: (o: Overrides) => void) {
     this.table = new DataTable<PolicyLayerRow & { index: number }>({
-      id: 'layers-table',
+      id: 'layer-table',
       caption: 'Layers and the sparsification policy',
       emptyText: 'No Conv, Gemm or MatMul layer with a constant weight.',
       rowKey: (r) => r.name,
       rowId: (r) => `layer-row-${r.index}`,
-      rowClass: (r) => (r.eligible ? (isIncluded(r, this.overrides) ? 'included' : 'excluded') : 'ineligible'),
+      rowClass: (r) => `layer-row ${r.eligible ? (isIncluded(r, this.overrides) ? 'included' : 'excluded') : 'ineligible'}`,
       onActivate: (r) => {
         if (r.eligible) this.choose(r, !isIncluded(r, this.overrides));
       },

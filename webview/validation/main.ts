@@ -8,6 +8,7 @@ import { button } from '../components/button';
 import { checkbox } from '../components/checkbox';
 import { byId, h, replaceChildren } from '../components/dom';
 import { dropdown } from '../components/dropdown';
+import { progressRing } from '../components/progressRing';
 import { message } from '../components/section';
 import { setStatus } from '../components/status';
 import { registerToolkit } from '../components/toolkit';
@@ -48,7 +49,7 @@ function render(): void {
   }
   byId('view-title').textContent = `Validate ${req.modelName}`;
   const parts: (Node | null)[] = [h('p', { class: 'muted', id: 'model-path' }, req.modelPath), controls(req)];
-  if (running) parts.push(h('div', { class: 'running', id: 'running' }, h('vscode-progress-ring'), `Checking ${req.modelName}${req.pattern ? ` against ${req.pattern}` : ''}…`));
+  if (running) parts.push(h('div', { class: 'running', id: 'running' }, progressRing('Validating'), `Checking ${req.modelName}${req.pattern ? ` against ${req.pattern}` : ''}…`));
   if (failure) parts.push(message('error', failure, 'validation-error'));
   const report: ValidationReport | null = state.report;
   if (report && !running) {

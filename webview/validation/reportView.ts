@@ -32,7 +32,7 @@ function layerRows(l: LayerValidation, k: number, expanded: boolean, a: ReportAc
   const open = h('button', { type: 'button', class: 'link-button', id: `open-layer-${k}`, title: `Open ${l.name} in the Layer Inspector` }, 'inspect');
   open.addEventListener('click', () => a.revealLayer(l.name));
   const groups = l.violatingGroups !== undefined && l.totalGroups !== undefined ? `${formatCount(l.violatingGroups)} of ${formatCount(l.totalGroups)}` : '–';
-  const row = h('tr', { id: `layer-row-${k}`, 'data-layer': l.name, 'data-status': l.status, class: `status-${l.status}` },
+  const row = h('tr', { id: `layer-row-${k}`, 'data-layer': l.name, 'data-status': l.status, class: `validation-row status-${l.status}` },
     h('td', { class: 'mono' }, l.name),
     h('td', {}, l.op),
     h('td', {}, statusPill(l)),

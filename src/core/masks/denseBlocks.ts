@@ -14,7 +14,7 @@ import { usageError } from '../errors';
 import { CanonicalWeight } from './canonicalWeight';
 import { assertGroupable } from './hardMask';
 import { NmPattern } from './nmPattern';
-import { RankBoundary } from './rankBoundary';
+import { defaultWorkspace, MaskWorkspace } from './workspace';
 
 export function blockCount(w: CanonicalWeight, pattern: NmPattern): number {
   return (w.O * w.Kh * w.Kw * w.I) / pattern.m;
@@ -54,14 +54,17 @@ export function blockL1(w: CanonicalWeight, pattern: NmPattern, out?: Float32Arr
   return l1;
 }
 
-let boundary: RankBoundary | undefined;
-let l1Scratch = new Float32Array(0);
-
 /**
  * Sets H = 1 on the floor(p·num_blocks) lowest-L1 blocks of `hard` (in place) and returns how many blocks that
  * is. `hard` must already hold the N:M mask.
  */
-export function forceDenseBlocks(w: CanonicalWeight, pattern: NmPattern, hard: Uint8Array, p: number): number {
+export function forceDenseBlocks(
+  w: CanonicalWeight,
+  pattern: NmPattern,
+  hard: Uint8Array,
+  p: number,
+  ws: MaskWorkspace = defaultWorkspace(),
+): number {
   const total = blockCount(w, pattern);
   const count = numDenseBlocks(p, total);
   if (count === 0) return 0;
@@ -73,10 +76,9 @@ export function forceDenseBlocks(w: CanonicalWeight, pattern: NmPattern, hard: U
   const M = pattern.m;
   const G = w.I / M;
   const KK = w.Kh * w.Kw;
-  if (l1Scratch.length < total) l1Scratch = new Float32Array(total);
-  const l1 = blockL1(w, pattern, l1Scratch);
+  const l1 = blockL1(w, pattern, ws.blockNorms(total));
   const keys = new Int32Array(l1.buffer, l1.byteOffset, total);
-  boundary ??= new RankBoundary();
+  const boundary = ws.blockBoundary;
   boundary.resetHint();
   boundary.find(keys, 0, total, count);
   const vk = boundary.vk;

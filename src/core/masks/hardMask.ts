@@ -32,33 +32,38 @@ export function hardNmMask(w: CanonicalWeight, pattern: NmPattern, out?: Uint8Ar
   const total = w.data.length;
   const mask = out ?? new Uint8Array(total);
   if (mask.length !== total) throw usageError(`hard mask buffer has ${mask.length} entries, weight has ${total}`);
-  const keys = magnitudeKeys(w.data);
-  const KK = w.Kh * w.Kw;
-  const chunks = (w.O * w.I) / pattern.m; // (o, g) pairs
-  let finite: number;
-  if (pattern.m === 4) finite = KK === 1 ? hard4Contiguous(keys, mask, total, pattern.n) : hard4(keys, mask, chunks, KK, pattern.n);
-  else if (pattern.m === 2) finite = hard2(keys, mask, chunks, KK);
-  else finite = hardGeneric(keys, mask, chunks, KK, pattern.n, pattern.m);
+  const finite = hardChunks(magnitudeKeys(w.data), mask, 0, (w.O * w.I) / pattern.m, w.Kh * w.Kw, pattern.n, pattern.m);
   if (finite < 0) assertFiniteWeight(w, name);
   return mask;
+}
+
+/**
+ * H for the (o, g) chunks [first, end) — chunk c covers the M·Kh·Kw contiguous values of channels g·M..g·M+M−1
+ * of filter o, with c = o·(I/M) + g — written into `mask` at the same offsets. Returns a value < 0 when a
+ * non-finite weight was seen (see FINITE_MAX). Used for whole layers and, by the fused soft-mask path, per row.
+ */
+export function hardChunks(keys: Int32Array, mask: Uint8Array, first: number, end: number, KK: number, n: number, m: number): number {
+  if (m === 4) return KK === 1 ? hard4Contiguous(keys, mask, first * 4, end * 4, n) : hard4(keys, mask, first, end, KK, n);
+  if (m === 2) return hard2(keys, mask, first, end, KK);
+  return hardGeneric(keys, mask, first, end, KK, n, m);
 }
 
 /**
  * Largest finite magnitude key (the bits of FLT_MAX). `acc |= FINITE_MAX − key` keeps acc ≥ 0 exactly while every
  * key is finite, since Inf/NaN keys are larger; the loops return acc and a negative value means "not finite".
  */
-const FINITE_MAX = 0x7f7fffff;
+export const FINITE_MAX = 0x7f7fffff;
 
 /**
  * M = 4, any N. With n_qj = [a_q < a_j] for q < j, the number of block members ranked above j is
  *   rank_j = Σ_{q<j} [a_q ≥ a_j] + Σ_{q>j} [a_q > a_j] = Σ_{q<j} (1 − n_qj) + Σ_{q>j} n_jq,
  * which encodes the lower-index-wins tie rule; H_j = [rank_j < N] = (rank_j − N) >>> 31.
  */
-function hard4(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number, n: number): number {
+function hard4(keys: Int32Array, mask: Uint8Array, first: number, end: number, KK: number, n: number): number {
   const stride = KK;
   const chunkLen = 4 * KK;
   let acc = 0;
-  for (let c = 0; c < chunks; c++) {
+  for (let c = first; c < end; c++) {
     const base = c * chunkLen;
     for (let p = 0; p < KK; p++) {
       const i0 = base + p;
@@ -86,9 +91,9 @@ function hard4(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number, n
 }
 
 /** M = 4 with Kh·Kw = 1 (1×1 convs, linear layers): blocks are 4 consecutive values. Same arithmetic as hard4. */
-function hard4Contiguous(keys: Int32Array, mask: Uint8Array, total: number, n: number): number {
+function hard4Contiguous(keys: Int32Array, mask: Uint8Array, start: number, end: number, n: number): number {
   let acc = 0;
-  for (let i0 = 0; i0 < total; i0 += 4) {
+  for (let i0 = start; i0 < end; i0 += 4) {
     const a0 = keys[i0] & MAGNITUDE_MASK;
     const a1 = keys[i0 + 1] & MAGNITUDE_MASK;
     const a2 = keys[i0 + 2] & MAGNITUDE_MASK;
@@ -109,10 +114,10 @@ function hard4Contiguous(keys: Int32Array, mask: Uint8Array, total: number, n: n
 }
 
 /** M = 2 (so N = 1): keep the first unless the second is strictly larger. */
-function hard2(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number): number {
+function hard2(keys: Int32Array, mask: Uint8Array, first: number, end: number, KK: number): number {
   const chunkLen = 2 * KK;
   let acc = 0;
-  for (let c = 0; c < chunks; c++) {
+  for (let c = first; c < end; c++) {
     const base = c * chunkLen;
     for (let p = 0; p < KK; p++) {
       const i0 = base + p;
@@ -132,12 +137,12 @@ function hard2(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number): 
  * Any M: copy the block's keys, select the N-th largest value v, keep everything above v and the first
  * (N − #above) members equal to v in channel order. Expected O(M) per block.
  */
-function hardGeneric(keys: Int32Array, mask: Uint8Array, chunks: number, KK: number, n: number, m: number): number {
+function hardGeneric(keys: Int32Array, mask: Uint8Array, first: number, end: number, KK: number, n: number, m: number): number {
   const scratch = new Int32Array(m);
   let acc = 0;
   const chunkLen = m * KK;
   const rankFromBottom = m - n; // 0-based ascending index of the N-th largest
-  for (let c = 0; c < chunks; c++) {
+  for (let c = first; c < end; c++) {
     const base = c * chunkLen;
     for (let p = 0; p < KK; p++) {
       const first = base + p;

@@ -4,7 +4,7 @@ export { CanonicalWeight, canonicalWeight, assertFiniteWeight, firstNonFinite, m
 export { hardNmMask, assertGroupable } from './hardMask';
 export { DenseFractionSchedule, DenseFractionScheduleOptions, SCHEDULE_KINDS } from './denseFractionSchedule';
 export { blockCount, blockL1, forceDenseBlocks, numDenseBlocks } from './denseBlocks';
-export { axisTerms, AxisTerms, softMask, SoftMaskResult, SOFT_TAU, topkDropped, keptTerm } from './softMask';
+export { axisTerms, AxisTerms, maxqMasks, MaxqMasks, softMask, SoftMaskResult, SOFT_TAU, topkDropped, keptTerm } from './softMask';
 export { computeLayerMask, LayerMask, LayerMaskOptions } from './layerMask';
 export { addSrsteDecay, SRSTE_LAMBDA } from './srsteDecay';
 export { foldWeights, FoldOptions } from './fold';

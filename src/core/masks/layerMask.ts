@@ -7,12 +7,12 @@
  */
 import { usageError } from '../errors';
 import { MaskMethod } from '../types';
-import { CanonicalWeight } from './canonicalWeight';
-import { blockCount, forceDenseBlocks } from './denseBlocks';
+import { assertCanonicalShape, CanonicalWeight } from './canonicalWeight';
+import { blockCount, forceDenseBlocks, numDenseBlocks } from './denseBlocks';
 import { hardNmMask } from './hardMask';
 import { NmPattern } from './nmPattern';
-import { softMask, topkDropped } from './softMask';
-import { defaultWorkspace, MaskWorkspace } from './workspace';
+import { maxqMasks, softMask, topkDropped } from './softMask';
+import { MaskWorkspace } from './workspace';
 
 export interface LayerMask {
   /** H after the schedule (dense blocks are all 1), canonical OIHW order. */
@@ -49,24 +49,33 @@ export function computeLayerMask(
   opts: LayerMaskOptions = {},
 ): LayerMask {
   if (!METHODS.includes(method)) throw usageError(`unknown mask method '${method}' (use maxq, magnitude or srste)`);
-  // hardNmMask also checks the shape, I % M and finiteness, naming the layer.
-  const hard = hardNmMask(w, pattern, opts.hardOut, name);
-  const numDenseBlocks = forceDenseBlocks(w, pattern, hard, denseFraction);
+  assertCanonicalShape(w, name);
+  const numBlocks = blockCount(w, pattern);
+  const numDense = numDenseBlocks(denseFraction, numBlocks);
   const KK = w.Kh * w.Kw;
 
+  let hard: Uint8Array;
   let soft: Float32Array;
-  if (method === 'maxq') {
-    soft = softMask(w, pattern, hard, opts.softOut, opts.workspace ?? defaultWorkspace()).soft;
+  if (method === 'maxq' && numDense === 0) {
+    // p = 0 (or p·blocks < 1): H and S in one go.
+    ({ hard, soft } = maxqMasks(w, pattern, opts.hardOut, opts.softOut, opts.workspace, name));
   } else {
-    soft = opts.softOut ?? new Float32Array(hard.length);
-    if (soft.length !== hard.length) throw usageError(`soft mask buffer has ${soft.length} entries, weight has ${hard.length}`);
-    for (let i = 0; i < hard.length; i++) soft[i] = hard[i];
+    // hardNmMask also checks the shape, I % M and finiteness, naming the layer.
+    hard = hardNmMask(w, pattern, opts.hardOut, name);
+    forceDenseBlocks(w, pattern, hard, denseFraction, opts.workspace);
+    if (method === 'maxq') {
+      soft = softMask(w, pattern, hard, opts.softOut, opts.workspace).soft;
+    } else {
+      soft = opts.softOut ?? new Float32Array(hard.length);
+      if (soft.length !== hard.length) throw usageError(`soft mask buffer has ${soft.length} entries, weight has ${hard.length}`);
+      soft.set(hard); // native u8 → f32 conversion
+    }
   }
   return {
     hard,
     soft,
-    numBlocks: blockCount(w, pattern),
-    numDenseBlocks,
+    numBlocks,
+    numDenseBlocks: numDense,
     filterTopk: topkDropped(pattern.drop, w.I * KK),
     positionTopk: KK > 1 ? topkDropped(pattern.drop, w.O * w.I) : null,
   };

@@ -6,33 +6,25 @@
  * is dropped first — and gives every kept weight σ((|w| − thr)/τ), with thr the midpoint between the largest
  * dropped and the smallest kept magnitude and τ = 0.01.
  *
- * Two entry points over the same arithmetic:
- * - `softMask` is the hot path used every training step and at export: per filter row it finds the boundary
- *   (`RankBoundary`, linear time) and writes S for the row while it is still in cache; the F and P values are
- *   computed branch-free for every element and multiplied by 0/1 flags instead of being skipped, because a
- *   data-dependent branch mispredicts on half the weights and costs more than the arithmetic.
- * - `axisTerms` returns F and P themselves (inspection, reference-vector tests).
- * Both round F and P to fp32 and evaluate S = fround(fround(1 + F) + P) · H, the reference's fp32 order, so
- * `softMask` equals the composition of `axisTerms` bit for bit.
- *
- * Ties at a row's boundary (several weights with the boundary magnitude) are rare; rows that have them take a
- * scalar path that counts equal values in index order (keep the lower indices, drop the higher ones).
+ * Entry points over the same arithmetic:
+ * - `softMask`: S for a given H (which may include schedule-dense blocks). Per filter row it finds the boundary
+ *   (`RankBoundary`, linear time) and runs a row kernel (`softRows.ts`) while the row is in cache.
+ * - `maxqMasks`: H and S together for p = 0 (export, and every step after the decay window); for M = 4 the row
+ *   kernels compute H themselves, saving a pass over the weights.
+ * - `axisTerms`: F and P themselves (inspection, reference-vector tests).
+ * All round F and P to fp32 and evaluate S = fround(fround(1 + F) + P) · H, the reference's fp32 order, so the
+ * fast paths equal the composition of `axisTerms` bit for bit.
  */
 import { usageError } from '../errors';
-import { CanonicalWeight, keyToFloat, MAGNITUDE_MASK, magnitudeKeys } from './canonicalWeight';
-import { assertGroupable } from './hardMask';
+import { assertCanonicalShape, assertFiniteWeight, CanonicalWeight, keyToFloat, MAGNITUDE_MASK, magnitudeKeys } from './canonicalWeight';
+import { assertGroupable, hardChunks, hardNmMask } from './hardMask';
 import { NmPattern } from './nmPattern';
 import { RankBoundary } from './rankBoundary';
-import { SIGMOID_LAST, SIGMOID_STEPS, SIGMOID_TABLE } from './sigmoid';
+import { bothAxesRow, filterOnlyRow, fusedRow4, fusedRow4Strided, tiedRow } from './softRows';
+import { keptTerm, topkDropped } from './softTerm';
 import { AxisRows, defaultWorkspace, MaskWorkspace } from './workspace';
 
-/** τ of spec §5: absolute, in weight units, hard-coded in the reference. */
-export const SOFT_TAU = 0.01;
-
-/** (|w| − thr) times this is the sigmoid-table coordinate z·SIGMOID_STEPS with z = (|w| − thr)/τ. */
-const SCALE = SIGMOID_STEPS / SOFT_TAU;
-const LAST = SIGMOID_LAST;
-const TAB = SIGMOID_TABLE;
+export { keptTerm, SOFT_TAU, topkDropped } from './softTerm';
 
 export interface AxisTerms {
   /** F: filter-axis term of every weight (canonical OIHW order). */
@@ -49,19 +41,8 @@ export interface SoftMaskResult {
   positionTopk: number | null;
 }
 
-/** k of spec §5: max(1, floor(drop·L)) with the double product, for parity with the reference. */
-export function topkDropped(drop: number, rowLength: number): number {
-  return Math.max(1, Math.floor(drop * rowLength));
-}
-
-/** The term of a kept weight of magnitude `a` in a row with threshold `thr`: fround(σ((a − thr)/τ)). */
-export function keptTerm(a: number, thr: number): number {
-  let t = Math.min((a - thr) * SCALE, LAST);
-  if (!(t >= 0)) t = 0;
-  const j = t | 0;
-  const f = t - j;
-  const v = TAB[j];
-  return Math.fround(v + f * (TAB[j + 1] - v));
+export interface MaxqMasks extends SoftMaskResult {
+  hard: Uint8Array;
 }
 
 /** F and P for every weight. */
@@ -111,7 +92,8 @@ export function axisTerms(w: CanonicalWeight, pattern: NmPattern, ws: MaskWorksp
 }
 
 /**
- * S = H ⊙ ((1 + F) + P) for `hard` (already including any dense blocks). Writes into `out` when given.
+ * S = H ⊙ ((1 + F) + P) for a given `hard` (already including any dense blocks). Writes into `out` when given.
+ * The weights are assumed finite: `hardNmMask`, which produced `hard`, has checked them.
  */
 export function softMask(
   w: CanonicalWeight,
@@ -121,14 +103,59 @@ export function softMask(
   ws: MaskWorkspace = defaultWorkspace(),
 ): SoftMaskResult {
   assertGroupable(w, pattern);
-  const data = w.data;
-  const total = data.length;
+  const total = w.data.length;
   if (hard.length !== total) throw usageError(`hard mask has ${hard.length} entries, weight has ${total}`);
+  const soft = outBuffer(out, total);
+  const { filterTopk, positionTopk } = runRows(w, pattern, hard, soft, ws, false);
+  return { soft, filterTopk, positionTopk };
+}
+
+/**
+ * H (plain N:M, no dense blocks) and S together, as computed at p = 0. Rejects non-finite weights naming `name`.
+ * Equal to `hardNmMask` followed by `softMask`, in one pass less for M = 4.
+ */
+export function maxqMasks(
+  w: CanonicalWeight,
+  pattern: NmPattern,
+  hardOut?: Uint8Array,
+  softOut?: Float32Array,
+  ws: MaskWorkspace = defaultWorkspace(),
+  name?: string,
+): MaxqMasks {
+  if (pattern.m !== 4) {
+    const hard = hardNmMask(w, pattern, hardOut, name);
+    return { hard, ...softMask(w, pattern, hard, softOut, ws) };
+  }
+  assertCanonicalShape(w, name);
+  assertGroupable(w, pattern, name);
+  const total = w.data.length;
+  const hard = hardOut ?? new Uint8Array(total);
+  if (hard.length !== total) throw usageError(`hard mask buffer has ${hard.length} entries, weight has ${total}`);
+  const soft = outBuffer(softOut, total);
+  const r = runRows(w, pattern, hard, soft, ws, true);
+  if (r.finite < 0) assertFiniteWeight(w, name);
+  return { hard, soft, filterTopk: r.filterTopk, positionTopk: r.positionTopk };
+}
+
+function outBuffer(out: Float32Array | undefined, total: number): Float32Array {
   const soft = out ?? new Float32Array(total);
   if (soft.length !== total) throw usageError(`soft mask buffer has ${soft.length} entries, weight has ${total}`);
+  return soft;
+}
+
+/**
+ * The row loop shared by `softMask` (H given) and `maxqMasks` (computeHard: H written here, M = 4). Returns the
+ * k of both axes and the finiteness accumulator (< 0 when computeHard saw a non-finite weight).
+ */
+function runRows(
+  w: CanonicalWeight, pattern: NmPattern, hard: Uint8Array, soft: Float32Array, ws: MaskWorkspace, computeHard: boolean,
+): { filterTopk: number; positionTopk: number | null; finite: number } {
+  const data = w.data;
   const keys = magnitudeKeys(data);
   const KK = w.Kh * w.Kw;
   const LF = w.I * KK;
+  const G = w.I / pattern.m;
+  const n = pattern.n;
   const filterTopk = topkDropped(pattern.drop, LF);
 
   let positionTopk: number | null = null;
@@ -145,22 +172,26 @@ export function softMask(
   const countP = ws.positionCounts(KK);
   const b = ws.filterBoundary;
   b.resetHint();
+  let finite = 0;
   for (let o = 0; o < w.O; o++) {
     const start = o * LF;
     b.find(keys, start, LF, filterTopk);
     const vk = b.vk;
     const thr = midpoint(b.vk, b.vk1);
     const keepEq = b.countLE - filterTopk;
-    if (pos === null) {
-      if (keepEq === 0) filterOnlyRow(keys, data, hard, soft, start, LF, vk, thr, listF);
-      else tiedRow(keys, data, hard, soft, start, w.I, 1, vk, thr, keepEq, null);
-    } else if (keepEq === 0 && !posTied) {
-      bothAxesRow(keys, data, hard, soft, start, w.I, KK, vk, thr, pos.vk, pos.thr, listF, listP, countP);
-    } else {
+    if (keepEq !== 0 || posTied) {
+      if (computeHard) finite |= hardChunks(keys, hard, o * G, (o + 1) * G, KK, n, pattern.m);
       tiedRow(keys, data, hard, soft, start, w.I, KK, vk, thr, keepEq, pos);
+    } else if (pos === null) {
+      if (computeHard) finite |= fusedRow4(keys, data, hard, soft, start, LF, n, vk, thr, listF);
+      else filterOnlyRow(keys, data, hard, soft, start, LF, vk, thr, listF);
+    } else if (computeHard) {
+      finite |= fusedRow4Strided(keys, data, hard, soft, start, w.I, KK, n, vk, thr, pos.vk, pos.thr, listF, listP, countP);
+    } else {
+      bothAxesRow(keys, data, hard, soft, start, w.I, KK, vk, thr, pos.vk, pos.thr, listF, listP, countP);
     }
   }
-  return { soft, filterTopk, positionTopk };
+  return { filterTopk, positionTopk, finite };
 }
 
 function midpoint(vk: number, vk1: number): number {
@@ -193,100 +224,3 @@ function positionAxis(keys: Int32Array, O: number, I: number, KK: number, k: num
   return rows;
 }
 
-/**
- * 1×1 / linear rows without boundary ties. First pass (branch-free): S = H, and the indices where H = 1 and the
- * weight is kept on the filter axis are appended to `list`. Second pass: only those get the sigmoid,
- * S = fround(1 + F). About a third of the weights need it at 2:4, so the table lookups drop accordingly.
- */
-function filterOnlyRow(
-  keys: Int32Array, data: Float32Array, hard: Uint8Array, soft: Float32Array,
-  start: number, len: number, vk: number, thr: number, list: Int32Array,
-): void {
-  let n = 0;
-  for (let i = start, end = start + len; i < end; i++) {
-    const h = hard[i];
-    soft[i] = h;
-    list[n] = i;
-    n += h & ((vk - (keys[i] & MAGNITUDE_MASK)) >>> 31); // H = 1 and key > vk
-  }
-  for (let q = 0; q < n; q++) {
-    const i = list[q];
-    const t = Math.min((Math.abs(data[i]) - thr) * SCALE, LAST);
-    const j = t | 0;
-    const v = TAB[j];
-    soft[i] = Math.fround(1 + Math.fround(v + (t - j) * (TAB[j + 1] - v)));
-  }
-}
-
-/**
- * Rows with a position axis and no boundary ties on either axis. Same scheme: S = H, then S = fround(1 + F) on
- * the filter-kept list, then S = fround(S + P) on each position's kept list (one list per kernel position, so
- * its threshold is a loop constant). Evaluates fround(fround(1 + F) + P) · H exactly like the scalar path.
- */
-function bothAxesRow(
-  keys: Int32Array, data: Float32Array, hard: Uint8Array, soft: Float32Array,
-  start: number, I: number, KK: number, vkF: number, thrF: number, vkP: Int32Array, thrP: Float64Array,
-  listF: Int32Array, listP: Int32Array, countP: Int32Array,
-): void {
-  let nF = 0;
-  for (let p = 0; p < KK; p++) {
-    // Position p of this row: channels c = 0..I−1 at offsets start + c·KK + p; its list lives at [p·I, (p+1)·I).
-    const vp = vkP[p];
-    let nP = p * I;
-    for (let c = 0, i = start + p; c < I; c++, i += KK) {
-      const key = keys[i] & MAGNITUDE_MASK;
-      const h = hard[i];
-      soft[i] = h;
-      listF[nF] = i;
-      nF += h & ((vkF - key) >>> 31);
-      listP[nP] = i;
-      nP += h & ((vp - key) >>> 31);
-    }
-    countP[p] = nP - p * I;
-  }
-  for (let q = 0; q < nF; q++) {
-    const i = listF[q];
-    const t = Math.min((Math.abs(data[i]) - thrF) * SCALE, LAST);
-    const j = t | 0;
-    const v = TAB[j];
-    soft[i] = Math.fround(1 + Math.fround(v + (t - j) * (TAB[j + 1] - v)));
-  }
-  for (let p = 0; p < KK; p++) {
-    const thr = thrP[p];
-    for (let q = p * I, end = q + countP[p]; q < end; q++) {
-      const i = listP[q];
-      const t = Math.min((Math.abs(data[i]) - thr) * SCALE, LAST);
-      const j = t | 0;
-      const v = TAB[j];
-      soft[i] = Math.fround(soft[i] + Math.fround(v + (t - j) * (TAB[j + 1] - v)));
-    }
-  }
-}
-
-/**
- * Scalar path for rows with ties at a boundary (either axis): equal boundary values are kept in index order
- * until `keepEq` of them have been kept, the rest (the higher indices) are dropped. Position-row counters live
- * in `pos.seen` and persist across filter rows, which are visited in ascending index order.
- */
-function tiedRow(
-  keys: Int32Array, data: Float32Array, hard: Uint8Array, soft: Float32Array,
-  start: number, I: number, KK: number, vkF: number, thrF: number, keepEqF: number, pos: AxisRows | null,
-): void {
-  let seenF = 0;
-  let i = start;
-  for (let c = 0; c < I; c++) {
-    for (let p = 0; p < KK; p++, i++) {
-      const key = keys[i] & MAGNITUDE_MASK;
-      const a = Math.abs(data[i]);
-      const keptF = key > vkF || (key === vkF && seenF++ < keepEqF);
-      const f = keptF ? keptTerm(a, thrF) : 0;
-      let q = 0;
-      if (pos !== null) {
-        const vkP = pos.vk[p];
-        const keptP = key > vkP || (key === vkP && pos.seen[p]++ < pos.keepEq[p]);
-        q = keptP ? keptTerm(a, pos.thr[p]) : 0;
-      }
-      soft[i] = Math.fround(Math.fround(1 + f) + q) * hard[i];
-    }
-  }
-}

@@ -27,11 +27,13 @@ export class AxisRows {
 export class MaskWorkspace {
   readonly filterBoundary = new RankBoundary();
   readonly positionBoundary = new RankBoundary();
+  readonly blockBoundary = new RankBoundary();
   readonly filterRows = new AxisRows();
   readonly positionRows = new AxisRows();
   private posKeys = new Int32Array(0);
   private lists = [new Int32Array(0), new Int32Array(0)];
   private counts = new Int32Array(0);
+  private norms = new Float32Array(0);
 
   /** Buffer for the position-axis keys, laid out one contiguous row per kernel position. */
   positionKeys(n: number): Int32Array {
@@ -51,9 +53,17 @@ export class MaskWorkspace {
     return this.counts;
   }
 
+  /** Buffer for per-block L1 norms (dense-block selection). */
+  blockNorms(n: number): Float32Array {
+    if (this.norms.length < n) this.norms = new Float32Array(n);
+    return this.norms;
+  }
+
   /** Drop the big buffers (e.g. after the last layer of a model). */
   release(): void {
     this.posKeys = new Int32Array(0);
+    this.norms = new Float32Array(0);
+    this.lists = [new Int32Array(0), new Int32Array(0)];
   }
 }
 

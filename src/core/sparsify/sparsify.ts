@@ -22,7 +22,7 @@ import { fineTune } from '../training/fineTune';
 import { RunEvent, RunSummary } from '../types';
 import { computeModelMasks, selectedLayers } from './layerMasks';
 import { SparsifyOptions } from './options';
-import { RunRecorder } from './runRecord';
+import { RunRecorder, runRecordPath } from './runRecord';
 import { throwIfCancelled } from './cancellation';
 import { openRunData } from './runData';
 import { RUN_DEFAULTS } from './defaults';
@@ -160,8 +160,11 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
       output: opts.out, pattern: pattern.toString(), method: opts.method, epochs: opts.epochs, sparsifiedLayers: layers.length,
       denseAccuracy, finalAccuracy, validationPass: report.pass, seconds: (Date.now() - started) / 1000,
     };
-    const record = await recorder.save(summary);
-    sink({ type: 'done', output: opts.out, record, summary });
+    // The done event goes into the record too: a replayed run shows its summary from it.
+    const done: RunEvent = { type: 'done', output: opts.out, record: runRecordPath(opts.out), summary };
+    recorder.add(done);
+    await recorder.save(summary);
+    emit(done);
     return summary;
   } finally {
     data?.close();

@@ -15,13 +15,13 @@ import { modelPathOf, resolveModelUri } from './modelTarget';
 export const COMMANDS = {
   sparsify: 'maxq.sparsify',
   validate: 'maxq.validate',
-  openLayerInspector: 'maxq.openLayerInspector',
+  openInspector: 'maxq.openInspector',
   openRunDashboard: 'maxq.openRunDashboard',
   showActiveRun: SHOW_ACTIVE_RUN_COMMAND,
   cancelRun: 'maxq.cancelRun',
 } as const;
 
-/** Optional second argument of maxq.openLayerInspector: where to go in the inspector. */
+/** Optional second argument of maxq.openInspector: where to go in the inspector. */
 export interface InspectorTarget {
   layer: string;
   violation?: { o: number; i: number; h: number; w: number };
@@ -56,7 +56,7 @@ export function registerCommands(context: vscode.ExtensionContext, s: Services):
     await s.validation.validate(modelPathOf(uri)).catch(() => undefined);
   });
 
-  register(COMMANDS.openLayerInspector, 'Open Layer Inspector', async (arg, target) => {
+  register(COMMANDS.openInspector, 'Open Layer Inspector', async (arg, target) => {
     const uri = await resolveModelUri(arg, s.inspector.activeModel());
     if (!uri) return;
     modelPathOf(uri);

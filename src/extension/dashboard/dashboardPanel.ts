@@ -87,18 +87,18 @@ export class DashboardPanel implements vscode.Disposable {
         if (this.content.kind === 'live') this.content.run.cancel();
         return;
       case 'openOutput': {
-        const out = await this.outputPath();
+        const out = this.outputPath();
         if (!out) {
           void vscode.window.showWarningMessage('MaxQ: this run has no output model to open.');
           return;
         }
-        await vscode.commands.executeCommand(m.action === 'inspect' ? 'maxq.openLayerInspector' : 'maxq.validate', vscode.Uri.file(out));
+        await vscode.commands.executeCommand(m.action === 'inspect' ? 'maxq.openInspector' : 'maxq.validate', vscode.Uri.file(out));
         return;
       }
     }
   }
 
-  private async outputPath(): Promise<string | null> {
+  private outputPath(): string | null {
     if (this.content.kind === 'live') return this.content.run.options.out;
     const rec = this.recordPath;
     return rec ? rec.replace(/\.run\.json$/i, '') : null;

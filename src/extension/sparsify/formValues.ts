@@ -4,6 +4,7 @@
  */
 import type { DataSpec, SparsifyOptions } from '../../core/sparsify/options';
 import type { MaskMethod } from '../../core/types';
+import { DenseFractionSchedule } from '../../core/masks/denseFractionSchedule';
 import { MASK_METHODS, SCHEDULE_KINDS, SparsifyFormValues, TensorSignature } from '../../protocol/messages';
 
 export interface FormDefaultsInput {
@@ -15,16 +16,16 @@ export interface FormDefaultsInput {
   inputs: TensorSignature[];
 }
 
-/** An MNIST-shaped input ([N,1,28,28] or [N,784]) can use the bundled demo data; anything else distils. */
+/** An MNIST-shaped input ([N,1,28,28] or [N,784]) can use the bundled demo data; anything else starts on NumPy arrays. */
 export function looksLikeMnist(inputs: TensorSignature[]): boolean {
   const s = inputs[0]?.shape.slice(1).map((d) => (typeof d === 'number' ? d : -1));
   if (!s) return false;
   return (s.length === 3 && s[0] === 1 && s[1] === 28 && s[2] === 28) || (s.length === 1 && s[0] === 784);
 }
 
-/** Spec §4: the decay window satisfies 0 ≤ s ≤ t < E; half the epochs lets coverage grow visibly, then hold. */
+/** The core's default window (spec §8.2): the first 25 % of the fine-tune, 0 ≤ s ≤ t < E. */
 export function defaultDecayEnd(epochs: number): number {
-  return epochs > 1 ? Math.floor(epochs / 2) : 0;
+  return epochs >= 1 ? DenseFractionSchedule.defaultForFineTune(epochs).decayEnd : 0;
 }
 
 export function defaultFormValues(d: FormDefaultsInput): SparsifyFormValues {
@@ -39,7 +40,7 @@ export function defaultFormValues(d: FormDefaultsInput): SparsifyFormValues {
     decayStart: 0,
     decayEnd: defaultDecayEnd(d.epochs),
     bnRecalibrate: true,
-    dataKind: looksLikeMnist(d.inputs) ? 'mnist-demo' : 'distil',
+    dataKind: looksLikeMnist(d.inputs) ? 'mnist-demo' : 'npy',
     npyInputs: '',
     npyLabels: '',
     imagesDir: '',
@@ -68,7 +69,9 @@ export function formProblems(v: SparsifyFormValues, modelPath: string): string[]
       problems.push(`Decay window must satisfy 0 ≤ start ≤ end < epochs (got ${s}..${t} with ${v.epochs} epochs).`);
     }
   }
-  if (v.epochs > 0 && v.dataKind === 'npy' && !v.npyInputs.trim()) problems.push('Choose the .npy file with the training inputs.');
+  if ((v.epochs > 0 && v.dataKind === 'npy') || v.dataKind === 'distil') {
+    if (!v.npyInputs.trim()) problems.push('Choose the .npy file with the training inputs.');
+  }
   if (v.epochs > 0 && v.dataKind === 'images' && !v.imagesDir.trim()) problems.push('Choose the image folder.');
   const out = v.output.trim();
   if (!out) problems.push('Choose the output file.');
@@ -91,7 +94,7 @@ function dataSpec(v: SparsifyFormValues): DataSpec {
     case 'images':
       return { kind: 'images', dir: v.imagesDir.trim() };
     case 'distil':
-      return { kind: 'none' };
+      return { kind: 'npy', inputs: v.npyInputs.trim() };
   }
 }
 

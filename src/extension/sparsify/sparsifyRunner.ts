@@ -64,7 +64,7 @@ function offerNextSteps(summary: RunSummary): void {
     .showInformationMessage(`MaxQ: wrote ${path.basename(summary.output)} (${summary.pattern} ${summary.method}${acc})${check}.`, 'Open Inspector', 'Validate')
     .then((pick) => {
       const uri = vscode.Uri.file(summary.output);
-      if (pick === 'Open Inspector') void vscode.commands.executeCommand('maxq.openLayerInspector', uri);
+      if (pick === 'Open Inspector') void vscode.commands.executeCommand('maxq.openInspector', uri);
       if (pick === 'Validate') void vscode.commands.executeCommand('maxq.validate', uri);
     });
 }

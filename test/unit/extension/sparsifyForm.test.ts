@@ -16,16 +16,17 @@ test('output name: the default template puts <name>.maxq-NofM.onnx beside the in
   assert.equal(suggestOutputPath('/models/a.ONNX', ' 1 : 8 ', 'srste', '${name}-${method}-${n}-${m}.onnx'), path.join('/models', 'a-srste-1-8.onnx'));
 });
 
-test('defaults: MNIST-shaped models use the bundled demo data, others distil; decay window inside the epochs', () => {
+test('defaults: MNIST-shaped models use the bundled demo data, others NumPy arrays; decay window = the core default', () => {
   assert.equal(looksLikeMnist(mnistInputs), true);
   assert.equal(looksLikeMnist([{ name: 'x', shape: [1, 784], dtype: 'float' }]), true);
   assert.equal(looksLikeMnist(imagenetInputs), false);
   assert.equal(values().dataKind, 'mnist-demo');
-  assert.equal(defaultFormValues({ pattern: '2:4', method: 'maxq', epochs: 3, batchSize: 8, output: 'o.onnx', inputs: imagenetInputs }).dataKind, 'distil');
+  assert.equal(defaultFormValues({ pattern: '2:4', method: 'maxq', epochs: 3, batchSize: 8, output: 'o.onnx', inputs: imagenetInputs }).dataKind, 'npy');
   for (const e of [0, 1, 2, 3, 10, 120]) {
     const t = defaultDecayEnd(e);
     assert.ok(t >= 0 && (e === 0 || t < e), `epochs ${e}: end ${t}`);
   }
+  assert.deepEqual([4, 8, 10, 120].map(defaultDecayEnd), [1, 2, 3, 30]);
   assert.deepEqual(formProblems(values(), '/m/net.onnx'), []);
 });
 
@@ -59,14 +60,15 @@ test('options: form values become the core SparsifyOptions', () => {
     optimizer: 'adamw',
     schedule: 'linear',
     decayStart: 0,
-    decayEnd: 5,
+    decayEnd: 3,
     include: ['fc.weight'],
     data: { kind: 'npy', inputs: '/d/x.npy' },
     bnRecalibrate: true,
     threads: 4,
     overwrite: true,
   });
-  assert.deepEqual(toSparsifyOptions(values({ dataKind: 'distil' }), '/m/net.onnx', { threads: 0, overwrite: false }).data, { kind: 'none' });
+  assert.deepEqual(toSparsifyOptions(values({ dataKind: 'distil', npyInputs: '/d/x.npy', npyLabels: '/d/y.npy' }), '/m/net.onnx', { threads: 0, overwrite: false }).data, { kind: 'npy', inputs: '/d/x.npy' });
+  assert.match(formProblems(values({ dataKind: 'distil', npyInputs: '' }), '/m/net.onnx').join(' '), /training inputs/);
   assert.deepEqual(toSparsifyOptions(values({ dataKind: 'images', imagesDir: '/imgs' }), '/m/net.onnx', { threads: 0, overwrite: false }).data, { kind: 'images', dir: '/imgs' });
   const plain = toSparsifyOptions(values(), '/m/net.onnx', { threads: 0, overwrite: false });
   assert.equal('lr' in plain || 'optimizer' in plain || 'threads' in plain || 'overwrite' in plain, false);

@@ -51,7 +51,7 @@ test('−0 counts as zero, NaN as non-zero; linear layers check along the input 
   assert.throws(() => checkNm(canonicalWeight(new Float32Array(6), 1, 6), NmPattern.parse('2:4')), (e: unknown) => isMaxqError(e) && e.kind === 'usage');
 });
 
-test('detect: 2:4 → 2:4, 1:8 → 1:8, 1:4 → 1:4, 1:16 → 1:16, dense → null, zeros → 1:4', () => {
+test('detect: 2:4 → 2:4, 1:8 → 1:8 (not 2:16), 1:4, 1:16, 4:8, dense → null, zeros → 1:16', () => {
   const base = randomWeight(3, 8, 32, 3, 3);
   assert.deepEqual(detectTightestNm(sparsified(base, '2:4')), { n: 2, m: 4 });
   assert.deepEqual(detectTightestNm(sparsified(base, '1:8')), { n: 1, m: 8 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { axisTerms, keptTerm, softMask, topkDropped } from '../../../src/core/masks/softMask';
+import { axisTerms, keptTerm, maxqMasks, softMask, topkDropped } from '../../../src/core/masks/softMask';
 import { hardNmMask } from '../../../src/core/masks/hardMask';
 import { forceDenseBlocks } from '../../../src/core/masks/denseBlocks';
 import { NmPattern } from '../../../src/core/masks/nmPattern';
@@ -143,4 +143,33 @@ test('workspaces are reusable across layers of different shapes and give identic
   const w = layers[0];
   assert.throws(() => softMask(w, pattern, new Uint8Array(2)), /hard mask/);
   assert.throws(() => softMask(w, pattern, hardNmMask(w, pattern), new Float32Array(2)), /soft mask buffer/);
+});
+
+test('maxqMasks (H and S in one pass) equals hardNmMask + softMask, ties and all', () => {
+  let seed = 3000;
+  const kinds: WeightKind[] = ['normal', 'quantized', 'sparse', 'uniform'];
+  for (const [O, I, Kh, Kw] of [[4, 8, 3, 3], [6, 16, 1, 1], [3, 12, 1, 3], [2, 8, 5, 5], [16, 64, 3, 3], [32, 128, 1, 1]] as const) {
+    for (const [n, m] of [[2, 4], [1, 4], [3, 4], [2, 8], [1, 2]] as const) {
+      if (I % m !== 0) continue;
+      for (const kind of kinds) {
+        const w = randomWeight(seed++, O, I, Kh, Kw, kind);
+        const pattern = new NmPattern(n, m);
+        const both = maxqMasks(w, pattern);
+        const hard = hardNmMask(w, pattern);
+        const label = `${n}:${m} ${kind} [${O},${I},${Kh},${Kw}]`;
+        assert.equal(firstMismatch(both.hard, hard), -1, `${label}: H differs`);
+        assert.equal(firstMismatch(both.soft, softMask(w, pattern, hard).soft), -1, `${label}: S differs`);
+      }
+    }
+  }
+});
+
+test('maxqMasks rejects non-finite weights naming the layer, whichever row kernel sees them', () => {
+  for (const [O, I, Kh, Kw] of [[4, 8, 3, 3], [4, 8, 1, 1]] as const) {
+    for (const kind of ['normal', 'quantized'] as WeightKind[]) {
+      const w = randomWeight(77, O, I, Kh, Kw, kind);
+      w.data[w.data.length - 1] = Number.NEGATIVE_INFINITY;
+      assert.throws(() => maxqMasks(w, NmPattern.parse('2:4'), undefined, undefined, undefined, 'blk'), /layer 'blk' has a non-finite value/);
+    }
+  }
 });

@@ -9,6 +9,7 @@ import { elementwiseRules } from './elementwiseRules';
 import { layoutRules } from './layoutRules';
 import { linearRules } from './linearRules';
 import { normRules } from './normRules';
+import { reduceRules } from './reduceRules';
 
 export type { GradRule } from './ruleTypes';
 
@@ -19,6 +20,7 @@ export const gradRules: Readonly<Record<string, GradRule>> = Object.freeze({
   ...layoutRules,
   ...linearRules,
   ...normRules,
+  ...reduceRules,
 });
 
 export function hasGradRule(opType: string): boolean {

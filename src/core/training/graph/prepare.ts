@@ -367,6 +367,30 @@ export function prepareForward(model: onnx.IModelProto, opts: PrepareOptions): P
       rewritten.push(withAttrs(n, ['axes'], {}, { input: [n.input![0], c] }));
       continue;
     }
+    if (op === 'Pad' && attrInts(n, 'pads')) {
+      const pads = attrInts(n, 'pads')!;
+      const c = nm.fresh(`${n.output![0]}__pads`);
+      folded.set(c, tensor(c, [pads.length], BigInt64Array.from(pads.map((a) => BigInt(a)))));
+      infos.set(c, { dims: [pads.length], dtype: DataType.INT64, value: pads });
+      const ins = [n.input![0], c];
+      const v = attrFloat(n, 'value', 0);
+      if (v !== 0) {
+        const cv = nm.fresh(`${n.output![0]}__value`);
+        folded.set(cv, tensor(cv, [], Float32Array.of(v)));
+        infos.set(cv, { dims: [], dtype: DataType.FLOAT, value: [v] });
+        ins.push(cv);
+      }
+      rewritten.push(withAttrs(n, ['pads', 'value'], {}, { input: ins }));
+      continue;
+    }
+    if (op === 'ReduceSum' && attrInts(n, 'axes')) {
+      const axes = attrInts(n, 'axes')!;
+      const c = nm.fresh(`${n.output![0]}__axes`);
+      folded.set(c, tensor(c, [axes.length], BigInt64Array.from(axes.map((a) => BigInt(a)))));
+      infos.set(c, { dims: [axes.length], dtype: DataType.INT64, value: axes });
+      rewritten.push(withAttrs(n, ['axes'], {}, { input: [n.input![0], c] }));
+      continue;
+    }
     if (op === 'Softmax' || op === 'LogSoftmax') {
       const rank = infos.get(n.input![0])!.dims.length;
       let axis = attrInt(n, 'axis', opset < 13 ? 1 : -1);

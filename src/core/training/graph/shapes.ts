@@ -199,6 +199,43 @@ function sliceParams(node: onnx.INodeProto, inputs: (TensorInfo | undefined)[], 
   return { begin, count, step };
 }
 
+/** Reduction axes (normalised, sorted) of a ReduceMean/ReduceSum node: attribute (opset < 18, ReduceSum < 13) or input. */
+export function reduceAxes(node: onnx.INodeProto, inputs: (TensorInfo | undefined)[], rank: number): number[] {
+  const fromInput = (node.input ?? []).length > 1 && node.input![1] !== '';
+  const axes = fromInput ? needValue(node, inputs, 1, 'axes') : attrInts(node, 'axes');
+  if (!axes || axes.length === 0) {
+    return fromInput || attrInt(node, 'noop_with_empty_axes', 0) === 0 ? Array.from({ length: rank }, (_, i) => i) : [];
+  }
+  return axes.map((a) => normAxis(node, a, rank)).sort((a, b) => a - b);
+}
+
+const reduceShape: ShapeRule = (node, inputs) => {
+  const x = need(node, inputs, 0);
+  const axes = reduceAxes(node, inputs, x.dims.length);
+  const keep = attrInt(node, 'keepdims', 1) === 1;
+  const dims = keep ? x.dims.map((d, i) => (axes.includes(i) ? 1 : d)) : x.dims.filter((_, i) => !axes.includes(i));
+  return [{ dims, dtype: x.dtype }];
+};
+
+/** Pad amounts [begin…, end…] of a Pad node (opset ≥ 11 input form, or the older attribute). */
+export function padAmounts(node: onnx.INodeProto, inputs: (TensorInfo | undefined)[], rank: number): number[] {
+  const fromInput = (node.input ?? []).length > 1 && node.input![1] !== '';
+  const pads = fromInput ? needValue(node, inputs, 1, 'pads') : attrInts(node, 'pads');
+  if (!pads) fail(node, 'pads missing');
+  if ((node.input ?? []).length > 3 && node.input![3]) {
+    // opset 18 axes input: expand to all axes.
+    const axes = needValue(node, inputs, 3, 'axes').map((a) => normAxis(node, a, rank));
+    const full = new Array<number>(2 * rank).fill(0);
+    axes.forEach((a, i) => {
+      full[a] = pads[i];
+      full[a + rank] = pads[i + axes.length];
+    });
+    return full;
+  }
+  if (pads.length !== 2 * rank) fail(node, `pads has ${pads.length} values for rank ${rank}`);
+  return pads;
+}
+
 export const shapeRules: Record<string, ShapeRule> = {
   Relu: same,
   LeakyRelu: same,
@@ -316,6 +353,14 @@ export const shapeRules: Record<string, ShapeRule> = {
     if (k1 !== k2) fail(node, `inner dimensions differ (${k1} vs ${k2})`);
     const batch = broadcastShapes(a.dims.slice(0, -2), b.dims.slice(0, -2), node);
     return [{ dims: [...batch, a.dims[a.dims.length - 2], b.dims[b.dims.length - 1]], dtype: a.dtype }];
+  },
+  ReduceMean: reduceShape,
+  ReduceSum: reduceShape,
+  Pad: (node, inputs) => {
+    const x = need(node, inputs, 0);
+    const pads = padAmounts(node, inputs, x.dims.length);
+    const r = x.dims.length;
+    return [{ dims: x.dims.map((d, i) => d + pads[i] + pads[i + r]), dtype: x.dtype }];
   },
   // --- constant-only helpers (shape arithmetic): folded away by the generator ---
   Constant: (node) => [infoOfTensor(constantTensor(node))],

@@ -77,3 +77,44 @@ test('Concat where only one operand needs a gradient', async () => {
   const reports = await checkVjp({ model: m, wrt: ['B'], eps: 0.5, tol: TOL });
   assertReports(assert, reports, TOL, 'Concat partial');
 });
+
+test('ReduceMean over H, W (keepdims 0 and 1) and ReduceSum (opset-11 attribute axes)', async () => {
+  for (const [op, keepdims, opset] of [['ReduceMean', 0, 17], ['ReduceMean', 1, 17], ['ReduceSum', 1, 11]] as const) {
+    const m = model({
+      inputs: [['X', [2, 3, 4, 5]]],
+      outputs: ['Y'],
+      nodes: [node(op, ['X'], ['Y'], { axes: [2, 3], keepdims })],
+      opset,
+    });
+    const reports = await checkVjp({ model: m, wrt: ['X'], eps: 0.5, tol: TOL });
+    assertReports(assert, reports, TOL, `${op} keepdims ${keepdims} opset ${opset}`);
+  }
+});
+
+test('ReduceSum with an axes input (opset 13+) and ReduceMean over everything', async () => {
+  const m = model({
+    inputs: [['X', [2, 3, 4]]],
+    outputs: ['Y', 'Z'],
+    nodes: [node('ReduceSum', ['X', 'ax'], ['Y'], { keepdims: 0 }), node('ReduceMean', ['X'], ['Z'], { keepdims: 0 })],
+    inits: [int64Tensor('ax', [-1, 0])],
+  });
+  const reports = await checkVjp({ model: m, wrt: ['X'], eps: 0.5, tol: TOL });
+  assertReports(assert, reports, TOL, 'ReduceSum axes input + ReduceMean all');
+});
+
+test('Pad (constant mode): input form, and the opset-2 attribute form with a value', async () => {
+  const a = model({
+    inputs: [['X', [2, 2, 3, 3]]],
+    outputs: ['Y'],
+    nodes: [node('Pad', ['X', 'pads'], ['Y'], { mode: 'constant' })],
+    inits: [int64Tensor('pads', [0, 0, 1, 2, 0, 1, 0, 1])],
+  });
+  assertReports(assert, await checkVjp({ model: a, wrt: ['X'], eps: 0.5, tol: TOL }), TOL, 'Pad input form');
+  const b = model({
+    inputs: [['X', [2, 2, 3, 3]]],
+    outputs: ['Y'],
+    nodes: [node('Pad', ['X'], ['Y'], { pads: [0, 0, 2, 1, 0, 0, 1, 0], value: 0.5 })],
+    opset: 10,
+  });
+  assertReports(assert, await checkVjp({ model: b, wrt: ['X'], eps: 0.5, tol: TOL }), TOL, 'Pad attribute form');
+});

@@ -1,0 +1,106 @@
+/**
+ * One-shot sparsify of the bundled MNIST CNN (issue 5 "Done when"): 2:4 with BN re-estimation keeps the test
+ * accuracy within 2 points of dense; without re-estimation it collapses. Also the run record beside the
+ * output and what the run leaves untouched.
+ */
+import { before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { sparsify } from '../../../src/core/sparsify/sparsify';
+import { runRecordPath } from '../../../src/core/sparsify/runRecord';
+import { OnnxModel } from '../../../src/core/onnx/onnxModel';
+import { validateModel } from '../../../src/core/validate/validateModel';
+import { RunEvent, RunRecord, RunSummary } from '../../../src/core/types';
+import { DEMO_MODEL, sha256, tempDir } from '../fixtures';
+
+describe('one-shot 2:4 on the bundled MNIST CNN', () => {
+  let dir: string;
+  let demoHash: string;
+  let withBn: { summary: RunSummary; events: RunEvent[]; out: string };
+  let withoutBn: { summary: RunSummary; events: RunEvent[]; out: string };
+
+  before(async () => {
+    dir = tempDir('maxq-oneshot-');
+    demoHash = sha256(DEMO_MODEL);
+    const run = async (name: string, bnRecalibrate: boolean | undefined) => {
+      const out = path.join(dir, name);
+      const events: RunEvent[] = [];
+      const summary = await sparsify(
+        { model: DEMO_MODEL, out, pattern: '2:4', method: 'maxq', epochs: 0, data: { kind: 'mnist-demo' }, bnRecalibrate },
+        (e) => events.push(e),
+      );
+      return { summary, events, out };
+    };
+    withBn = await run('bn.onnx', undefined); // BN re-estimation is the default when data is given
+    withoutBn = await run('nobn.onnx', false);
+  });
+
+  it('dense accuracy is the bundled model\'s 97.5 % on the 2,000 held-out digits', () => {
+    assert.equal(withBn.summary.denseAccuracy, 0.975);
+    assert.equal(withoutBn.summary.denseAccuracy, 0.975);
+  });
+
+  it('with BN re-estimation the sparse model is within 2 points of dense', () => {
+    const { denseAccuracy, finalAccuracy } = withBn.summary;
+    assert.ok(finalAccuracy !== null && denseAccuracy !== null);
+    assert.ok(finalAccuracy >= denseAccuracy - 0.02, `sparse ${finalAccuracy} vs dense ${denseAccuracy}`);
+    assert.equal(withBn.summary.validationPass, true);
+    assert.equal(withBn.summary.sparsifiedLayers, 4);
+  });
+
+  it('without BN re-estimation accuracy collapses (the issue-5 finding)', () => {
+    const a = withoutBn.summary.finalAccuracy as number;
+    const b = withBn.summary.finalAccuracy as number;
+    assert.ok(a < b - 0.2, `without BN ${a}, with BN ${b}`);
+    assert.equal(withoutBn.events.some((e) => e.type === 'phase' && e.phase === 'BN re-estimation'), false);
+  });
+
+  it('BN re-estimation changes only BN running statistics beyond the folded weights', async () => {
+    const [orig, bn, nobn] = await Promise.all([DEMO_MODEL, withBn.out, withoutBn.out].map((f) => OnnxModel.load(f)));
+    const changed: string[] = [];
+    for (const t of orig.graph.initializer ?? []) {
+      const name = t.name as string;
+      const [a, b, c] = await Promise.all([orig, bn, nobn].map((m) => m.readFloat32(name)));
+      // Folded weights are the same with or without re-estimation.
+      if (!name.includes('running_')) assert.deepEqual(Array.from(b), Array.from(c), name);
+      if (Array.from(a).some((v, i) => v !== b[i])) changed.push(name);
+    }
+    const folded = ['block.conv1.weight', 'block.conv2.weight', 'block.down.conv.weight', 'head.conv.weight'];
+    const bnStats = ['stem.bn', 'block.bn1', 'block.bn2', 'block.down.bn', 'head.bn'].flatMap((b) => [`${b}.running_mean`, `${b}.running_var`]);
+    // Every BN is re-estimated (the stem's too: it is measured on the training digits, not copied).
+    assert.deepEqual(changed.sort(), [...folded, ...bnStats].sort());
+    const log = withBn.events.find((e) => e.type === 'log' && /re-estimated/.test(e.message));
+    assert.ok(log && log.type === 'log');
+    assert.equal(log.message, 're-estimated 5 BN layers on 1280 samples'); // default: 20 batches of 64
+  });
+
+  it('writes the run record beside the output with the events and a done event', () => {
+    const recordFile = runRecordPath(withBn.out);
+    assert.equal(recordFile, `${withBn.out}.run.json`);
+    const record = JSON.parse(fs.readFileSync(recordFile, 'utf8')) as RunRecord;
+    assert.equal(record.version, 1);
+    assert.equal(record.model, DEMO_MODEL);
+    assert.equal(record.output, withBn.out);
+    assert.deepEqual(record.summary, withBn.summary);
+    const types = record.events.map((e) => e.type);
+    assert.equal(types[types.length - 1], 'done');
+    assert.ok(types.includes('start') && types.includes('epoch'));
+    const done = record.events[record.events.length - 1];
+    assert.ok(done.type === 'done');
+    assert.equal(done.record, recordFile);
+    assert.deepEqual(done.summary, withBn.summary);
+    const phases = record.events.filter((e) => e.type === 'phase').map((e) => (e as { phase: string }).phase);
+    assert.deepEqual(phases, ['dense evaluation', 'masks', 'BN re-estimation', 'sparse evaluation', 'write']);
+    // The emitted stream and the record agree.
+    assert.deepEqual(withBn.events.map((e) => e.type), types);
+  });
+
+  it('the output validates 2:4 and the bundled model is untouched', async () => {
+    const report = await validateModel(withBn.out, { pattern: '2:4' });
+    assert.equal(report.pass, true);
+    assert.deepEqual(report.layers.filter((l) => l.status === 'pass').map((l) => l.name).length, 4);
+    assert.equal(sha256(DEMO_MODEL), demoHash);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['bn.onnx', 'bn.onnx.run.json', 'nobn.onnx', 'nobn.onnx.run.json']);
+  });
+});
