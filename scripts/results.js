@@ -4,12 +4,12 @@
 // and without the schedule, all after the same fine-tune budget), then writes docs/results.json (the compare
 // report) and docs/results.md (the table with the command, date and machine), whatever the numbers show.
 //
-// Usage: node scripts/results.js [--epochs 3] [--seeds 2] [--out-dir docs]
+// Usage: node scripts/results.js [--epochs 3] [--seeds 2] [--out-dir docs] [--render-only]
+// --render-only rewrites results.md from an existing results.json without measuring again.
 // Builds first unless MAXQ_SKIP_BUILD=1. About 15 min on 2 idle cores with the defaults.
 'use strict';
 const { execFileSync, spawnSync } = require('child_process');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { parseArgs } = require('util');
 
@@ -20,10 +20,13 @@ const METHODS = 'magnitude,srste,maxq';
 
 function options() {
   const { values } = parseArgs({
-    options: { epochs: { type: 'string', default: '3' }, seeds: { type: 'string', default: '2' }, 'out-dir': { type: 'string', default: 'docs' } },
+    options: {
+      epochs: { type: 'string', default: '3' }, seeds: { type: 'string', default: '2' }, 'out-dir': { type: 'string', default: 'docs' },
+      'render-only': { type: 'boolean', default: false },
+    },
     strict: true,
   });
-  return { epochs: values.epochs, seeds: values.seeds, outDir: path.resolve(root, values['out-dir']) };
+  return { epochs: values.epochs, seeds: values.seeds, outDir: path.resolve(root, values['out-dir']), renderOnly: values['render-only'] };
 }
 
 function git(args) {
@@ -45,12 +48,12 @@ function minutes(seconds) {
   return seconds >= 90 ? `${(seconds / 60).toFixed(1)} min` : `${seconds.toFixed(0)} s`;
 }
 
-function machine(env, loadBefore) {
+function machine(env) {
   return [
     `${env.cpuModel}, ${env.cpuCount} logical CPUs (${env.availableParallelism} usable), ${env.totalMemoryGiB} GiB`,
     `${env.platform} ${env.osRelease} ${env.arch}`,
     `Node ${env.node}, onnxruntime-node ${env.onnxruntime ?? 'unknown'}`,
-    `load average ${loadBefore.map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min) when the run started`,
+    `load average ${env.loadAverage.map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min) when the run started`,
   ].join('; ');
 }
 
@@ -75,7 +78,52 @@ function fill(template, values) {
   });
 }
 
-function main() {
+function compareArgs(o, jsonPath) {
+  return ['compare', MODEL, '--patterns', PATTERNS, '--methods', METHODS, '--seeds', o.seeds, '--epochs', o.epochs,
+    '--schedule-variants', 'default,none', '--mnist-demo', '--out', path.relative(root, jsonPath)];
+}
+
+/** Runs `maxq compare` (progress and its table on this terminal), which writes the report. */
+function measure(o, jsonPath) {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'maxq.js'), ...compareArgs(o, jsonPath)], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`maxq compare exited with ${r.status ?? r.signal}; nothing written`);
+}
+
+/**
+ * SR-STE's one-shot mask is the magnitude mask (the methods differ only while training), so its one-shot rows
+ * repeat magnitude's; they are left out of the Markdown table when they are indeed identical (kept in the JSON).
+ */
+function tableRows(report) {
+  const same = (a, b) => a && b && a.accuracy && b.accuracy && a.accuracy.mean === b.accuracy.mean;
+  const twin = (r) => report.rows.find((m) => m.method === 'magnitude' && m.pattern === r.pattern && m.kind === r.kind);
+  const omitted = report.rows.filter((r) => r.method === 'srste' && r.kind !== 'fine-tune' && same(r, twin(r)));
+  return { rows: report.rows.filter((r) => !omitted.includes(r)), omitted: omitted.length };
+}
+
+function render(report, jsonPath) {
+  const { compareTable, markdownTable } = require(path.join(root, 'out', 'src', 'core', 'compare', 'compareTable.js'));
+  const metric = report.metric === 'accuracy' ? 'top-1 accuracy' : 'top-1 agreement with the dense model';
+  const { rows, omitted } = tableRows(report);
+  const notes = [...report.notes];
+  if (omitted > 0) notes.push(`SR-STE one-shot rows are left out: SR-STE's one-shot mask is the magnitude mask and measured the same (${omitted} rows, in results.json).`);
+  const config = report.config;
+  return fill(fs.readFileSync(path.join(__dirname, 'results.md'), 'utf8'), {
+    date: report.createdAt.slice(0, 10),
+    duration: minutes(report.totalSeconds),
+    command: `node scripts/results.js --epochs ${config.budget.epochs} --seeds ${config.seeds.length}   # runs: maxq ${compareArgs({ epochs: String(config.budget.epochs), seeds: String(config.seeds.length) }, jsonPath).join(' ')}`,
+    metric,
+    evaluation: report.evaluation.oneShot.replace(/^validation data: /, 'the held-out test split, '),
+    budget: budget(config.budget),
+    seeds: config.seeds.join(', '),
+    table: markdownTable(compareTable({ ...report, rows })),
+    headline: headline(report),
+    notes: notes.map((n) => `- ${n}`).join('\n'),
+    machine: machine(report.environment),
+    code: codeVersion(),
+  });
+}
+
+async function main() {
   const o = options();
   if (process.env.MAXQ_SKIP_BUILD !== '1') {
     execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', root], { stdio: 'inherit', cwd: root });
@@ -83,33 +131,11 @@ function main() {
   fs.mkdirSync(o.outDir, { recursive: true });
   const jsonPath = path.join(o.outDir, 'results.json');
   const mdPath = path.join(o.outDir, 'results.md');
-  const args = ['compare', MODEL, '--patterns', PATTERNS, '--methods', METHODS, '--seeds', o.seeds, '--epochs', o.epochs,
-    '--schedule-variants', 'default,none', '--mnist-demo', '--out', path.relative(root, jsonPath)];
-  const loadBefore = os.loadavg();
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'maxq.js'), ...args], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) {
-    console.error(`results: maxq compare exited with ${r.status ?? r.signal}; ${mdPath} not written`);
-    process.exit(r.status || 1);
-  }
+  if (!o.renderOnly) measure(o, jsonPath);
   const report = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
-  const { compareTable, markdownTable } = require(path.join(root, 'out', 'src', 'core', 'compare', 'compareTable.js'));
   const { writeFileAtomic } = require(path.join(root, 'out', 'src', 'core', 'io', 'atomicWrite.js'));
-  const metric = report.metric === 'accuracy' ? 'top-1 accuracy' : 'top-1 agreement with the dense model';
-  const md = fill(fs.readFileSync(path.join(__dirname, 'results.md'), 'utf8'), {
-    date: report.createdAt.slice(0, 10),
-    duration: minutes(report.totalSeconds),
-    command: `node scripts/results.js --epochs ${o.epochs} --seeds ${o.seeds}   # runs: maxq ${args.join(' ')}`,
-    metric,
-    evaluation: report.evaluation.oneShot.replace(/^validation data: /, 'the held-out test split, '),
-    budget: budget(report.config.budget),
-    seeds: report.config.seeds.join(', '),
-    table: markdownTable(compareTable(report)),
-    headline: headline(report),
-    notes: report.notes.map((n) => `- ${n}`).join('\n'),
-    machine: machine(report.environment, loadBefore),
-    code: codeVersion(),
-  });
-  return writeFileAtomic(mdPath, md).then(() => console.error(`results: wrote ${path.relative(root, mdPath)} and ${path.relative(root, jsonPath)}`));
+  await writeFileAtomic(mdPath, render(report, jsonPath));
+  console.error(`results: wrote ${path.relative(root, mdPath)}${o.renderOnly ? ` from ${path.relative(root, jsonPath)}` : ` and ${path.relative(root, jsonPath)}`}`);
 }
 
 Promise.resolve()

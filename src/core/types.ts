@@ -84,12 +84,24 @@ export interface NumericCheck {
   outputs: { name: string; maxAbsDiff: number; cosine: number; top1Agreement: number | null }[];
 }
 
+export interface BnRecalibrationSummary {
+  /** The model the statistics were measured on; `ValidationReport.file` is the re-estimated copy. */
+  source: string;
+  out: string;
+  layers: number;
+  samples: number;
+  accuracyBefore: number | null;
+  accuracyAfter: number | null;
+}
+
 export interface ValidationReport {
   file: string;
   pattern: string | null; // "2:4" or null in detect mode
   pass: boolean;
   layers: LayerValidation[];
   numeric?: NumericCheck;
+  /** Present when BN statistics were re-estimated before the check. */
+  bnRecalibration?: BnRecalibrationSummary;
 }
 
 /** Events a run streams to UIs (CLI progress bar, run dashboard). */

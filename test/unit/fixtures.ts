@@ -128,7 +128,7 @@ export function tinyCnn(o: TinyCnnOptions = {}): Uint8Array {
  * input [N, 4, 4, 4] → c1 1×1 4→8 · bn1 · ReLU · c2 1×1 8→8 · bn2 · ReLU · GAP · Flatten · fc 8→3.
  * 1×1 convs so a JS reference forward is a few lines. c1 is the stem (select it with include ['c1.weight']).
  */
-export function convBnModel(seed = 3): Uint8Array {
+export function convBnModel(seed = 3, opset = 17): Uint8Array {
   const rand = mulberry32(seed);
   const nodes: onnx.INodeProto[] = [];
   const inits: onnx.ITensorProto[] = [];
@@ -147,7 +147,7 @@ export function convBnModel(seed = 3): Uint8Array {
     inputs: [valueInfo('input', DataType.FLOAT, ['N', 4, 4, 4])],
     outputs: [valueInfo('logits', DataType.FLOAT, ['N', 3])],
     initializers: inits,
-  });
+  }, opset);
 }
 
 /**

@@ -71,11 +71,20 @@ export function verdict(report: ValidationReport): HTMLElement {
     h('span', { id: 'overall-text' }, text));
 }
 
+/** What the BN re-estimation did, when the report comes from a re-estimated copy. */
+function bnNote(report: ValidationReport): HTMLElement[] {
+  const b = report.bnRecalibration;
+  if (!b) return [];
+  const acc = (x: number | null) => (x === null ? 'n/a' : formatPercent(x, 2));
+  return [h('p', { id: 'bn-recalibration' },
+    `BatchNorm statistics of ${baseName(b.source)} re-estimated on ${b.samples} samples (${b.layers} layers) and written to ${baseName(b.out)}; accuracy ${acc(b.accuracyBefore)} → ${acc(b.accuracyAfter)}.`)];
+}
+
 export function numericSection(report: ValidationReport, request: ValidationRequestInfo, pickReference: HTMLElement): HTMLElement {
   const n = report.numeric;
   if (!n) {
     return section('numeric-section', 'Numeric check', 'Compare this model’s outputs with its dense source on the same inputs (onnxruntime).',
-      h('p', { class: 'muted', id: 'numeric-none' }, 'No dense reference was given for this model.'), pickReference);
+      ...bnNote(report), h('p', { class: 'muted', id: 'numeric-none' }, 'No dense reference was given for this model.'), pickReference);
   }
   const rows = n.outputs.map((o) => h('tr', {},
     h('td', { class: 'mono' }, o.name),
@@ -83,6 +92,7 @@ export function numericSection(report: ValidationReport, request: ValidationRequ
     h('td', { class: 'num' }, formatNumber(o.cosine, 6)),
     h('td', { class: 'num' }, o.top1Agreement === null ? '–' : formatPercent(o.top1Agreement, 2))));
   return section('numeric-section', 'Numeric check', null,
+    ...bnNote(report),
     h('p', { class: 'muted' }, `Against ${baseName(n.reference)} on ${n.samples} samples of ${n.inputsFrom}${request.bnRecalibrate ? ', BatchNorm re-estimated' : ''}.`),
     h('div', { class: 'table-scroll' }, h('table', { id: 'numeric-table', class: 'data-table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Output'), h('th', { class: 'num' }, 'Max |Δ|'), h('th', { class: 'num' }, 'Cosine'), h('th', { class: 'num' }, 'Top-1 agreement'))),

@@ -13,6 +13,7 @@ import { node as mkNode } from '../onnx/builder';
 import { derivedModelProto, derivedSession } from '../runtime/derivedModel';
 import { ort } from '../runtime/ortSession';
 import { throwIfCancelled } from '../sparsify/cancellation';
+import { inputError } from '../errors';
 
 export interface BnRecalibrationOptions {
   batches: number;
@@ -81,7 +82,7 @@ export async function recalibrateBatchNorm(
   opts: BnRecalibrationOptions,
 ): Promise<{ edits: Map<string, Float32Array>; layers: number; samples: number }> {
   if (model.opset('') < MIN_BN_TRAINING_OPSET) {
-    throw new Error(`BN re-estimation needs opset ≥ ${MIN_BN_TRAINING_OPSET} (this model has opset ${model.opset('')})`);
+    throw inputError(model.path, `BN re-estimation needs opset ≥ ${MIN_BN_TRAINING_OPSET} (this model has opset ${model.opset('')})`);
   }
   const proto = await derivedModelProto(model, weightEdits);
   const probes = addProbes(proto, model);

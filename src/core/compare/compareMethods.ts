@@ -45,6 +45,7 @@ function checkPatternsFit(model: OnnxModel, o: CheckedCompareOptions): void {
 
 export async function compareMethods(options: CompareOptions, onProgress: CompareProgressSink = () => undefined, signal?: AbortSignal): Promise<CompareReport> {
   const started = Date.now();
+  const environment = describeEnvironment();
   const o = checkCompareOptions(options);
   const model = await OnnxModel.load(o.model);
   checkPatternsFit(model, o);
@@ -79,7 +80,7 @@ export async function compareMethods(options: CompareOptions, onProgress: Compar
       // Only what was given, so the report reads the same as its JSON.
       ...(o.include ? { include: o.include } : {}), ...(o.exclude ? { exclude: o.exclude } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}),
     },
-    environment: describeEnvironment(),
+    environment,
     metric: evaluation.metric,
     evaluation,
     dense: { accuracy: runs.find((r) => r.kind !== 'fine-tune')?.denseAccuracy ?? null },

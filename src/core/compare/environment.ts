@@ -1,4 +1,4 @@
-/** The machine a comparison ran on, recorded in its report so timings can be read in context. */
+/** The machine a comparison ran on, recorded in its report so timings can be read in context. Taken when it starts. */
 import * as os from 'os';
 
 export interface CompareEnvironment {
@@ -14,6 +14,8 @@ export interface CompareEnvironment {
   totalMemoryGiB: number;
   /** onnxruntime-node version, or null when it cannot be read. */
   onnxruntime: string | null;
+  /** 1, 5 and 15 min load averages when the comparison started (other work on the machine slows every run). */
+  loadAverage: number[];
 }
 
 function onnxruntimeVersion(): string | null {
@@ -36,5 +38,6 @@ export function describeEnvironment(): CompareEnvironment {
     availableParallelism: typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length,
     totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     onnxruntime: onnxruntimeVersion(),
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }

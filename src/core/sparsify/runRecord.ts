@@ -1,6 +1,8 @@
 /** The run record written beside a sparse model (`<out>.run.json`), so any finished run can be shown again. */
+import * as fs from 'fs';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { RunEvent, RunRecord, RunSummary } from '../types';
+import { DataSpec } from './options';
 
 export function runRecordPath(out: string): string {
   return `${out}.run.json`;
@@ -24,5 +26,16 @@ export class RunRecorder {
     const path = runRecordPath(this.record.output);
     await writeFileAtomic(path, Buffer.from(JSON.stringify(this.record, null, 1)));
     return path;
+  }
+}
+
+/** The data a model was sparsified with, from its run record; undefined when there is none or it named none. */
+export function dataOfRun(modelPath: string): DataSpec | undefined {
+  try {
+    const record = JSON.parse(fs.readFileSync(runRecordPath(modelPath), 'utf8')) as RunRecord;
+    const data = record.options?.data as DataSpec | undefined;
+    return data && data.kind !== 'none' ? data : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -13,7 +13,7 @@ import { NmPattern } from '../masks/nmPattern';
 import { DenseFractionSchedule } from '../masks/denseFractionSchedule';
 import { checkNm } from '../validate/nmCheck';
 import { validateLoadedModel } from '../validate/validateModel';
-import { batchNormCount, recalibrateBatchNorm } from '../bn/bnRecalibration';
+import { batchNormCount, MIN_BN_TRAINING_OPSET, recalibrateBatchNorm } from '../bn/bnRecalibration';
 import { evaluateClassifier, EvalResult, predictLogits } from '../runtime/classifierRun';
 import { createSession } from '../runtime/ortSession';
 import { derivedModelProto, derivedSession } from '../runtime/derivedModel';
@@ -135,7 +135,11 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
       sink({ type: 'phase', phase: 'masks', detail: `${pattern} ${opts.method}` });
       edits = await foldedEdits(model, opts, pattern, sink, signal);
       const bn = opts.bnRecalibrate ?? true;
-      if (data && bn !== false && batchNormCount(model) > 0) {
+      const oldOpset = model.opset('') < MIN_BN_TRAINING_OPSET;
+      if (data && bn === true && oldOpset && batchNormCount(model) > 0) {
+        // On by default, so a model it cannot run on (BN training mode is opset 14) keeps its statistics.
+        sink({ type: 'log', level: 'warn', message: `BN statistics kept from the dense model: re-estimation needs opset ≥ ${MIN_BN_TRAINING_OPSET} (this model has opset ${model.opset('')})` });
+      } else if (data && bn !== false && batchNormCount(model) > 0) {
         const batches = typeof bn === 'number' ? bn : RUN_DEFAULTS.bnBatches;
         sink({ type: 'phase', phase: 'BN re-estimation', detail: `${batches} batches of ${batch} from ${data.train.source}` });
         const recal = await recalibrateBatchNorm(model, edits, data.train, { batches, batchSize: batch, seed, threads: opts.threads, signal });

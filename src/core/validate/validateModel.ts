@@ -10,6 +10,10 @@ import { NmPattern } from '../masks/nmPattern';
 import { checkNm, detectTightestNm, zeroFraction } from './nmCheck';
 import { LayerValidation, ValidationReport } from '../types';
 import { numericCheck } from './numericCheck';
+import { inputError } from '../errors';
+import { DataSpec } from '../sparsify/options';
+import { dataOfRun } from '../sparsify/runRecord';
+import { reestimateModelFile } from '../bn/reestimateModelFile';
 
 export interface ValidateOptions {
   /** "N:M" to check; omitted = detect the tightest N:M of each layer (M in 4, 8, 16). */
@@ -22,6 +26,12 @@ export interface ValidateOptions {
   inputs?: string;
   maxListed?: number;
   threads?: number;
+  /**
+   * Re-estimate the BN statistics first (on `data`, or the data of the run record beside the model) into
+   * `<name>.bn.onnx`, then check that copy.
+   */
+  bnRecalibrate?: boolean;
+  data?: DataSpec;
 }
 
 export async function validateLoadedModel(model: OnnxModel, opts: ValidateOptions = {}): Promise<ValidationReport> {
@@ -56,6 +66,18 @@ export async function validateLoadedModel(model: OnnxModel, opts: ValidateOption
   return report;
 }
 
+/** `<dir>/<name>.bn.onnx`: where the validation view's re-estimated copy goes. */
+export function bnCopyPath(modelPath: string): string {
+  return modelPath.replace(/(\.onnx)?$/i, '.bn.onnx');
+}
+
 export async function validateModel(path: string, opts: ValidateOptions = {}): Promise<ValidationReport> {
-  return validateLoadedModel(await OnnxModel.load(path), opts);
+  if (!opts.bnRecalibrate) return validateLoadedModel(await OnnxModel.load(path), opts);
+  const data = opts.data ?? dataOfRun(path);
+  if (!data) throw inputError(path, 'BN re-estimation needs data: this model has no run record naming its data (sparsify it with data, or use `maxq bn-recalibrate` with --inputs, --images or --mnist-demo)');
+  const out = bnCopyPath(path);
+  const r = await reestimateModelFile(path, { data, out, overwrite: true, reference: opts.reference, threads: opts.threads });
+  const report = await validateLoadedModel(await OnnxModel.load(out), { ...opts, bnRecalibrate: false });
+  report.bnRecalibration = { source: path, ...r };
+  return report;
 }

@@ -13,6 +13,7 @@ import { NpyDataset } from '../../../src/core/data/npy-dataset';
 import { OnnxModel } from '../../../src/core/onnx/onnxModel';
 import { writeNpy } from '../../../src/core/io/npy';
 import { RunEvent } from '../../../src/core/types';
+import { MaxqError } from '../../../src/core/errors';
 import { convBnModel, randn, tempDir, writeModelFile } from '../fixtures';
 
 const COUNT = 44, C_IN = 4, HW = 16, EPS = 1e-5;
@@ -166,5 +167,20 @@ describe('BN re-estimation against a JS reference', () => {
     } finally {
       data.close();
     }
+  });
+
+  it('opset < 14 (no BN training mode): the default keeps the statistics with a warning; an explicit request is an input error', async () => {
+    const old = writeModelFile(dir, 'opset13.onnx', convBnModel(3, 13));
+    const events: RunEvent[] = [];
+    const base = { model: old, pattern: '2:4', method: 'maxq' as const, epochs: 0, batchSize: 8, data: { kind: 'npy' as const, inputs: xFile } };
+    const summary = await sparsify({ ...base, out: path.join(dir, 'op13.onnx') }, (e) => events.push(e));
+    assert.equal(summary.validationPass, true);
+    assert.ok(events.some((e) => e.type === 'log' && e.level === 'warn' && /re-estimation needs opset ≥ 14 \(this model has opset 13\)/.test(e.message)));
+    const m = await OnnxModel.load(path.join(dir, 'op13.onnx'));
+    assert.deepEqual(Array.from(await m.readFloat32('bn2.running_var')), Array.from(await (await OnnxModel.load(old)).readFloat32('bn2.running_var')));
+    await assert.rejects(
+      sparsify({ ...base, out: path.join(dir, 'op13b.onnx'), bnRecalibrate: 2 }),
+      (e: unknown) => e instanceof MaxqError && e.file === old && /needs opset ≥ 14/.test(e.message),
+    );
   });
 });
