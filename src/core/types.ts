@@ -136,6 +136,8 @@ export interface RunSummary {
   sparsifiedLayers: number;
   denseAccuracy: number | null;
   finalAccuracy: number | null;
+  /** What the accuracies measure: top-1 against labels, or agreement with the dense model's top-1 (no labels). */
+  metric: 'accuracy' | 'agreement';
   validationPass: boolean;
   seconds: number;
 }

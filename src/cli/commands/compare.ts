@@ -18,7 +18,7 @@ import { optionsFromArgs } from './sparsify';
 
 export const usage = [
   'maxq compare <model.onnx> --patterns N:M[,N:M…] [--methods magnitude,srste,maxq] [--seeds 3] [--seed FIRST] [--epochs 3]',
-  '    [--schedule-variants default,none] [--out report.json] [--json]',
+  '    [--schedule-variants default,none] [--out <name>.compare.json] [--json]',
   '    [--inputs x.npy [--labels y.npy] [--val-inputs x.npy --val-labels y.npy] | --images DIR [--val-images DIR] | --mnist-demo]',
   '    [--normalize SCALE,MEAN,STD] [--batch B] [--lr LR] [--optimizer sgd|adamw] [--momentum M] [--weight-decay WD]',
   '    [--label-smoothing LS] [--schedule-granularity step|epoch] [--bn-recalibrate BATCHES] [--include NAMES] [--exclude NAMES] [--threads T]',
@@ -44,6 +44,7 @@ export function compareOptionsFromArgs(p: Parsed): CompareOptions & { reportPath
   const model = onePositional(p, 'model file', usage);
   const patterns = list(p, 'patterns') ?? [];
   if (patterns.length === 0) throw usageError(`--patterns is required (e.g. --patterns 2:4,1:4)\nusage: ${usage}`);
+  // sparsify's parser requires --pattern; the first pattern stands in (it only names sparsify's default output).
   const shared: Parsed = { positionals: [], values: { pattern: patterns[0] } };
   for (const k of Object.keys(SHARED_FLAGS)) if (p.values[k] !== undefined) shared.values[k] = p.values[k];
   const s = optionsFromArgs(shared, model);

@@ -2,6 +2,8 @@
  * maxq masks: per selected layer, the hard and soft mask in the weight's storage layout, as JSON (small
  * models) or safetensors (big ones).
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { OnnxModel } from '../../core/onnx/onnxModel';
 import { usageError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
@@ -37,6 +39,8 @@ export async function masksCommand(argv: string[]): Promise<number> {
   const out = requireStr(p, 'out', usage);
   const format = out.endsWith('.safetensors') ? 'safetensors' : out.endsWith('.json') ? 'json' : null;
   if (!format) throw usageError(`--out must end in .json or .safetensors, got ${out}`);
+  const outDir = path.dirname(path.resolve(out));
+  if (!fs.statSync(outDir, { throwIfNoEntry: false })?.isDirectory()) throw usageError(`output folder ${outDir} does not exist`);
   const denseFraction = denseFractionFromArgs(str(p, 'schedule'), num(p, 'decay-start', { integer: true, min: 0 }), num(p, 'decay-end', { integer: true, min: 0 }), num(p, 'epoch', { integer: true, min: 0 }));
 
   const model = await OnnxModel.load(file);

@@ -111,7 +111,9 @@ export async function sparsifyCommand(argv: string[]): Promise<number> {
     const summary = await sparsify(opts, progressPrinter(Boolean(p.values.json)), controller.signal);
     if (p.values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     else {
-      const acc = summary.finalAccuracy !== null ? `; accuracy ${(summary.finalAccuracy * 100).toFixed(2)}%${summary.denseAccuracy !== null ? ` (dense ${(summary.denseAccuracy * 100).toFixed(2)}%)` : ''}` : '';
+      const what = summary.metric === 'agreement' ? 'top-1 agreement with the dense model' : 'accuracy';
+      const dense = summary.denseAccuracy !== null && summary.metric === 'accuracy' ? ` (dense ${(summary.denseAccuracy * 100).toFixed(2)}%)` : '';
+      const acc = summary.finalAccuracy !== null ? `; ${what} ${(summary.finalAccuracy * 100).toFixed(2)}%${dense}` : '';
       process.stdout.write(`wrote ${summary.output}: ${summary.sparsifiedLayers} layers ${summary.pattern} (${summary.method}), validation ${summary.validationPass ? 'PASS' : 'FAIL'}${acc}, ${summary.seconds.toFixed(1)} s\n`);
     }
     return summary.validationPass ? 0 : 1;

@@ -35,6 +35,9 @@ export function checkSparsifyOptions(opts: SparsifyOptions): NmPattern {
   if (!Number.isInteger(opts.epochs) || opts.epochs < 0) throw usageError(`--epochs must be a whole number ≥ 0, got ${opts.epochs}`);
   if (path.resolve(opts.out) === path.resolve(opts.model)) throw usageError(`the output ${opts.out} is the input model; the original is never overwritten`);
   if (!opts.overwrite && fs.existsSync(opts.out)) throw usageError(`${opts.out} already exists (pass --force to overwrite it)`);
+  // Checked up front: the writer would only find out after the whole (possibly long) run.
+  const outDir = path.dirname(path.resolve(opts.out));
+  if (!fs.statSync(outDir, { throwIfNoEntry: false })?.isDirectory()) throw usageError(`output folder ${outDir} does not exist`);
   if (opts.schedule !== undefined) DenseFractionSchedule.parseKind(opts.schedule);
   return pattern;
 }
@@ -162,7 +165,7 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
     const report = await validateLoadedModel(await OnnxModel.load(opts.out), { pattern: opts.pattern, include: opts.include, exclude: opts.exclude });
     const summary: RunSummary = {
       output: opts.out, pattern: pattern.toString(), method: opts.method, epochs: opts.epochs, sparsifiedLayers: layers.length,
-      denseAccuracy, finalAccuracy, validationPass: report.pass, seconds: (Date.now() - started) / 1000,
+      denseAccuracy, finalAccuracy, metric: reference ? 'agreement' : 'accuracy', validationPass: report.pass, seconds: (Date.now() - started) / 1000,
     };
     // The done event goes into the record too: a replayed run shows its summary from it.
     const done: RunEvent = { type: 'done', output: opts.out, record: runRecordPath(opts.out), summary };

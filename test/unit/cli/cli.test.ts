@@ -287,6 +287,8 @@ describe('maxq bad usage → exit 2, one reason, no stack trace', () => {
       [['sparsify', tiny, '--pattern', '2:4', '--epochs', 'two', '--out', out], /--epochs must be a whole number ≥ 0, got 'two'/],
       [['sparsify', tiny, '--pattern', '2:4', '--epochs', '2', '--out', out], /fine-tuning needs data/],
       [['sparsify', tiny, '--pattern', '2:4', '--bogus'], /Unknown option '--bogus'/],
+      [['sparsify', tiny, '--pattern', '2:4', '--out', path.join(dir, 'no-such-dir', 'x.onnx')], /output folder .*no-such-dir does not exist/],
+      [['masks', tiny, '--pattern', '2:4', '--out', path.join(dir, 'no-such-dir', 'x.json')], /output folder .*no-such-dir does not exist/],
       [['masks', tiny, '--pattern', '4:4', '--out', path.join(dir, 'm.json')], /N must be smaller than M/],
       [['masks', tiny, '--pattern', '2:4', '--method', 'prune', '--out', path.join(dir, 'm.json')], /unknown method 'prune'/],
       [['masks', tiny, '--pattern', '2:4', '--schedule', 'sawtooth', '--out', path.join(dir, 'm.json')], /unknown schedule 'sawtooth'/],

@@ -9,7 +9,7 @@ import { RunSummary } from '../../../src/core/types';
 const plan = planRuns(checkCompareOptions({ model: 'm.onnx', patterns: ['2:4'], methods: ['maxq'], seeds: 3, epochs: 4, scheduleVariants: ['default'], data: { kind: 'mnist-demo' } }));
 
 function summary(finalAccuracy: number, seconds: number): RunSummary {
-  return { output: 'x', pattern: '2:4', method: 'maxq', epochs: 4, sparsifiedLayers: 4, denseAccuracy: 0.975, finalAccuracy, validationPass: true, seconds };
+  return { output: 'x', pattern: '2:4', method: 'maxq', epochs: 4, sparsifiedLayers: 4, denseAccuracy: 0.975, finalAccuracy, metric: 'accuracy', validationPass: true, seconds };
 }
 
 const accuracies = [0.5, 0.9, 0.97, 0.96, 0.95];
