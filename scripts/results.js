@@ -110,6 +110,7 @@ function render(report, jsonPath) {
   return fill(fs.readFileSync(path.join(__dirname, 'results.md'), 'utf8'), {
     date: report.createdAt.slice(0, 10),
     duration: minutes(report.totalSeconds),
+    cpu: minutes(report.totalCpuSeconds),
     command: `node scripts/results.js --epochs ${config.budget.epochs} --seeds ${config.seeds.length}   # runs: maxq ${compareArgs({ epochs: String(config.budget.epochs), seeds: String(config.seeds.length) }, jsonPath).join(' ')}`,
     metric,
     evaluation: report.evaluation.oneShot.replace(/^validation data: /, 'the held-out test split, '),

@@ -84,6 +84,8 @@ export interface TinyCnnOptions {
   classes?: number;
   /** An extra op (no gradient rule) between the first ReLU and the second conv. */
   extraOp?: 'Erf' | 'LRN';
+  /** Put a MatMul `mm.weight` [8 in, 12 out] + ReLU between Flatten and fc (then fc is [K, 12]). */
+  matmulHead?: boolean;
 }
 
 /**
@@ -112,9 +114,17 @@ export function tinyCnn(o: TinyCnnOptions = {}): Uint8Array {
   nodes.push(node('Relu', [x], ['relu2.out'], {}, 'relu2'));
   nodes.push(node('GlobalAveragePool', ['relu2.out'], ['gap.out'], {}, 'gap'));
   nodes.push(node('Flatten', ['gap.out'], ['flat.out'], {}, 'flatten'));
-  inits.push(floatTensor('fc.weight', [K, 8], gaussianFill(K * 8, Math.sqrt(1 / 8), rand)));
+  let feat = 'flat.out', F = 8;
+  if (o.matmulHead) {
+    inits.push(floatTensor('mm.weight', [8, 12], gaussianFill(96, Math.sqrt(2 / 8), rand)));
+    nodes.push(node('MatMul', [feat, 'mm.weight'], ['mm.out'], {}, 'mm'));
+    nodes.push(node('Relu', ['mm.out'], ['mm.relu'], {}, 'mm_relu'));
+    feat = 'mm.relu';
+    F = 12;
+  }
+  inits.push(floatTensor('fc.weight', [K, F], gaussianFill(K * F, Math.sqrt(1 / F), rand)));
   inits.push(floatTensor('fc.bias', [K], new Float32Array(K)));
-  nodes.push(node('Gemm', ['flat.out', 'fc.weight', 'fc.bias'], ['logits'], { transB: 1 }, 'fc'));
+  nodes.push(node('Gemm', [feat, 'fc.weight', 'fc.bias'], ['logits'], { transB: 1 }, 'fc'));
   return buildModel({
     name: 'tiny-cnn',
     nodes,

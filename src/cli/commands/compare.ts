@@ -93,7 +93,7 @@ function progressPrinter(): (p: CompareProgress) => void {
     } else if (p.type === 'run-done') {
       bar.done();
       const r = p.result;
-      process.stderr.write(`  → ${pct(r.accuracy)} (dense ${pct(r.denseAccuracy)}), ${r.seconds.toFixed(1)} s${r.validationPass ? '' : ', VALIDATION FAILED'}\n`);
+      process.stderr.write(`  → ${pct(r.accuracy)} (dense ${pct(r.denseAccuracy)}), ${r.seconds.toFixed(1)} s (${r.cpuSeconds.toFixed(1)} s CPU)${r.validationPass ? '' : ', VALIDATION FAILED'}\n`);
     }
   };
 }
@@ -107,7 +107,7 @@ function printReport(report: CompareReport, reportPath: string): void {
     formatTable(table.header, table.rows),
     '',
     ...report.notes.map((n) => `note: ${n}`),
-    `report: ${reportPath} (${report.runs.length} runs, ${(report.totalSeconds / 60).toFixed(1)} min)`,
+    `report: ${reportPath} (${report.runs.length} runs, ${(report.totalSeconds / 60).toFixed(1)} min, ${(report.totalCpuSeconds / 60).toFixed(1)} CPU min)`,
   ];
   process.stdout.write(out.join('\n') + '\n');
 }

@@ -1,5 +1,6 @@
 /** maxq validate <model.onnx> [--pattern N:M] [--reference dense.onnx [--inputs x.npy]] [--json] */
 import { NmPattern } from '../../core/masks/nmPattern';
+import { usageError } from '../../core/errors';
 import { validateModel } from '../../core/validate/validateModel';
 import { ValidationReport } from '../../core/types';
 import { list, num, onePositional, parse, str } from '../args';
@@ -55,6 +56,9 @@ export async function validateCommand(argv: string[]): Promise<number> {
     include: { type: 'string' }, exclude: { type: 'string' }, threads: { type: 'string' },
   }, usage);
   const file = onePositional(p, 'model file', usage);
+  if (str(p, 'inputs') !== undefined && str(p, 'reference') === undefined) {
+    throw usageError(`--inputs is for the numeric check: give the dense model with --reference\nusage: ${usage}`);
+  }
   const report = await validateModel(file, {
     pattern: str(p, 'pattern'), reference: str(p, 'reference'), inputs: str(p, 'inputs'),
     include: list(p, 'include'), exclude: list(p, 'exclude'), threads: num(p, 'threads', { integer: true, min: 0 }),

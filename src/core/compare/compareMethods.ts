@@ -38,6 +38,12 @@ function sparsifyOptionsFor(o: CheckedCompareOptions, run: PlannedRun, out: stri
   };
 }
 
+/** CPU time of this process (user + system, every thread) since `from`. */
+function cpuSecondsSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+}
+
 /** Fails fast, before any run, on a pattern no layer of the model can take. */
 function checkPatternsFit(model: OnnxModel, o: CheckedCompareOptions): void {
   for (const p of o.patterns) selectedLayers(model, { pattern: NmPattern.parse(p), include: o.include, exclude: o.exclude });
@@ -45,6 +51,7 @@ function checkPatternsFit(model: OnnxModel, o: CheckedCompareOptions): void {
 
 export async function compareMethods(options: CompareOptions, onProgress: CompareProgressSink = () => undefined, signal?: AbortSignal): Promise<CompareReport> {
   const started = Date.now();
+  const cpuAtStart = process.cpuUsage();
   const environment = describeEnvironment();
   const o = checkCompareOptions(options);
   const model = await OnnxModel.load(o.model);
@@ -61,9 +68,11 @@ export async function compareMethods(options: CompareOptions, onProgress: Compar
       const run = plan[index];
       onProgress({ type: 'run-start', index, total, run });
       const out = workspace.file(`run-${String(index + 1).padStart(4, '0')}.onnx`);
+      const cpu = process.cpuUsage();
       const summary = await sparsify(sparsifyOptionsFor(o, run, out), (event) => onProgress({ type: 'run-event', index, total, event }), signal);
+      const cpuSeconds = cpuSecondsSince(cpu);
       await workspace.removeFilesOf(out);
-      const result = runResult(run, summary);
+      const result = runResult(run, summary, cpuSeconds);
       runs.push(result);
       onProgress({ type: 'run-done', index, total, run, result });
     }
@@ -88,5 +97,6 @@ export async function compareMethods(options: CompareOptions, onProgress: Compar
     runs,
     notes: reportNotes(o, evaluation, batchNormCount(model)),
     totalSeconds: (Date.now() - started) / 1000,
+    totalCpuSeconds: cpuSecondsSince(cpuAtStart),
   };
 }

@@ -37,7 +37,10 @@ export interface CompareRun {
   accuracy: number | null;
   /** accuracy − denseAccuracy, measured on the same samples. */
   delta: number | null;
+  /** Wall-clock seconds of the whole sparsify run (evaluations, write and validation included). */
   seconds: number;
+  /** CPU seconds this process spent meanwhile, all threads: steadier than wall time on a busy machine. */
+  cpuSeconds: number;
   sparsifiedLayers: number;
   validationPass: boolean;
 }
@@ -56,6 +59,7 @@ export interface CompareRow {
   accuracy: SeedStats | null;
   delta: SeedStats | null;
   seconds: SeedStats;
+  cpuSeconds: SeedStats;
   /** Every run's output passed `maxq validate` for the pattern. */
   validationPass: boolean;
   /** The sparsify options that reproduce this row (add model, data, the budget and a seed). */
@@ -78,15 +82,16 @@ export interface CompareReport {
   /** Things a reader must know to read the numbers right. */
   notes: string[];
   totalSeconds: number;
+  totalCpuSeconds: number;
 }
 
-export function runResult(planned: PlannedRun, summary: RunSummary): CompareRun {
+export function runResult(planned: PlannedRun, summary: RunSummary, cpuSeconds: number): CompareRun {
   const { denseAccuracy, finalAccuracy } = summary;
   return {
     key: planned.key, pattern: planned.pattern, method: planned.method, kind: planned.kind, scheduleVariant: planned.scheduleVariant,
     seed: planned.seed, denseAccuracy, accuracy: finalAccuracy,
     delta: denseAccuracy !== null && finalAccuracy !== null ? finalAccuracy - denseAccuracy : null,
-    seconds: summary.seconds, sparsifiedLayers: summary.sparsifiedLayers, validationPass: summary.validationPass,
+    seconds: summary.seconds, cpuSeconds, sparsifiedLayers: summary.sparsifiedLayers, validationPass: summary.validationPass,
   };
 }
 
@@ -109,6 +114,7 @@ export function summarizeRows(plan: readonly PlannedRun[], runs: readonly Compar
       accuracy: seedStats(numbers(mine.map((r) => r.accuracy))),
       delta: seedStats(numbers(mine.map((r) => r.delta))),
       seconds: seedStats(mine.map((r) => r.seconds))!,
+      cpuSeconds: seedStats(mine.map((r) => r.cpuSeconds))!,
       validationPass: mine.every((r) => r.validationPass),
       recipe: p.recipe,
     });

@@ -1,6 +1,6 @@
 /**
  * A comparison report as a table of text cells — the dense model first, then one line per configuration with
- * mean ± std over seeds, Δ vs dense in points, and time per run — and that table as Markdown. The CLI prints the
+ * mean ± std over seeds, Δ vs dense in points, wall and CPU time per run — and that table as Markdown. The CLI prints the
  * cells with its plain-text formatter; scripts/results.js writes the Markdown.
  */
 import { CompareReport, CompareRow } from './compareReport';
@@ -29,14 +29,15 @@ function cells(row: CompareRow): string[] {
     a ? `${pct(a.mean)}${spread(a.std)}` : 'n/a',
     d ? `${signedPoints(d.mean)}${spread(d.std)}` : 'n/a',
     `${row.seconds.mean.toFixed(1)} s`,
+    `${row.cpuSeconds.mean.toFixed(1)} s`,
   ];
 }
 
 export function compareTable(report: CompareReport): TextTable {
   const dense = report.dense.accuracy;
   return {
-    header: ['pattern', 'method', 'variant', 'runs', metricName(report), 'Δ vs dense (points)', 'time / run'],
-    rows: [['—', 'dense', 'original model', '1', dense === null ? 'n/a' : pct(dense), '', ''], ...report.rows.map(cells)],
+    header: ['pattern', 'method', 'variant', 'runs', metricName(report), 'Δ vs dense (points)', 'time / run', 'CPU / run'],
+    rows: [['—', 'dense', 'original model', '1', dense === null ? 'n/a' : pct(dense), '', '', ''], ...report.rows.map(cells)],
   };
 }
 

@@ -1,13 +1,10 @@
 /** Typed reads of NodeProto attributes (ints come back from protobufjs as number or Long). */
 import { onnx } from './proto';
+import { LongLike, toNumber as toInt64Number } from './int64';
 
 type NodeLike = Pick<onnx.INodeProto, 'attribute' | 'opType' | 'name'>;
 
-function toNumber(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (v && typeof (v as { toNumber?: () => number }).toNumber === 'function') return (v as { toNumber(): number }).toNumber();
-  return Number(v);
-}
+const toNumber = (v: unknown): number => toInt64Number(v as LongLike);
 
 export function findAttr(node: NodeLike, name: string): onnx.IAttributeProto | undefined {
   return (node.attribute ?? []).find((a) => a.name === name);

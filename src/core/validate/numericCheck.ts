@@ -83,7 +83,8 @@ export async function numericCheck(modelPath: string, referencePath: string, opt
       const type = meta && meta.isTensor ? meta.type : 'float32';
       feeds[name] = randomTensor(type, inputDims(meta, samples), rand);
     }
-    let inputsFrom = `random normal (seed ${seed}, batch ${samples})`;
+    // The batch actually run: a model with a fixed batch dimension gets that, not `samples`.
+    let inputsFrom = `random normal (seed ${seed}, batch ${feeds[model.inputNames[0]]?.dims[0] ?? samples})`;
     if (opts.inputs) {
       const npy = await readNpy(opts.inputs);
       const first = model.inputNames[0];

@@ -18,6 +18,8 @@ export const harmlessConsole: RegExp[] = [
   /ERR_CONNECTION_REFUSED/,
   /getaddrinfo (ENOTFOUND|EAI_AGAIN)/,
   /open-vsx\.org|marketplace\.visualstudio\.com|update\.code\.visualstudio\.com/,
+  // The workbench asks for GitHub sessions (settings sync, chat); code-server has no GitHub auth provider offline.
+  /Timed out waiting for authentication provider '[\w-]+' to register/,
 ];
 
 export interface SessionOptions {

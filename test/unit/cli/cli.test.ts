@@ -259,6 +259,19 @@ describe('maxq sparsify → validate', () => {
     assert.deepEqual(rep.layers.filter((l: { status: string }) => l.status !== 'skipped').map((l: { name: string; status: string; detected: unknown }) => [l.name, l.status, l.detected]), [['conv2.weight', 'fail', null]]);
   });
 
+  it('without --out: <name>.maxq-<n>of<m>.onnx beside the input; --json prints the summary as one document', async () => {
+    const d = tempDir('maxq-cli-default-');
+    const m = writeModelFile(d, 'net.onnx', tinyCnn());
+    const r = await maxq(['sparsify', m, '--pattern', '1:4', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.output, path.join(d, 'net.maxq-1of4.onnx'));
+    assert.deepEqual([summary.pattern, summary.method, summary.epochs, summary.sparsifiedLayers, summary.validationPass], ['1:4', 'maxq', 0, 1, true]);
+    assert.deepEqual(listDir(d), ['net.maxq-1of4.onnx', 'net.maxq-1of4.onnx.run.json', 'net.onnx']);
+    const again = await maxq(['sparsify', m, '--pattern', '1:4']);
+    assertUsageOrInputError(again, /net\.maxq-1of4\.onnx already exists/, 'sparsify again');
+  });
+
   it('an existing output is refused unless --force; the original is never touched', async () => {
     const out = path.join(dir, 'exists.onnx');
     fs.writeFileSync(out, 'precious');
@@ -296,6 +309,7 @@ describe('maxq bad usage → exit 2, one reason, no stack trace', () => {
       [['masks', tiny, '--pattern', '2:4', '--out', path.join(dir, 'm.txt')], /--out must end in \.json or \.safetensors/],
       [['validate', tiny, '--pattern', '2:1'], /M must be at least 2/],
       [['validate'], /expected one model file, got 0/],
+      [['validate', tiny, '--inputs', path.join(dir, 'whatever.npy')], /--inputs is for the numeric check: give the dense model with --reference/],
       [['inspect', tiny, tiny], /expected one model file, got 2/],
       [['frobnicate'], /unknown command 'frobnicate'/],
     ];

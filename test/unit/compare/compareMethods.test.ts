@@ -41,6 +41,7 @@ test('compare on a tiny model: every row and run, the dense accuracy, and no tem
     assert.equal(run.validationPass, true);
     assert.equal(run.sparsifiedLayers, 1);
     assert.ok(run.seconds > 0);
+    assert.ok(run.cpuSeconds > 0);
   }
   for (const row of report.rows) {
     const mine = report.runs.filter((r) => r.key === row.key);

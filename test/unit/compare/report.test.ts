@@ -13,7 +13,7 @@ function summary(finalAccuracy: number, seconds: number): RunSummary {
 }
 
 const accuracies = [0.5, 0.9, 0.97, 0.96, 0.95];
-const runs: CompareRun[] = plan.map((p, i) => runResult(p, summary(accuracies[i], 10 + i)));
+const runs: CompareRun[] = plan.map((p, i) => runResult(p, summary(accuracies[i], 10 + i), 2 * (10 + i)));
 
 test('rows: one per configuration, mean ± sample std over its seeds, Δ against dense', () => {
   const rows = summarizeRows(plan, runs);
@@ -25,6 +25,7 @@ test('rows: one per configuration, mean ± sample std over its seeds, Δ against
   assert.ok(Math.abs(ft.delta!.mean - (0.96 - 0.975)) < 1e-12);
   assert.ok(Math.abs(ft.delta!.std - 0.01) < 1e-12);
   assert.equal(ft.seconds.mean, 13);
+  assert.equal(ft.cpuSeconds.mean, 26);
   assert.equal(ft.deterministic, false);
   assert.equal(rows[0].deterministic, true);
   assert.equal(rows[0].accuracy!.n, 1);
@@ -35,12 +36,12 @@ test('table: dense first, deterministic rows without a spread, Markdown escapes 
   const t = compareTable(report);
   assert.equal(t.rows.length, 4);
   assert.deepEqual(t.rows[0].slice(0, 5), ['—', 'dense', 'original model', '1', '97.50']);
-  assert.deepEqual(t.rows[1].slice(3), ['1 (deterministic)', '50.00', '−47.50', '10.0 s']);
-  assert.deepEqual(t.rows[3].slice(3), ['3', '96.00 ± 1.00', '−1.50 ± 1.00', '13.0 s']);
+  assert.deepEqual(t.rows[1].slice(3), ['1 (deterministic)', '50.00', '−47.50', '10.0 s', '20.0 s']);
+  assert.deepEqual(t.rows[3].slice(3), ['3', '96.00 ± 1.00', '−1.50 ± 1.00', '13.0 s', '26.0 s']);
   const md = markdownTable(t).split('\n');
   assert.equal(md.length, 6);
   assert.match(md[0], /^\| pattern \| method \| variant \| runs \| accuracy % \|/);
-  assert.equal(md[1], '|---|---|---|---:|---:|---:|---:|');
+  assert.equal(md[1], '|---|---|---|---:|---:|---:|---:|---:|');
   const agreement = compareTable({ ...report, metric: 'agreement' } as CompareReport);
   assert.equal(agreement.header[4], 'agreement with dense %');
 });

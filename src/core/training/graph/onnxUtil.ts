@@ -11,34 +11,8 @@ export function toNum(v: unknown): number {
   return Number(v);
 }
 
-export function attr(node: onnx.INodeProto, name: string): onnx.IAttributeProto | undefined {
-  return (node.attribute ?? []).find((a) => a.name === name);
-}
-
-export function attrInt(node: onnx.INodeProto, name: string, fallback: number): number {
-  const a = attr(node, name);
-  return a && a.i !== undefined && a.i !== null ? toNum(a.i) : fallback;
-}
-
-export function attrFloat(node: onnx.INodeProto, name: string, fallback: number): number {
-  const a = attr(node, name);
-  return a && a.f !== undefined && a.f !== null ? a.f : fallback;
-}
-
-export function attrInts(node: onnx.INodeProto, name: string): number[] | undefined {
-  const a = attr(node, name);
-  return a && a.ints && a.ints.length > 0 ? a.ints.map(toNum) : undefined;
-}
-
-export function attrString(node: onnx.INodeProto, name: string, fallback: string): string {
-  const a = attr(node, name);
-  return a && a.s && a.s.length > 0 ? Buffer.from(a.s).toString('utf8') : fallback;
-}
-
-/** `OpType 'name'` or `OpType(first output)` for unnamed nodes: how errors name a node. */
-export function nodeLabel(node: onnx.INodeProto): string {
-  return node.name && node.name.length > 0 ? node.name : `${node.opType}(${(node.output ?? [])[0] ?? '?'})`;
-}
+// Attribute readers are the core's own (onnx/nodeAttributes), under the names the rules use.
+export { findAttr as attr, intAttr as attrInt, floatAttr as attrFloat, intsAttr as attrInts, stringAttr as attrString, nodeLabel } from '../../onnx/nodeAttributes';
 
 export function tensorDims(t: onnx.ITensorProto): number[] {
   return (t.dims ?? []).map(toNum);

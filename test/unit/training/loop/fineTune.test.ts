@@ -108,6 +108,25 @@ describe('fine-tune 2 epochs 2:4 maxq (labels, per-step schedule)', () => {
   });
 });
 
+describe('fine-tune a MatMul layer stored [in, out]', () => {
+  it('the mask runs down the columns during training and in the written model', async () => {
+    const d = tempDir('maxq-ft-mm-');
+    const m = writeModelFile(d, 'mm.onnx', tinyCnn({ matmulHead: true }));
+    const out = path.join(d, 'mm-2of4.onnx');
+    const events: RunEvent[] = [];
+    const summary = await sparsify({ ...options(out), model: m, include: ['mm*'], method: 'srste' }, (e) => events.push(e));
+    assert.equal(summary.validationPass, true);
+    assert.deepEqual(ofType(events, 'start')[0].layers, ['conv2.weight', 'mm.weight']);
+    assert.deepEqual(ofType(events, 'epoch')[1].layerCoverage, { 'conv2.weight': 1, 'mm.weight': 1 });
+    const w = await (await OnnxModel.load(out)).readFloat32('mm.weight'); // [8 in, 12 out]
+    for (let col = 0; col < 12; col++) for (let g = 0; g < 2; g++) {
+      let nz = 0;
+      for (let r = 0; r < 4; r++) nz += w[(4 * g + r) * 12 + col] !== 0 ? 1 : 0;
+      assert.equal(nz, 2, `column ${col} group ${g}`);
+    }
+  });
+});
+
 describe('schedule granularity and windows', () => {
   it("'epoch' holds p for a whole epoch: default window of 5 epochs is t = ceil(1.25) = 2", async () => {
     const events: RunEvent[] = [];
