@@ -146,3 +146,30 @@ export async function commitAll(files: readonly StagedFile[]): Promise<void> {
 export async function abortAll(files: readonly StagedFile[]): Promise<void> {
   for (const f of files) await f.abort();
 }
+
+/** Writes all of `bytes` at the current position of a file opened for writing (in ≤ 1 GiB pieces). */
+export function writeFullySync(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, Math.min(bytes.length - done, MAX_WRITE));
+}
+
+/**
+ * The synchronous form for small writers (npy, safetensors): `write` fills a temp file through its descriptor;
+ * it is fsynced and renamed over `target`, or removed if anything throws (the error is rethrown as it is).
+ */
+export function writeFileAtomicSync(target: string, write: (fd: number) => void): void {
+  const tmp = tempPathFor(path.resolve(target));
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(tmp, 'wx');
+    write(fd);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = null;
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    if (fd !== null) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}

@@ -10,8 +10,8 @@
  * (`openNpy`) instead of being loaded whole; `readNpy` is the load-everything convenience.
  */
 import * as fs from 'fs';
-import * as path from 'path';
 import { inputError, usageError } from '../errors';
+import { writeFileAtomicSync, writeFullySync } from './atomicWrite';
 
 export type NpyDtype = 'float32' | 'float64' | 'uint8' | 'int8' | 'int32' | 'int64' | 'bool';
 
@@ -326,31 +326,17 @@ export function writeNpy(file: string, shape: readonly number[], data: NpyData, 
   }
   const header = npyHeaderBytes(shape, dtype);
   writeAtomically(file, (fd) => {
-    writeFully(fd, header);
-    writeFully(fd, bytesOf(data));
+    writeFullySync(fd, header);
+    writeFullySync(fd, bytesOf(data));
   });
 }
 
-function writeFully(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, Math.min(bytes.length - done, IO_CHUNK));
-}
 
-/** Temp file + fsync + rename in the target's directory (rename is atomic only within one file system). */
+/** Atomic write (temp file + fsync + rename); file-system failures are reported against the file. */
 function writeAtomically(file: string, write: (fd: number) => void): void {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
-  let fd: number | null = null;
   try {
-    fd = fs.openSync(tmp, 'wx');
-    write(fd);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = null;
-    fs.renameSync(tmp, file);
+    writeFileAtomicSync(file, write);
   } catch (e) {
-    if (fd !== null) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
     throw inputError(file, `cannot write .npy file: ${(e as Error).message}`);
   }
 }

@@ -9,8 +9,8 @@
  * it before computing the next — memory stays at one tensor, not the whole model.
  */
 import * as fs from 'fs';
-import * as path from 'path';
 import { inputError, usageError } from '../errors';
+import { writeFileAtomicSync, writeFullySync } from './atomicWrite';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
 
@@ -123,7 +123,7 @@ function headerFor(entries: readonly SafetensorsEntry[], metadata: Record<string
 export function writeSafetensors(file: string, entries: readonly SafetensorsEntry[], metadata?: Record<string, string>): void {
   const header = headerFor(entries, metadata);
   writeAtomically(file, (fd) => {
-    writeFully(fd, header);
+    writeFullySync(fd, header);
     for (const e of entries) {
       const data = typeof e.data === 'function' ? e.data() : e.data;
       const spec = DTYPES[e.dtype];
@@ -131,33 +131,18 @@ export function writeSafetensors(file: string, entries: readonly SafetensorsEntr
       if (data.length !== product(e.shape)) {
         throw usageError(`safetensors '${e.name}' has shape [${e.shape.join(', ')}] but ${data.length} elements`);
       }
-      writeFully(fd, bytesOf(data));
+      writeFullySync(fd, bytesOf(data));
     }
   });
 }
 
-function writeFully(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  // Node refuses single writes of 2 GiB or more; a big tensor goes out in 1 GiB pieces.
-  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30));
-}
 
-/** Temp file + fsync + rename; on failure the temp file is removed and any previous `file` is untouched. */
+/** Atomic write (temp file + fsync + rename); file-system failures are reported against the file. */
 function writeAtomically(file: string, write: (fd: number) => void): void {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
-  let fd: number | null = null;
   try {
-    fd = fs.openSync(tmp, 'wx');
-    write(fd);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = null;
-    fs.renameSync(tmp, file);
+    writeFileAtomicSync(file, write);
   } catch (e) {
-    if (fd !== null) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    // Our own usage errors (bad entries) pass through; file-system failures are reported against the file.
+    // Our own usage errors (bad entries) pass through.
     if (e instanceof Error && e.name === 'MaxqError') throw e;
     throw inputError(file, `cannot write safetensors file: ${(e as Error).message}`);
   }

@@ -36,7 +36,7 @@ export class DashboardPanel implements vscode.Disposable {
   constructor(
     readonly panel: vscode.WebviewPanel,
     private content: DashboardContent,
-    private readonly extensionUri: vscode.Uri,
+    extensionUri: vscode.Uri,
     private readonly log: OutputLog,
   ) {
     panel.webview.options = webviewOptions(extensionUri);

@@ -8,7 +8,6 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { SparsifyFormToHost, SparsifyFormToWebview, SparsifyFormValues } from '../../protocol/messages';
 import { readSettings } from '../config/settings';
-import { OutputLog } from '../log/outputLog';
 import { errorMessage, reportError } from '../log/reportError';
 import { onMessage, post } from '../webviewHost/messaging';
 import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
