@@ -15,6 +15,10 @@
  *    bracket are nearly uniform), ping-ponging between two scratch buffers; quickselect finishes the last few
  *    dozen keys, or the whole buffer when the keys are too clumped for interpolation to help.
  *
+ * `find` does all of this on its own. The fused mask passes (`collectRows.ts`) take step 1 from `guess`, do
+ * step 2 while they read the weights for the hard mask anyway, and hand the result to `resolve` (steps 4; on a
+ * miss the caller falls back to `find`).
+ *
  * Keys are `float bits & 0x7fffffff` (see `magnitudeKeys`): non-negative int32 that order like |w|, so
  * `(a − b) >>> 31` is the branch-free `a < b`.
  */
@@ -40,6 +44,9 @@ export class RankBoundary {
   vk1 = 0;
   /** Number of values with key ≤ vk (≥ k; > k exactly when there is a tie across the boundary). */
   countLE = 0;
+  /** Bracket set by `guess`: the keys a collecting pass should keep (inclusive). */
+  lo = 0;
+  hi = MAX_KEY;
 
   private buf = new Int32Array(1024);
   private spare = new Int32Array(1024);
@@ -56,28 +63,34 @@ export class RankBoundary {
   }
 
   /**
+   * Sets [lo, hi] to a bracket that should hold the k-th and (k+1)-th smallest of a row of `len` keys: around the
+   * previous row's boundary when there is one, else from a sample of the row when it is long (the row is
+   * `src[start + j·stride]`, j < len), else the full key range. Fused passes collect this bracket while they do
+   * other work and then call `resolve`.
+   */
+  guess(len: number, k: number, src: Int32Array, start: number, stride = 1): void {
+    if (this.hasHint) {
+      const half = Math.max(MIN_HALF_WIDTH, Math.round(4 * this.devEma));
+      this.lo = Math.max(0, this.center - half);
+      this.hi = Math.min(MAX_KEY, this.center + half);
+    } else if (len >= SAMPLE_MIN_LEN) {
+      this.sampleBracket(src, start, len, k, stride);
+    } else {
+      this.lo = 0;
+      this.hi = MAX_KEY;
+    }
+  }
+
+  /**
    * Boundary of the `k` smallest magnitude keys among `src[start, start + len)` (each read as `src[i] & 0x7fffffff`,
    * so raw float bits can be passed directly). Requires 1 ≤ k < len.
    */
   find(src: Int32Array, start: number, len: number, k: number): void {
     if (!(k >= 1 && k < len)) throw new RangeError(`boundary rank ${k} needs 1 <= k < ${len}`);
     if (this.buf.length < len) this.buf = new Int32Array(Math.max(len, this.buf.length * 2));
-
-    let lo: number;
-    let hi: number;
-    if (this.hasHint) {
-      const half = Math.max(MIN_HALF_WIDTH, Math.round(4 * this.devEma));
-      lo = Math.max(0, this.center - half);
-      hi = Math.min(MAX_KEY, this.center + half);
-    } else if (len >= SAMPLE_MIN_LEN) {
-      this.sampleBracket(src, start, len, k);
-      lo = this.sampleLo;
-      hi = this.sampleHi;
-    } else {
-      lo = 0;
-      hi = MAX_KEY;
-    }
-
+    this.guess(len, k, src, start);
+    let lo = this.lo;
+    let hi = this.hi;
     for (let attempt = 0; ; attempt++) {
       this.bracketPass(src, start, len, lo, hi);
       const cnt = this.cnt;
@@ -101,13 +114,27 @@ export class RankBoundary {
         hi = Math.min(MAX_KEY, hi + 4 * width);
       }
     }
+    this.finish(this.buf, this.nb, this.cnt, lo, hi, k);
+  }
 
+  /**
+   * Finishes a row from a bracket collected elsewhere: `below` keys of the row are < lo and `buf[0, nb)` holds
+   * the keys in [lo, hi] (magnitude keys, order irrelevant; `buf` is used as scratch). Returns false, changing
+   * nothing, when the bracket does not contain both boundary values; the caller then falls back to `find`.
+   */
+  resolve(buf: Int32Array, nb: number, below: number, lo: number, hi: number, k: number): boolean {
+    if (!(below < k && below + nb >= k + 1)) return false;
+    this.finish(buf, nb, below, lo, hi, k);
+    return true;
+  }
+
+  /** Exact boundary inside a bracket known to contain it; updates the hint for the next row. */
+  private finish(first: Int32Array, nb: number, below: number, lo: number, hi: number, k: number): void {
     // Narrow the buffer further by interpolation (keys inside a narrow bracket are close to uniformly spread),
     // then select exactly in what is left.
-    let buf = this.buf;
-    let other = this.spare.length >= this.nb ? this.spare : (this.spare = new Int32Array(this.buf.length));
-    let nb = this.nb;
-    let below = this.cnt;
+    let buf: Int32Array = first;
+    if (this.spare.length < nb) this.spare = new Int32Array(Math.max(nb, this.spare.length * 2));
+    let other: Int32Array = this.spare;
     while (nb > REFINE_MIN) {
       const r = k - below; // 1-based rank of the k-th inside buf; r + 1 ≤ nb
       const q = r / nb;
@@ -157,11 +184,8 @@ export class RankBoundary {
     this.hasHint = true;
   }
 
-  private sampleLo = 0;
-  private sampleHi = MAX_KEY;
-
   /** Bracket from a jittered systematic sample: the sample quantiles ±3 standard deviations of the sample rank. */
-  private sampleBracket(src: Int32Array, start: number, len: number, k: number): void {
+  private sampleBracket(src: Int32Array, start: number, len: number, k: number, stride: number): void {
     const s = SAMPLE_SIZE;
     const sample = this.sample;
     const step = len / s;
@@ -169,7 +193,7 @@ export class RankBoundary {
     for (let j = 0; j < s; j++) {
       seed = (Math.imul(seed, 1664525) + 1013904223) | 0;
       const u = (seed >>> 8) / 16777216; // [0, 1)
-      const pos = start + Math.min(len - 1, Math.floor((j + u) * step));
+      const pos = start + stride * Math.min(len - 1, Math.floor((j + u) * step));
       sample[j] = src[pos] & MAGNITUDE_MASK;
     }
     sample.sort();
@@ -178,8 +202,8 @@ export class RankBoundary {
     const d = 3 * Math.sqrt(s * q * (1 - q)) + 2;
     const loIdx = Math.floor(rank - d);
     const hiIdx = Math.ceil(rank + d);
-    this.sampleLo = loIdx < 0 ? 0 : sample[loIdx];
-    this.sampleHi = hiIdx >= s ? MAX_KEY : sample[hiIdx];
+    this.lo = loIdx < 0 ? 0 : sample[loIdx];
+    this.hi = hiIdx >= s ? MAX_KEY : sample[hiIdx];
   }
 
   /** Branch-free: count keys < lo, append keys in [lo, hi] to the buffer. */

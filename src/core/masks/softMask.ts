@@ -7,33 +7,34 @@
  * dropped and the smallest kept magnitude and τ = 0.01.
  *
  * Entry points over the same arithmetic:
- * - `softMask`: S for a given H (which may include schedule-dense blocks). Per filter row it finds the boundary
- *   (`RankBoundary`, linear time) and runs a row kernel (`softRows.ts`) while the row is in cache.
- * - `maxqMasks`: H and S together for p = 0 (export, and every step after the decay window); for M = 4 the row
- *   kernels compute H themselves, saving a pass over the weights.
- * - `axisTerms`: F and P themselves (inspection, reference-vector tests).
- * All round F and P to fp32 and evaluate S = fround(fround(1 + F) + P) · H, the reference's fp32 order, so the
+ * - `softMask`: S for a given H (which may include schedule-dense blocks).
+ * - `maxqMasks`: H and S together for p = 0 (export, and every step after the decay window); for M = 4 the first
+ *   pass computes H itself.
+ * - `axisTerms` (axisTerms.ts): F and P themselves (inspection, reference-vector tests).
+ * All evaluate S = fround(fround(1 + F) + P) · H with F and P rounded to fp32, the reference's fp32 order, so the
  * fast paths equal the composition of `axisTerms` bit for bit.
+ *
+ * Two passes per layer, no sort and no transposed copy (a ResNet-50 is ~23M weights, masked at every step):
+ * 1. Per filter row, one read of the keys (`collectRows.ts`) writes H, lists the H = 1 weights and collects the
+ *    bracket of the row's filter boundary and, across rows, of every kernel position's boundary. The row's
+ *    boundary is then resolved from its small bracket (`RankBoundary.resolve`).
+ * 2. Once the thresholds are known, only the listed weights get their terms (`softLists.ts`). Rows with a tie at
+ *    a boundary (either axis) take the scalar `tiedRow` instead, which applies the index-order tie rule.
+ * 1×1 layers have no position axis, so pass 2 follows pass 1 row by row while the row is in cache.
  */
 import { usageError } from '../errors';
-import { assertCanonicalShape, assertFiniteWeight, CanonicalWeight, keyToFloat, MAGNITUDE_MASK, magnitudeKeys } from './canonicalWeight';
-import { assertGroupable, hardChunks, hardNmMask } from './hardMask';
+import { assertCanonicalShape, assertFiniteWeight, CanonicalWeight, magnitudeKeys } from './canonicalWeight';
+import { collect4Contiguous, collect4Strided, collected, collectGivenContiguous, collectGivenStrided, PositionBrackets } from './collectRows';
+import { assertGroupable, hardNmMask } from './hardMask';
 import { NmPattern } from './nmPattern';
 import { RankBoundary } from './rankBoundary';
-import { bothAxesRow, filterOnlyRow, fusedRow4, fusedRow4Strided, tiedRow } from './softRows';
-import { keptTerm, topkDropped } from './softTerm';
+import { listTermsF, listTermsFP } from './softLists';
+import { tiedRow } from './tiedRows';
+import { thresholdOf, topkDropped } from './softTerm';
 import { AxisRows, defaultWorkspace, MaskWorkspace } from './workspace';
 
 export { keptTerm, SOFT_TAU, topkDropped } from './softTerm';
-
-export interface AxisTerms {
-  /** F: filter-axis term of every weight (canonical OIHW order). */
-  filter: Float32Array;
-  /** P: kernel-position term; all zeros when Kh·Kw = 1. */
-  position: Float32Array;
-  filterTopk: number;
-  positionTopk: number | null;
-}
+export { axisTerms, AxisTerms } from './axisTerms';
 
 export interface SoftMaskResult {
   soft: Float32Array;
@@ -43,52 +44,6 @@ export interface SoftMaskResult {
 
 export interface MaxqMasks extends SoftMaskResult {
   hard: Uint8Array;
-}
-
-/** F and P for every weight. */
-export function axisTerms(w: CanonicalWeight, pattern: NmPattern, ws: MaskWorkspace = defaultWorkspace()): AxisTerms {
-  assertGroupable(w, pattern);
-  const keys = magnitudeKeys(w.data);
-  const data = w.data;
-  const KK = w.Kh * w.Kw;
-  const LF = w.I * KK;
-  const filterTopk = topkDropped(pattern.drop, LF);
-  const filter = new Float32Array(data.length);
-  const position = new Float32Array(data.length);
-
-  const rows = ws.filterRows.ensure(w.O);
-  const b = ws.filterBoundary;
-  b.resetHint();
-  for (let o = 0; o < w.O; o++) {
-    b.find(keys, o * LF, LF, filterTopk);
-    setRow(rows, o, b, filterTopk);
-  }
-  for (let o = 0; o < w.O; o++) {
-    const vk = rows.vk[o];
-    const thr = rows.thr[o];
-    const keepEq = rows.keepEq[o];
-    let seen = 0;
-    for (let i = o * LF, end = i + LF; i < end; i++) {
-      const key = keys[i] & MAGNITUDE_MASK;
-      const kept = key > vk || (key === vk && seen++ < keepEq);
-      filter[i] = kept ? keptTerm(Math.abs(data[i]), thr) : 0;
-    }
-  }
-
-  let positionTopk: number | null = null;
-  if (KK > 1) {
-    positionTopk = topkDropped(pattern.drop, w.O * w.I);
-    const pos = positionAxis(keys, w.O, w.I, KK, positionTopk, ws);
-    for (let oi = 0, i = 0; oi < w.O * w.I; oi++) {
-      for (let p = 0; p < KK; p++, i++) {
-        const key = keys[i] & MAGNITUDE_MASK;
-        const vk = pos.vk[p];
-        const kept = key > vk || (key === vk && pos.seen[p]++ < pos.keepEq[p]);
-        position[i] = kept ? keptTerm(Math.abs(data[i]), pos.thr[p]) : 0;
-      }
-    }
-  }
-  return { filter, position, filterTopk, positionTopk };
 }
 
 /**
@@ -106,7 +61,7 @@ export function softMask(
   const total = w.data.length;
   if (hard.length !== total) throw usageError(`hard mask has ${hard.length} entries, weight has ${total}`);
   const soft = outBuffer(out, total);
-  const { filterTopk, positionTopk } = runRows(w, pattern, hard, soft, ws, false);
+  const { filterTopk, positionTopk } = runLayer(w, pattern, hard, soft, ws, false);
   return { soft, filterTopk, positionTopk };
 }
 
@@ -132,7 +87,7 @@ export function maxqMasks(
   const hard = hardOut ?? new Uint8Array(total);
   if (hard.length !== total) throw usageError(`hard mask buffer has ${hard.length} entries, weight has ${total}`);
   const soft = outBuffer(softOut, total);
-  const r = runRows(w, pattern, hard, soft, ws, true);
+  const r = runLayer(w, pattern, hard, soft, ws, true);
   if (r.finite < 0) assertFiniteWeight(w, name);
   return { hard, soft, filterTopk: r.filterTopk, positionTopk: r.positionTopk };
 }
@@ -143,84 +98,132 @@ function outBuffer(out: Float32Array | undefined, total: number): Float32Array {
   return soft;
 }
 
-/**
- * The row loop shared by `softMask` (H given) and `maxqMasks` (computeHard: H written here, M = 4). Returns the
- * k of both axes and the finiteness accumulator (< 0 when computeHard saw a non-finite weight).
- */
-function runRows(
+interface LayerResult {
+  filterTopk: number;
+  positionTopk: number | null;
+  /** < 0 when computeHard saw a non-finite weight. */
+  finite: number;
+}
+
+/** Both passes for one layer; computeHard (M = 4 only) writes H in pass 1, otherwise `hard` is read. */
+function runLayer(
   w: CanonicalWeight, pattern: NmPattern, hard: Uint8Array, soft: Float32Array, ws: MaskWorkspace, computeHard: boolean,
-): { filterTopk: number; positionTopk: number | null; finite: number } {
-  const data = w.data;
-  const keys = magnitudeKeys(data);
+): LayerResult {
   const KK = w.Kh * w.Kw;
-  const LF = w.I * KK;
-  const G = w.I / pattern.m;
-  const n = pattern.n;
-  const filterTopk = topkDropped(pattern.drop, LF);
+  const filterTopk = topkDropped(pattern.drop, w.I * KK);
+  if (KK === 1) return { filterTopk, positionTopk: null, finite: runFilterOnly(w, pattern.n, hard, soft, ws, computeHard, filterTopk) };
+  const positionTopk = topkDropped(pattern.drop, w.O * w.I);
+  return { filterTopk, positionTopk, finite: runBothAxes(w, pattern.n, hard, soft, ws, computeHard, filterTopk, positionTopk) };
+}
 
-  let positionTopk: number | null = null;
-  let pos: AxisRows | null = null;
-  let posTied = false;
-  if (KK > 1) {
-    positionTopk = topkDropped(pattern.drop, w.O * w.I);
-    pos = positionAxis(keys, w.O, w.I, KK, positionTopk, ws);
-    for (let p = 0; p < KK; p++) if (pos.keepEq[p] !== 0) posTied = true;
-  }
-
-  const listF = ws.rowList(0, LF);
-  const listP = ws.rowList(1, LF);
-  const countP = ws.positionCounts(KK);
+/** 1×1 / linear: both passes per row. */
+function runFilterOnly(
+  w: CanonicalWeight, n: number, hard: Uint8Array, soft: Float32Array, ws: MaskWorkspace, computeHard: boolean, k: number,
+): number {
+  const { data, I } = w;
+  const keys = magnitudeKeys(data);
+  const fbuf = ws.filterBracket(I + 1);
+  const list = ws.softList(I + 1);
   const b = ws.filterBoundary;
   b.resetHint();
   let finite = 0;
-  for (let o = 0; o < w.O; o++) {
-    const start = o * LF;
-    b.find(keys, start, LF, filterTopk);
-    const vk = b.vk;
-    const thr = midpoint(b.vk, b.vk1);
-    const keepEq = b.countLE - filterTopk;
-    if (keepEq !== 0 || posTied) {
-      if (computeHard) finite |= hardChunks(keys, hard, o * G, (o + 1) * G, KK, n, pattern.m);
-      tiedRow(keys, data, hard, soft, start, w.I, KK, vk, thr, keepEq, pos);
-    } else if (pos === null) {
-      if (computeHard) finite |= fusedRow4(keys, data, hard, soft, start, LF, n, vk, thr, listF);
-      else filterOnlyRow(keys, data, hard, soft, start, LF, vk, thr, listF);
-    } else if (computeHard) {
-      finite |= fusedRow4Strided(keys, data, hard, soft, start, w.I, KK, n, vk, thr, pos.vk, pos.thr, listF, listP, countP);
+  for (let o = 0, start = 0; o < w.O; o++, start += I) {
+    b.guess(I, k, keys, start);
+    if (computeHard) collect4Contiguous(keys, hard, start, I, n, b.lo, b.hi, fbuf, list);
+    else collectGivenContiguous(keys, hard, start, I, b.lo, b.hi, fbuf, list);
+    finite |= collected.finite;
+    const count = collected.count;
+    resolveRow(b, fbuf, keys, start, I, k);
+    const keepEq = b.countLE - k;
+    if (keepEq !== 0) {
+      tiedRow(keys, data, hard, soft, start, I, 1, b.vk, thresholdOf(b.vk, b.vk1), keepEq, null);
     } else {
-      bothAxesRow(keys, data, hard, soft, start, w.I, KK, vk, thr, pos.vk, pos.thr, listF, listP, countP);
+      soft.fill(0, start, start + I);
+      listTermsF(data, soft, list, 0, count, thresholdOf(b.vk, b.vk1));
     }
   }
-  return { filterTopk, positionTopk, finite };
+  return finite;
 }
 
-function midpoint(vk: number, vk1: number): number {
-  return (keyToFloat(vk) + keyToFloat(vk1)) / 2;
-}
-
-function setRow(rows: AxisRows, r: number, b: RankBoundary, k: number): void {
-  rows.vk[r] = b.vk;
-  rows.thr[r] = midpoint(b.vk, b.vk1);
-  rows.keepEq[r] = b.countLE - k;
-}
-
-/**
- * Boundaries of the Kh·Kw position rows. The rows are strided in OIHW memory, so the keys are first copied into
- * one contiguous run per position (one sequential pass), which keeps the selection passes cache-friendly.
- */
-function positionAxis(keys: Int32Array, O: number, I: number, KK: number, k: number, ws: MaskWorkspace): AxisRows {
+/** Kh·Kw > 1: pass 1 over all rows (the position thresholds need the whole layer), then pass 2. */
+function runBothAxes(
+  w: CanonicalWeight, n: number, hard: Uint8Array, soft: Float32Array, ws: MaskWorkspace, computeHard: boolean,
+  kF: number, kP: number,
+): number {
+  const { data, O, I } = w;
+  const KK = w.Kh * w.Kw;
+  const LF = I * KK;
   const OI = O * I;
-  const pk = ws.positionKeys(OI * KK);
-  for (let oi = 0, i = 0; oi < OI; oi++) {
-    for (let p = 0, dst = oi; p < KK; p++, i++, dst += OI) pk[dst] = keys[i] & MAGNITUDE_MASK;
+  const keys = magnitudeKeys(data);
+  // Per row and position, the H = 1 list holds exactly I/4·n entries when H is computed here (M = 4), and up to
+  // I when it is given; + 1 for the write-always slot.
+  const region = computeHard ? (I >> 2) * n + 1 : I + 1;
+  const list = ws.softList(O * KK * region);
+  const counts = ws.listCounts(computeHard ? 0 : O * KK);
+  const fbuf = ws.filterBracket(LF + 1);
+  const pos = startPositionBrackets(keys, KK, OI, kP, ws);
+
+  const rows = ws.filterRows.ensure(O);
+  const b = ws.filterBoundary;
+  b.resetHint();
+  let finite = 0;
+  for (let o = 0, start = 0; o < O; o++, start += LF) {
+    b.guess(LF, kF, keys, start);
+    if (computeHard) collect4Strided(keys, hard, start, I, KK, n, b.lo, b.hi, fbuf, list, o * KK * region, pos);
+    else collectGivenStrided(keys, hard, start, I, KK, b.lo, b.hi, fbuf, list, o * KK * region, pos, counts, o * KK);
+    finite |= collected.finite;
+    resolveRow(b, fbuf, keys, start, LF, kF);
+    rows.set(o, b, kF);
   }
+  const posRows = resolvePositions(keys, KK, OI, kP, pos, ws);
+  let posTied = false;
+  for (let p = 0; p < KK; p++) if (posRows.keepEq[p] !== 0) posTied = true;
+
+  soft.fill(0);
+  const perRow = (I >> 2) * n; // list length per position when computeHard
+  for (let o = 0, start = 0; o < O; o++, start += LF) {
+    const thrF = rows.thr[o];
+    if (rows.keepEq[o] !== 0 || posTied) {
+      tiedRow(keys, data, hard, soft, start, I, KK, rows.vk[o], thrF, rows.keepEq[o], posRows);
+      continue;
+    }
+    for (let p = 0, q = o * KK * region; p < KK; p++, q += region) {
+      listTermsFP(data, soft, list, q, q + (computeHard ? perRow : counts[o * KK + p]), thrF, posRows.thr[p]);
+    }
+  }
+  return finite;
+}
+
+/** The boundary of a row whose bracket was collected into `fbuf`; on a bracket miss, a full `find`. */
+function resolveRow(b: RankBoundary, fbuf: Int32Array, keys: Int32Array, start: number, len: number, k: number): void {
+  if (!b.resolve(fbuf, collected.nb, collected.below, b.lo, b.hi, k)) b.find(keys, start, len, k);
+}
+
+/** Brackets for every kernel position, each from a sample of its strided row (the rows are collected together). */
+function startPositionBrackets(keys: Int32Array, KK: number, OI: number, k: number, ws: MaskWorkspace): PositionBrackets {
+  const pos = ws.positionBrackets.reset(KK, OI);
+  const b = ws.positionBoundary;
+  for (let p = 0; p < KK; p++) {
+    b.resetHint();
+    b.guess(OI, k, keys, p, KK);
+    pos.lo[p] = b.lo;
+    pos.hi[p] = b.hi;
+  }
+  return pos;
+}
+
+/** Position boundaries from the collected brackets; a miss gathers that position's keys and runs `find`. */
+function resolvePositions(keys: Int32Array, KK: number, OI: number, k: number, pos: PositionBrackets, ws: MaskWorkspace): AxisRows {
   const rows = ws.positionRows.ensure(KK);
   const b = ws.positionBoundary;
-  b.resetHint();
   for (let p = 0; p < KK; p++) {
-    b.find(pk, p * OI, OI, k);
-    setRow(rows, p, b, k);
+    const first = p * pos.regionLen;
+    const region = pos.buf.subarray(first, first + pos.regionLen);
+    if (!b.resolve(region, pos.count(p), pos.below[p], pos.lo[p], pos.hi[p], k)) {
+      for (let j = 0, i = p; j < OI; j++, i += KK) region[j] = keys[i];
+      b.find(region, 0, OI, k);
+    }
+    rows.set(p, b, k);
   }
   return rows;
 }
-

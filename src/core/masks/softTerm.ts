@@ -3,6 +3,7 @@
  * produce identical bits: a kept weight of magnitude a in a row with threshold thr gets fround(σ((a − thr)/τ)).
  * The row kernels inline the same expression; `keptTerm` is the reference form.
  */
+import { keyToFloat } from './canonicalWeight';
 import { SIGMOID_LAST, SIGMOID_STEPS, SIGMOID_TABLE } from './sigmoid';
 
 /** τ of spec §5: absolute, in weight units, hard-coded in the reference. */
@@ -23,4 +24,13 @@ export function keptTerm(a: number, thr: number): number {
   const j = t | 0;
   const v = SIGMOID_TABLE[j];
   return Math.fround(v + (t - j) * (SIGMOID_TABLE[j + 1] - v));
+}
+
+/**
+ * thr of spec §5 from the magnitude keys of the largest dropped (vk) and the smallest kept (vk1) value: their
+ * midpoint in doubles. For vk < vk1 it lies strictly between them (two distinct fp32 values are far more than
+ * one double ulp apart), which the list kernels rely on.
+ */
+export function thresholdOf(vk: number, vk1: number): number {
+  return (keyToFloat(vk) + keyToFloat(vk1)) / 2;
 }

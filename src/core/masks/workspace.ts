@@ -3,7 +3,9 @@
  * and re-allocating row buffers each time would churn the GC for nothing. Not thread-safe by design — one
  * workspace per thread (the default one belongs to the thread that imports this module).
  */
+import { PositionBrackets } from './collectRows';
 import { RankBoundary } from './rankBoundary';
+import { thresholdOf } from './softTerm';
 
 /** Per-row parameters of one axis: boundary key, threshold, and how many boundary ties stay kept. */
 export class AxisRows {
@@ -22,6 +24,13 @@ export class AxisRows {
     this.seen.fill(0, 0, rows);
     return this;
   }
+
+  /** Row r from a resolved boundary of rank k. */
+  set(r: number, b: RankBoundary, k: number): void {
+    this.vk[r] = b.vk;
+    this.thr[r] = thresholdOf(b.vk, b.vk1);
+    this.keepEq[r] = b.countLE - k;
+  }
 }
 
 export class MaskWorkspace {
@@ -30,8 +39,10 @@ export class MaskWorkspace {
   readonly blockBoundary = new RankBoundary();
   readonly filterRows = new AxisRows();
   readonly positionRows = new AxisRows();
+  readonly positionBrackets = new PositionBrackets();
   private posKeys = new Int32Array(0);
-  private lists = [new Int32Array(0), new Int32Array(0)];
+  private bracketKeys = new Int32Array(0);
+  private list = new Int32Array(0);
   private counts = new Int32Array(0);
   private norms = new Float32Array(0);
 
@@ -41,14 +52,20 @@ export class MaskWorkspace {
     return this.posKeys;
   }
 
-  /** Index list `which` (0 or 1) of at least `n` entries, for compacting one row's kept weights. */
-  rowList(which: 0 | 1, n: number): Int32Array {
-    if (this.lists[which].length < n) this.lists[which] = new Int32Array(n);
-    return this.lists[which];
+  /** Buffer for the keys inside one filter row's bracket. */
+  filterBracket(n: number): Int32Array {
+    if (this.bracketKeys.length < n) this.bracketKeys = new Int32Array(n);
+    return this.bracketKeys;
   }
 
-  /** Per-kernel-position counters. */
-  positionCounts(n: number): Int32Array {
+  /** Index list of the H = 1 weights (one row, or one layer when Kh·Kw > 1). */
+  softList(n: number): Int32Array {
+    if (this.list.length < n) this.list = new Int32Array(n);
+    return this.list;
+  }
+
+  /** Per-(row, kernel position) counters. */
+  listCounts(n: number): Int32Array {
     if (this.counts.length < n) this.counts = new Int32Array(n);
     return this.counts;
   }
@@ -63,7 +80,10 @@ export class MaskWorkspace {
   release(): void {
     this.posKeys = new Int32Array(0);
     this.norms = new Float32Array(0);
-    this.lists = [new Int32Array(0), new Int32Array(0)];
+    this.bracketKeys = new Int32Array(0);
+    this.list = new Int32Array(0);
+    this.counts = new Int32Array(0);
+    this.positionBrackets.release();
   }
 }
 

@@ -13,6 +13,8 @@ import { selectedLayers } from '../../../src/core/sparsify/layerMasks';
 import { NmPattern } from '../../../src/core/masks/nmPattern';
 import { MaxqError } from '../../../src/core/errors';
 import { LayerInfo } from '../../../src/core/types';
+import { buildModel, floatTensor, node, valueInfo } from '../../../src/core/onnx/builder';
+import { DataType } from '../../../src/core/onnx/proto';
 import { DEMO_MODEL, layerZoo, noEligibleModel, tempDir, writeModelFile } from '../fixtures';
 
 async function loadZoo(): Promise<OnnxModel> {
@@ -209,5 +211,40 @@ describe('layer weights: canonical view and back', () => {
     const q = (await model.readTensor('q.w')).data as Int8Array;
     const w = await loadLayerWeight(model, layer);
     for (let i = 0; i < q.length; i++) assert.ok(Math.abs(w.data[i] - q[i] * 0.01) < 1e-7, `q.w[${i}]`);
+  });
+
+  it('Gemm transB=1 fed through Transpose of an [in, out] tensor: canonical is the transposed storage, written back in place', async () => {
+    const stored = Float32Array.from({ length: 8 * 4 }, (_, k) => k + 1); // [8 in, 4 out]
+    const file = writeModelFile(tempDir(), 'gemmT.onnx', buildModel({
+      nodes: [node('Transpose', ['W'], ['Wt'], { perm: [1, 0] }, 'T'), node('Gemm', ['X', 'Wt'], ['h'], { transB: 1 }, 'g'), node('Relu', ['h'], ['Y'], {}, 'r')],
+      inputs: [valueInfo('X', DataType.FLOAT, [1, 8])],
+      outputs: [valueInfo('Y', DataType.FLOAT, [1, 4])],
+      initializers: [floatTensor('W', [8, 4], stored)],
+    }));
+    const model = await OnnxModel.load(file);
+    const [layer] = discoverLayers(model, { m: 4, include: ['W'] });
+    assert.deepEqual([layer.name, layer.storageShape, layer.canonicalShape, layer.storageTransposed, layer.via, layer.selected], ['W', [8, 4], [4, 8, 1, 1], false, ['Transpose'], true]);
+    const w = await loadLayerWeight(model, layer);
+    for (let o = 0; o < 4; o++) for (let i = 0; i < 8; i++) assert.equal(w.data[o * 8 + i], stored[i * 4 + o]);
+    assert.deepEqual(Array.from(canonicalToSource(model, layer, w.data)), Array.from(stored));
+  });
+
+  it('a weight shared by two layers is sparsified once; the second user is told why not', async () => {
+    const file = writeModelFile(tempDir(), 'shared.onnx', buildModel({
+      nodes: [
+        node('Conv', ['X', 'stem.w'], ['a'], { kernel_shape: [1, 1] }, 'stem'),
+        node('Conv', ['a', 'S'], ['b'], { kernel_shape: [1, 1] }, 'first'),
+        node('Conv', ['b', 'S'], ['Y'], { kernel_shape: [1, 1] }, 'second'),
+      ],
+      inputs: [valueInfo('X', DataType.FLOAT, [1, 4, 2, 2])],
+      outputs: [valueInfo('Y', DataType.FLOAT, [1, 4, 2, 2])],
+      initializers: [floatTensor('stem.w', [4, 4, 1, 1], new Float32Array(16).fill(1)), floatTensor('S', [4, 4, 1, 1], new Float32Array(16).fill(1))],
+    }));
+    const layers = discoverLayers(await OnnxModel.load(file), { m: 4 });
+    assert.deepEqual(layers.map((l) => [l.nodeName, l.name, l.selected, l.reason]), [
+      ['stem', 'stem.w', false, 'first conv (consumes the model input; the MaxQ reference keeps it dense)'],
+      ['first', 'S', true, undefined],
+      ['second', 'S', false, 'weight shared with first'],
+    ]);
   });
 });

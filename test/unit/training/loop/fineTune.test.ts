@@ -76,6 +76,9 @@ describe('fine-tune 2 epochs 2:4 maxq (labels, per-step schedule)', () => {
       assert.ok(Math.abs(e.denseFraction - expected) < 1e-12, `step ${k}: p ${e.denseFraction}, expected ${expected}`);
     });
     assert.deepEqual(steps.slice(0, 5).map((e) => e.denseFraction), [1, 0.8, 0.6, 0.4, 0.19999999999999996]);
+    // Cosine learning rate per step from the base lr.
+    assert.equal(steps[0].lr, 0.05);
+    for (let k = 1; k < steps.length; k++) assert.ok(steps[k].lr < steps[k - 1].lr, `lr at step ${k}`);
   });
 
   it('epoch events: per-layer coverage, overall coverage reaching 1 once p is 0', () => {
