@@ -8,7 +8,10 @@ time per step, and the peak RSS of the process. Prints one JSON line on stdout:
   {"torch": "1.13.1", "threads": 2, "batch": 64, "runs": N, "medianMs": .., "minMs": .., "cpuMedianMs": ..,
    "samplesMs": [..], "peakRssMb": .., "params": ..}
 
-Usage: python3 bench/pytorchStep.py [--runs N] [--warmup N] [--threads N] [--batch N]
+Usage: python3 bench/pytorchStep.py [--runs N] [--warmup N] [--threads N] [--batch N] [--serve]
+With --serve (how bench/pytorchReference.ts drives it, to interleave with the ORT step): after the warm-up it
+prints {"ready": true, ...}, then answers each stdin line `run K` with one JSON line {"wallMs": [..],
+"cpuMs": [..]} of K timed steps, and `quit` with {"peakRssMb": ..}.
 Optional: the bench runs it only when `python3 -c 'import torch'` works (Debian: apt-get install python3-torch).
 """
 import argparse
@@ -68,6 +71,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--serve", action="store_true")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -84,17 +88,38 @@ def main():
         opt.step()
         return loss.item()
 
+    def timed(k):
+        wall, cpu = [], []
+        for _ in range(k):
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            step()
+            wall.append((time.perf_counter() - t0) * 1e3)
+            cpu.append((time.process_time() - c0) * 1e3)
+        return wall, cpu
+
+    def peak_mb():
+        # ru_maxrss is in KiB on Linux.
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
     for _ in range(a.warmup):
         step()
-    wall, cpu = [], []
-    for _ in range(a.runs):
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        step()
-        wall.append((time.perf_counter() - t0) * 1e3)
-        cpu.append((time.process_time() - c0) * 1e3)
-    # ru_maxrss is in KiB on Linux.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if a.serve:
+        print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
+                          "params": sum(p.numel() for p in model.parameters())}), flush=True)
+        for line in sys.stdin:
+            cmd = line.split()
+            if not cmd:
+                continue
+            if cmd[0] == "run":
+                wall, cpu = timed(int(cmd[1]) if len(cmd) > 1 else 1)
+                print(json.dumps({"wallMs": wall, "cpuMs": cpu}), flush=True)
+            elif cmd[0] == "quit":
+                print(json.dumps({"peakRssMb": peak_mb()}), flush=True)
+                return 0
+        return 0
+    wall, cpu = timed(a.runs)
+    peak = peak_mb()
     print(json.dumps({
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
@@ -104,7 +129,7 @@ def main():
         "minMs": min(wall),
         "cpuMedianMs": statistics.median(cpu),
         "samplesMs": [round(s, 2) for s in wall],
-        "peakRssMb": round(peak, 1),
+        "peakRssMb": peak,
         "params": sum(p.numel() for p in model.parameters()),
     }))
     return 0

@@ -36,6 +36,24 @@ export interface LayerMaskOptions {
 
 const METHODS: readonly MaskMethod[] = ['maxq', 'magnitude', 'srste'];
 
+/** The counts of a `LayerMask` without the masks: pure functions of the shape, the pattern and p. */
+export type LayerMaskSummary = Omit<LayerMask, 'hard' | 'soft'>;
+
+export function assertMaskMethod(method: MaskMethod): void {
+  if (!METHODS.includes(method)) throw usageError(`unknown mask method '${method}' (use maxq, magnitude or srste)`);
+}
+
+export function layerMaskSummary(w: CanonicalWeight, pattern: NmPattern, denseFraction = 0): LayerMaskSummary {
+  const numBlocks = blockCount(w, pattern);
+  const KK = w.Kh * w.Kw;
+  return {
+    numBlocks,
+    numDenseBlocks: numDenseBlocks(denseFraction, numBlocks),
+    filterTopk: topkDropped(pattern.drop, w.I * KK),
+    positionTopk: KK > 1 ? topkDropped(pattern.drop, w.O * w.I) : null,
+  };
+}
+
 /**
  * @param denseFraction p of the schedule (spec §4.1); 0 = every block N:M (export, final evaluation).
  * @param name layer name for error messages.
@@ -48,11 +66,10 @@ export function computeLayerMask(
   name?: string,
   opts: LayerMaskOptions = {},
 ): LayerMask {
-  if (!METHODS.includes(method)) throw usageError(`unknown mask method '${method}' (use maxq, magnitude or srste)`);
+  assertMaskMethod(method);
   assertCanonicalShape(w, name);
-  const numBlocks = blockCount(w, pattern);
-  const numDense = numDenseBlocks(denseFraction, numBlocks);
-  const KK = w.Kh * w.Kw;
+  const summary = layerMaskSummary(w, pattern, denseFraction);
+  const numDense = summary.numDenseBlocks;
 
   let hard: Uint8Array;
   let soft: Float32Array;
@@ -71,12 +88,5 @@ export function computeLayerMask(
       soft.set(hard); // native u8 → f32 conversion
     }
   }
-  return {
-    hard,
-    soft,
-    numBlocks,
-    numDenseBlocks: numDense,
-    filterTopk: topkDropped(pattern.drop, w.I * KK),
-    positionTopk: KK > 1 ? topkDropped(pattern.drop, w.O * w.I) : null,
-  };
+  return { hard, soft, ...summary };
 }

@@ -11,9 +11,11 @@
  *    scratch buffer (write always, advance the cursor by 0 or 1).
  * 3. If the boundary is not inside the bracket, shift/widen it and repeat (rare); the last attempt uses the full
  *    range, so the loop always terminates with the exact answer.
- * 4. Refine inside the buffer the same way, with a bracket interpolated from the rank (keys in a narrow
- *    bracket are nearly uniform), ping-ponging between two scratch buffers; quickselect finishes the last few
- *    dozen keys, or the whole buffer when the keys are too clumped for interpolation to help.
+ * 4. Refine inside the buffer with a histogram of ~nb/4 buckets over the bracket: one counting pass, then keep the
+ *    bucket(s) of the k-th and (k+1)-th key (ping-ponging between two scratch buffers), repeated while it
+ *    shrinks; quickselect finishes the last few dozen keys, or the whole buffer when the keys are too clumped
+ *    (ties) to separate. Interpolating a sub-bracket from the rank, as a uniform spread would allow, misses on
+ *    a fifth of real rows (the density varies across the bracket) and leaves hundreds of keys to quickselect.
  *
  * `find` does all of this on its own. The fused mask passes (`collectRows.ts`) take step 1 from `guess`, do
  * step 2 while they read the weights for the hard mask anyway, and hand the result to `resolve` (steps 4; on a
@@ -35,7 +37,9 @@ const MAX_ATTEMPTS = 3;
 const MIN_HALF_WIDTH = 1 << 13;
 const INITIAL_HALF_WIDTH = 1 << 21;
 /** Buffers at most this long are finished by quickselect instead of another refinement pass. */
-const REFINE_MIN = 48;
+const REFINE_MIN = 16;
+/** Most histogram buckets per refinement round. */
+const MAX_BUCKETS = 4096;
 
 export class RankBoundary {
   /** Magnitude key of the k-th smallest value (1-based k). */
@@ -51,6 +55,7 @@ export class RankBoundary {
   private buf = new Int32Array(1024);
   private spare = new Int32Array(1024);
   private sample = new Int32Array(SAMPLE_SIZE);
+  private hist = new Int32Array(MAX_BUCKETS + 1);
   private cnt = 0;
   private nb = 0;
   private hasHint = false;
@@ -70,7 +75,7 @@ export class RankBoundary {
    */
   guess(len: number, k: number, src: Int32Array, start: number, stride = 1): void {
     if (this.hasHint) {
-      const half = Math.max(MIN_HALF_WIDTH, Math.round(4 * this.devEma));
+      const half = Math.max(MIN_HALF_WIDTH, Math.round(2.5 * this.devEma));
       this.lo = Math.max(0, this.center - half);
       this.hi = Math.min(MAX_KEY, this.center + half);
     } else if (len >= SAMPLE_MIN_LEN) {
@@ -130,30 +135,38 @@ export class RankBoundary {
 
   /** Exact boundary inside a bracket known to contain it; updates the hint for the next row. */
   private finish(first: Int32Array, nb: number, below: number, lo: number, hi: number, k: number): void {
-    // Narrow the buffer further by interpolation (keys inside a narrow bracket are close to uniformly spread),
-    // then select exactly in what is left.
+    // Narrow the buffer with a histogram over [lo, hi] (buckets of 2^shift keys, about 4 keys per bucket): keep
+    // only the buckets holding the k-th and (k+1)-th key, and repeat while that shrinks the buffer; quickselect
+    // finishes the last few keys, or the whole buffer when they are too clumped (ties) for buckets to separate.
     let buf: Int32Array = first;
     if (this.spare.length < nb) this.spare = new Int32Array(Math.max(nb, this.spare.length * 2));
     let other: Int32Array = this.spare;
+    const hist = this.hist;
     while (nb > REFINE_MIN) {
       const r = k - below; // 1-based rank of the k-th inside buf; r + 1 ≤ nb
-      const q = r / nb;
-      const span = hi - lo + 1;
-      const centre = lo + span * q;
-      const half = (span * (3 * Math.sqrt(nb * q * (1 - q)) + 2)) / nb;
-      const nlo = Math.max(lo, Math.floor(centre - half));
-      const nhi = Math.min(hi, Math.ceil(centre + half));
-      let c = 0;
-      let n2 = 0;
-      for (let i = 0; i < nb; i++) {
+      const span = hi - lo + 1; // ≤ 2^31 − 1 keys
+      const want = Math.min(MAX_BUCKETS, nb >> 2);
+      let shift = 0;
+      while (span >>> shift > want) shift++;
+      hist.fill(0, 0, ((span - 1) >>> shift) + 1);
+      for (let i = 0; i < nb; i++) hist[(buf[i] - lo) >>> shift]++;
+      let b = 0;
+      let before = 0; // keys in the buckets below b
+      while (before + hist[b] < r) before += hist[b++];
+      let b2 = b;
+      let upTo = before + hist[b];
+      while (upTo < r + 1) upTo += hist[++b2];
+      const n2 = upTo - before;
+      if (n2 * 2 > nb) break;
+      // Keys of buckets b..b2 (int32 arithmetic: every offset is < span ≤ 2^31 − 1).
+      const nlo = lo + (b << shift);
+      const nhi = lo + Math.min(hi - lo, (b2 << shift) | ((1 << shift) - 1));
+      for (let i = 0, m = 0; i < nb; i++) {
         const key = buf[i];
-        c += (key - nlo) >>> 31;
-        other[n2] = key;
-        n2 += 1 ^ (((key - nlo) | (nhi - key)) >>> 31);
+        other[m] = key;
+        m += 1 ^ (((key - nlo) | (nhi - key)) >>> 31);
       }
-      // Give up refining on a miss or when the keys are too clumped to shrink; quickselect finishes the job.
-      if (!(c < r && c + n2 >= r + 1) || n2 * 2 > nb) break;
-      below += c;
+      below += before;
       nb = n2;
       lo = nlo;
       hi = nhi;

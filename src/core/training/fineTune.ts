@@ -12,13 +12,13 @@ import { DenseFractionSchedule } from '../masks/denseFractionSchedule';
 import { NmPattern } from '../masks/nmPattern';
 import { derivedModelProto, derivedSession } from '../runtime/derivedModel';
 import { evaluateClassifier, EvalResult } from '../runtime/classifierRun';
-import { ort } from '../runtime/ortSession';
 import { throwIfCancelled } from '../sparsify/cancellation';
 import { LayerInfo, MaskMethod, RunEvent, ScheduleGranularity } from '../types';
 import { usageError } from '../errors';
 import { AdamW, LrSchedule, Optimizer, Sgd } from './optim';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { setUpTraining, TrainingSetup } from './trainingSetup';
+import { TrainStepper } from './trainStep';
 
 export interface FineTuneOptions {
   model: OnnxModel;
@@ -101,9 +101,8 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   });
   const { graph, session, params, running, sparse } = setup;
   const optimizer = makeOptimizer(o);
+  const stepper = new TrainStepper(setup, optimizer);
   const lrs = new LrSchedule({ kind: 'cosine', baseLr: o.lr, epochs: o.epochs, stepsPerEpoch, per: 'step' });
-  const bnMomentum = new Map(graph.bnStats.map((b) => [b.meanInitializer, b.momentum]));
-  const specs = new Map(graph.params.map((q) => [q.name, q]));
   let startEpoch = 0, globalStep = 0;
 
   if (o.resume && o.checkpointDir) {
@@ -128,37 +127,14 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
         const started = Date.now();
         p = o.schedule.at(o.granularity === 'step' ? epoch + step / stepsPerEpoch : epoch);
         const batch = o.train.getBatch(plan[step]);
-        const feeds: Record<string, ort.Tensor> = { [graph.inputName]: new ort.Tensor('float32', batch.inputs, [N, c, h, w]) };
-        const labels = batch.labels ?? new BigInt64Array(N);
-        feeds[graph.labelsName] = new ort.Tensor('int64', labels, [N]);
+        let teacher: Float32Array | undefined;
         if (graph.teacherName && o.teacher) {
           const k = o.teacher.k;
-          const t = new Float32Array(N * k);
-          plan[step].forEach((idx, r) => t.set(o.teacher!.logits.subarray(idx * k, idx * k + k), r * k));
-          feeds[graph.teacherName] = new ort.Tensor('float32', t, [N, k]);
-        }
-        for (const prm of params) {
-          const s = sparse.get(prm.name);
-          if (s) s.prepare(p);
-          feeds[prm.name] = new ort.Tensor('float32', s ? s.effective : prm.data, specs.get(prm.name)!.dims);
-        }
-        const out = await session.run(feeds);
-        for (const prm of params) {
-          prm.grad.set(out[specs.get(prm.name)!.gradOutput].data as Float32Array);
-          sparse.get(prm.name)?.adjustGradient(prm.grad);
+          teacher = new Float32Array(N * k);
+          plan[step].forEach((idx, r) => teacher!.set(o.teacher!.logits.subarray(idx * k, idx * k + k), r * k));
         }
         const lr = lrs.at(epoch, step);
-        optimizer.step(params, lr);
-        for (const b of graph.bnStats) {
-          const mu = bnMomentum.get(b.meanInitializer) as number;
-          const rm = running.get(b.meanInitializer) as Float32Array, rv = running.get(b.varInitializer) as Float32Array;
-          const bm = out[b.meanOutput].data as Float32Array, bv = out[b.varOutput].data as Float32Array;
-          for (let i = 0; i < rm.length; i++) {
-            rm[i] = (1 - mu) * rm[i] + mu * bm[i];
-            rv[i] = (1 - mu) * rv[i] + mu * bv[i];
-          }
-        }
-        const loss = Number((out[graph.lossName].data as Float32Array)[0]);
+        const { loss, out } = await stepper.step({ inputs: batch.inputs, inputDims: [N, c, h, w], labels: batch.labels, teacher }, p, lr);
         if (!Number.isFinite(loss)) throw usageError(`the loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}; lower --lr`);
         lossSum += loss;
         if (batch.labels) {

@@ -11,7 +11,7 @@ import { createSession, ort } from '../runtime/ortSession';
 import { MaskWorkspace } from '../masks/workspace';
 import { NmPattern } from '../masks/nmPattern';
 import { LayerInfo, MaskMethod } from '../types';
-import { buildTrainingGraph, TrainingGraph } from './graph';
+import { buildTrainingGraph, FormulationOptions, TrainingGraph } from './graph';
 import { OptimParam } from './optim';
 import { SparseLayer } from './sparseLayer';
 
@@ -33,6 +33,8 @@ export interface SetupOptions {
   threads?: number;
   pattern: NmPattern;
   method: MaskMethod;
+  /** Backward formulation overrides (benchmarks); the generator's defaults otherwise. */
+  formulation?: FormulationOptions;
 }
 
 export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts: SetupOptions): Promise<TrainingSetup> {
@@ -44,7 +46,7 @@ export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts:
   const inline = new Map<string, Float32Array>();
   for (const t of model.tensorInfos) if (t.external && t.dataType === DataType.FLOAT) inline.set(t.name, await model.readFloat32(t.name));
   const forward = await derivedModelProto(model, inline);
-  const graph = buildTrainingGraph(forward, { batchSize: opts.batchSize, loss: opts.loss, labelSmoothing: opts.labelSmoothing, file: model.path });
+  const graph = buildTrainingGraph(forward, { batchSize: opts.batchSize, loss: opts.loss, labelSmoothing: opts.labelSmoothing, formulation: opts.formulation, file: model.path });
   const session = await createSession(graph.modelBytes, `${model.path} (training graph)`, { threads: opts.threads });
 
   const values = new Map<string, Float32Array>();

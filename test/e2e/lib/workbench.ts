@@ -147,19 +147,34 @@ export async function webviewFrameWith(page: Page, selector: string, timeoutMs =
   );
 }
 
-/** Waits until `#status` (or another element) says DONE or ERROR; returns its text. */
-export async function waitForStatus(
-  frame: Frame,
-  selector: string,
-  opts: { done: RegExp; error: RegExp; timeoutMs: number },
-): Promise<string> {
-  return pollUntil(
-    async () => {
-      const text = ((await frame.locator(selector).first().textContent({ timeout: 2000 })) ?? '').trim();
-      return opts.done.test(text) || opts.error.test(text) ? text : undefined;
-    },
-    { timeoutMs: opts.timeoutMs, intervalMs: 500, what: `${selector} to read DONE or ERROR` },
-  );
+/**
+ * Waits until the `#status` of the webview that contains `marker` says DONE or ERROR, and returns the text and
+ * that webview's frame. Every view has a `#status`, and panels come and go (the sparsify form closes when the run
+ * dashboard opens), so the frame is looked up again on every poll instead of holding one that may detach.
+ */
+export async function waitForWebviewStatus(
+  page: Page,
+  marker: string,
+  opts: { status: string; done: RegExp; error: RegExp; timeoutMs: number },
+): Promise<{ text: string; frame: Frame }> {
+  let last = '(no webview with the marker yet)';
+  try {
+    return await pollUntil(
+      async () => {
+        for (const f of page.frames()) {
+          if (f === page.mainFrame() || f.isDetached()) continue;
+          if ((await f.locator(marker).count().catch(() => 0)) === 0) continue;
+          const text = ((await f.locator(opts.status).first().textContent({ timeout: 2000 }).catch(() => null)) ?? '').trim();
+          last = text;
+          if (opts.done.test(text) || opts.error.test(text)) return { text, frame: f };
+        }
+        return undefined;
+      },
+      { timeoutMs: opts.timeoutMs, intervalMs: 500, what: `${opts.status} of the webview with ${marker} to read DONE or ERROR` },
+    );
+  } catch (e) {
+    throw new Error(`${e instanceof Error ? e.message : e}; last status "${last}"`);
+  }
 }
 
 export async function closeAllEditors(page: Page, timeoutMs = 15_000): Promise<void> {

@@ -20,7 +20,7 @@ import {
   notificationTexts,
   setFieldValue,
   waitForExplorerRow,
-  waitForStatus,
+  waitForWebviewStatus,
   webviewFrameWith,
 } from '../lib/workbench';
 
@@ -67,9 +67,15 @@ export const suite: UiSuite = {
         await ctx.shot('sparsify-form-filled');
         await formFrame.locator(form.run).first().click();
 
-        const dash = await webviewFrameWith(page, dashboard.status, 60_000);
+        // The run dashboard (the only view with the coverage chart) replaces the form.
+        await webviewFrameWith(page, dashboard.coverageChart, 60_000);
         await ctx.shot('dashboard-running');
-        const status = await waitForStatus(dash, dashboard.status, { done: statusDone, error: statusError, timeoutMs: RUN_TIMEOUT_MS });
+        const { text: status, frame: dash } = await waitForWebviewStatus(page, dashboard.coverageChart, {
+          status: dashboard.status,
+          done: statusDone,
+          error: statusError,
+          timeoutMs: RUN_TIMEOUT_MS,
+        });
         await ctx.shot('dashboard-finished');
         if (!statusDone.test(status)) {
           throw new Error(`run ended with status "${status}"; notifications: ${(await notificationTexts(page)).join(' | ')}`);

@@ -1,0 +1,101 @@
+/**
+ * One training step as the fine-tuning loop runs it (spec §6), shared by `fineTune` and the train-step bench so
+ * the bench times exactly the product's per-step work:
+ *   1. every sparse layer recomputes H and S from its dense W at the dense fraction p and fills W·S;
+ *   2. one run of the training graph (forward + loss + backward);
+ *   3. the straight-through gradient plus the SR-STE decay, the optimizer step on the dense weights, and the
+ *      BN running statistics from the batch statistics.
+ *
+ * The parameter feeds are created once: each ort.Tensor wraps a buffer that the step updates in place (W·S for
+ * sparse layers, the dense weight for the others), so a step allocates no input tensors beyond the batch.
+ */
+import { ort } from '../runtime/ortSession';
+import { Optimizer } from './optim';
+import { TrainingSetup } from './trainingSetup';
+
+export interface StepBatch {
+  /** [N, C, H, W] float32 */
+  inputs: Float32Array;
+  /** Defaults to the graph's input dims. */
+  inputDims?: readonly number[];
+  /** int64 [N]; zeros are fed when absent (the KL loss ignores them). */
+  labels?: BigInt64Array | null;
+  /** float32 [N, K] teacher logits, for the KL loss. */
+  teacher?: Float32Array;
+}
+
+/** Wall time of each phase of the last step (ms). */
+export interface StepPhases {
+  /** Masks and W·S for every sparse layer. */
+  masksMs: number;
+  /** `session.run`, including the copy of the outputs into JS buffers. */
+  runMs: number;
+  /** Gradient copy, SR-STE decay, optimizer step and BN running statistics. */
+  updateMs: number;
+}
+
+export interface StepOutput {
+  loss: number;
+  /** Graph outputs of this step (logits, batch statistics, gradients). */
+  out: ort.InferenceSession.OnnxValueMapType;
+  phases: StepPhases;
+}
+
+export class TrainStepper {
+  private readonly paramFeeds: Record<string, ort.Tensor> = {};
+  private readonly zeroLabels: BigInt64Array;
+  private readonly bnMomentum: number[];
+  private readonly gradOutputs: string[];
+
+  constructor(
+    private readonly setup: TrainingSetup,
+    private readonly optimizer: Optimizer,
+  ) {
+    const { graph, params, sparse } = setup;
+    const specs = new Map(graph.params.map((q) => [q.name, q]));
+    for (const prm of params) {
+      const s = sparse.get(prm.name);
+      this.paramFeeds[prm.name] = new ort.Tensor('float32', s ? s.effective : prm.data, specs.get(prm.name)!.dims);
+    }
+    this.gradOutputs = params.map((prm) => specs.get(prm.name)!.gradOutput);
+    this.zeroLabels = new BigInt64Array(graph.inputDims[0]);
+    this.bnMomentum = graph.bnStats.map((b) => b.momentum);
+  }
+
+  /** Runs one step at dense fraction `denseFraction` and learning rate `lr`; updates weights and BN statistics in place. */
+  async step(batch: StepBatch, denseFraction: number, lr: number): Promise<StepOutput> {
+    const { graph, session, params, running, sparse } = this.setup;
+    const t0 = performance.now();
+    for (const s of sparse.values()) s.prepare(denseFraction);
+    const t1 = performance.now();
+
+    const N = graph.inputDims[0];
+    const feeds: Record<string, ort.Tensor> = {
+      ...this.paramFeeds,
+      [graph.inputName]: new ort.Tensor('float32', batch.inputs, batch.inputDims ?? graph.inputDims),
+      [graph.labelsName]: new ort.Tensor('int64', batch.labels ?? this.zeroLabels, [N]),
+    };
+    if (graph.teacherName && batch.teacher) feeds[graph.teacherName] = new ort.Tensor('float32', batch.teacher, [N, graph.numClasses]);
+    const out = await session.run(feeds);
+    const t2 = performance.now();
+
+    for (let i = 0; i < params.length; i++) {
+      const prm = params[i];
+      prm.grad.set(out[this.gradOutputs[i]].data as Float32Array);
+      sparse.get(prm.name)?.adjustGradient(prm.grad);
+    }
+    this.optimizer.step(params, lr);
+    graph.bnStats.forEach((b, j) => {
+      const mu = this.bnMomentum[j];
+      const rm = running.get(b.meanInitializer) as Float32Array, rv = running.get(b.varInitializer) as Float32Array;
+      const bm = out[b.meanOutput].data as Float32Array, bv = out[b.varOutput].data as Float32Array;
+      for (let i = 0; i < rm.length; i++) {
+        rm[i] = (1 - mu) * rm[i] + mu * bm[i];
+        rv[i] = (1 - mu) * rv[i] + mu * bv[i];
+      }
+    });
+    const t3 = performance.now();
+    const loss = Number((out[graph.lossName].data as Float32Array)[0]);
+    return { loss, out, phases: { masksMs: t1 - t0, runMs: t2 - t1, updateMs: t3 - t2 } };
+  }
+}
