@@ -75,7 +75,7 @@ export class RankBoundary {
    */
   guess(len: number, k: number, src: Int32Array, start: number, stride = 1): void {
     if (this.hasHint) {
-      const half = Math.max(MIN_HALF_WIDTH, Math.round(2.5 * this.devEma));
+      const half = Math.max(MIN_HALF_WIDTH, Math.round(4 * this.devEma));
       this.lo = Math.max(0, this.center - half);
       this.hi = Math.min(MAX_KEY, this.center + half);
     } else if (len >= SAMPLE_MIN_LEN) {

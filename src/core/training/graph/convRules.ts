@@ -337,7 +337,9 @@ export const convGrad: GradRule = (ctx, node, dY) => {
 
   if (ctx.needsGrad(x)) {
     let mode = f.dx;
-    if (mode === 'auto') mode = canFlip(c) && g > 1 ? 'flip' : 'convtranspose';
+    // Stride 1: the flipped Conv (ConvTranspose is slower on onnxruntime's CPU: its col2im runs per image, and
+    // with group = C it is far slower still); strided convs need ConvTranspose.
+    if (mode === 'auto') mode = canFlip(c) ? 'flip' : 'convtranspose';
     if (mode === 'flip' && !canFlip(c)) mode = 'convtranspose';
     grads[0] = mode === 'flip' ? dxFlip(ctx, c) : dxConvTranspose(ctx, c);
   }
