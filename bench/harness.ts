@@ -13,6 +13,8 @@ export interface BenchResult {
   runs: number;
   /** Median time divided by the named baseline case's median (same module), when the case has one. */
   ratio?: number;
+  /** The same for the median CPU times: steadier on a shared machine, but for a multi-threaded case it sums the threads. */
+  cpuRatio?: number;
   baseline?: string;
   /** Free text: sizes, targets, reference figures. */
   note?: string;
@@ -53,15 +55,33 @@ export function timeIt(fn: () => void, runs = 7, warmup = 2): Timing {
   return { medianMs: median(samples), minMs: Math.min(...samples), cpuMs: median(cpu), samplesMs: samples };
 }
 
+/** `timeIt` for work that completes asynchronously (worker threads). CPU time is the whole process: all threads. */
+export async function timeItAsync(fn: () => Promise<unknown>, runs = 7, warmup = 2): Promise<Timing> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    await fn();
+    samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e3);
+  }
+  return { medianMs: median(samples), minMs: Math.min(...samples), cpuMs: median(cpu), samplesMs: samples };
+}
+
 export function result(name: string, t: Timing, extra: Partial<BenchResult> = {}): BenchResult {
   return { name, medianMs: t.medianMs, minMs: t.minMs, cpuMs: t.cpuMs, runs: t.samplesMs.length, ...extra };
 }
 
-/** Fills `baseline`/`ratio` of every result that names a baseline present in the list. */
+/** Fills `ratio` (and `cpuRatio`, when both have CPU times) of every result that names a baseline in the list. */
 export function withRatios(results: BenchResult[]): BenchResult[] {
   const byName = new Map(results.map((r) => [r.name, r]));
   return results.map((r) => {
     const base = r.baseline ? byName.get(r.baseline) : undefined;
-    return base && base !== r ? { ...r, ratio: r.medianMs / base.medianMs } : r;
+    if (!base || base === r) return r;
+    const cpuRatio = r.cpuMs !== undefined && base.cpuMs ? r.cpuMs / base.cpuMs : undefined;
+    return { ...r, ratio: r.medianMs / base.medianMs, cpuRatio };
   });
 }

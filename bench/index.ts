@@ -5,9 +5,10 @@
 import * as fs from 'fs';
 import { BenchModule, BenchResult } from './harness';
 import { masksBench } from './masks.bench';
+import { trainStepBench } from './trainStep.bench';
 
 /** The registry: one entry per bench module, run in this order. */
-export const BENCHES: BenchModule[] = [masksBench];
+export const BENCHES: BenchModule[] = [masksBench, trainStepBench];
 
 export interface BenchReport {
   node: string;
@@ -27,16 +28,17 @@ export async function runBenches(modules: BenchModule[], filter?: string): Promi
 }
 
 export function formatReport(report: BenchReport): string {
-  const rows: string[][] = [['bench', 'case', 'median ms', 'min ms', 'cpu ms', 'runs', 'x baseline', 'note']];
+  const rows: string[][] = [['bench', 'case', 'median ms', 'min ms', 'cpu ms', 'runs', 'x baseline', 'x baseline cpu', 'note']];
+  const fixed = (x: number | undefined, digits: number) => (x !== undefined ? x.toFixed(digits) : '');
   for (const m of report.modules) {
     for (const r of m.results) {
-      rows.push([m.name, r.name, r.medianMs.toFixed(1), r.minMs.toFixed(1), r.cpuMs !== undefined ? r.cpuMs.toFixed(1) : '', String(r.runs), r.ratio !== undefined ? r.ratio.toFixed(2) : '', r.note ?? '']);
+      rows.push([m.name, r.name, r.medianMs.toFixed(1), r.minMs.toFixed(1), fixed(r.cpuMs, 1), String(r.runs), fixed(r.ratio, 2), fixed(r.cpuRatio, 2), r.note ?? '']);
     }
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => r.map((cell, c) => (c >= 2 && c <= 6 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+  const line = (r: string[]) => r.map((cell, c) => (c >= 2 && c <= 7 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
   const load = require('os').loadavg()[0].toFixed(2);
-  return [`node ${report.node}, ${report.platform}, ${report.cpus} CPUs, load average ${load} (wall times inflate when the machine is shared; cpu ms is this process only)`, line(rows[0]), line(rows[0].map((_, c) => '-'.repeat(widths[c]))), ...rows.slice(1).map(line)].join('\n');
+  return [`node ${report.node}, ${report.platform}, ${report.cpus} CPUs, load average ${load} (wall times inflate when the machine is shared; cpu ms is this process only, all its threads)`, line(rows[0]), line(rows[0].map((_, c) => '-'.repeat(widths[c]))), ...rows.slice(1).map(line)].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -100,7 +100,7 @@ function tableRows(report) {
   return { rows: report.rows.filter((r) => !omitted.includes(r)), omitted: omitted.length };
 }
 
-function render(report, jsonPath) {
+function render(report, jsonPath, code) {
   const { compareTable, markdownTable } = require(path.join(root, 'out', 'src', 'core', 'compare', 'compareTable.js'));
   const metric = report.metric === 'accuracy' ? 'top-1 accuracy' : 'top-1 agreement with the dense model';
   const { rows, omitted } = tableRows(report);
@@ -120,7 +120,7 @@ function render(report, jsonPath) {
     headline: headline(report),
     notes: notes.map((n) => `- ${n}`).join('\n'),
     machine: machine(report.environment),
-    code: codeVersion(),
+    code,
   });
 }
 
@@ -132,10 +132,12 @@ async function main() {
   fs.mkdirSync(o.outDir, { recursive: true });
   const jsonPath = path.join(o.outDir, 'results.json');
   const mdPath = path.join(o.outDir, 'results.md');
+  // The code that measured: taken before the run, since others may commit while it runs.
+  const code = o.renderOnly ? 'not recorded (table re-rendered from results.json with --render-only)' : codeVersion();
   if (!o.renderOnly) measure(o, jsonPath);
   const report = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
   const { writeFileAtomic } = require(path.join(root, 'out', 'src', 'core', 'io', 'atomicWrite.js'));
-  await writeFileAtomic(mdPath, render(report, jsonPath));
+  await writeFileAtomic(mdPath, render(report, jsonPath, code));
   console.error(`results: wrote ${path.relative(root, mdPath)}${o.renderOnly ? ` from ${path.relative(root, jsonPath)}` : ` and ${path.relative(root, jsonPath)}`}`);
 }
 

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { createApi, MaxqApi } from './api';
 import { registerCommands } from './commands/registerCommands';
+import { registerCompare } from './compare/compareService';
 import { DASHBOARD_VIEW_TYPE } from './dashboard/dashboardPanel';
 import { LayerInspectorProvider } from './inspector/layerInspectorProvider';
 import { createServices } from './services';
@@ -19,6 +20,7 @@ export function activate(context: vscode.ExtensionContext): MaxqApi {
     vscode.window.registerWebviewPanelSerializer(VALIDATION_VIEW_TYPE, services.validation),
   );
   registerCommands(context, services);
+  registerCompare(context, services);
   return createApi(services);
 }
 

@@ -323,3 +323,106 @@ export interface ValidationState {
   report: ValidationReport | null;
   expanded: string[];
 }
+
+// ─────────────────────────────────────────── Compare view ────────────────────────────────────────────
+
+/** 'agreement': top-1 agreement with the dense model (the comparison's data had no labels). */
+export type CompareMetric = 'accuracy' | 'agreement';
+export type CompareRunKind = 'one-shot' | 'one-shot-bn' | 'fine-tune';
+
+/** One configuration (pattern × method × variant) of a comparison, as the view shows it. Fractions, not percent. */
+export interface CompareViewRow {
+  /** The report row's key ("2:4 maxq fine-tune default"): what 'useRow' names. */
+  key: string;
+  pattern: string;
+  method: MaskMethod;
+  kind: CompareRunKind;
+  /** The report's label, e.g. "one-shot + BN re-estimation", "fine-tune, default schedule (linear 0→1)". */
+  variant: string;
+  /** The chart series (the same configuration across patterns). */
+  seriesId: string;
+  runs: number;
+  deterministic: boolean;
+  /** Mean accuracy (or agreement) over the seeds; null when not measured. */
+  mean: number | null;
+  /** Sample std over the seeds; null when there is no spread to show (one run, or a deterministic row). */
+  std: number | null;
+  /** Mean of sparse − dense (same samples), and its std like `std`. */
+  delta: number | null;
+  deltaStd: number | null;
+  /** Wall and CPU seconds per run (means). */
+  seconds: number;
+  cpuSeconds: number;
+  validationPass: boolean;
+  /** The highest mean of its pattern (ties included). */
+  highest: boolean;
+}
+
+export interface CompareChartPoint {
+  key: string;
+  mean: number;
+  std: number | null;
+}
+
+/** One bar series: a configuration, with one point per pattern (null: that pattern has no such row). */
+export interface CompareChartSeries {
+  id: string;
+  label: string;
+  method: MaskMethod;
+  kind: CompareRunKind;
+  scheduleVariant: string | null;
+  points: (CompareChartPoint | null)[];
+}
+
+export interface CompareChartData {
+  /** The groups along the x axis. */
+  patterns: string[];
+  series: CompareChartSeries[];
+  dense: number | null;
+  /** A y range (fractions) that holds every mean ± std and the dense line, for the zoomed chart. */
+  zoom: { min: number; max: number };
+}
+
+export interface CompareViewModel {
+  reportPath: string;
+  reportName: string;
+  /** The compared model: resolved on disk when found, else as the report names it. */
+  modelPath: string;
+  modelName: string;
+  modelFound: boolean;
+  createdAt: string;
+  metric: CompareMetric;
+  /** "accuracy" or "agreement with dense". */
+  metricLabel: string;
+  dense: number | null;
+  /** What the numbers are measured on. */
+  evaluation: string;
+  facts: { label: string; value: string }[];
+  notes: string[];
+  rows: CompareViewRow[];
+  chart: CompareChartData;
+}
+
+export type CompareToWebview =
+  | { type: 'report'; view: CompareViewModel }
+  | { type: 'loadFailed'; reportPath: string | null; message: string }
+  /** Answer to 'useRow': the sparsify form opened prefilled, or why it did not. */
+  | { type: 'useResult'; key: string; ok: boolean; message: string };
+
+export type CompareToHost =
+  | { type: 'ready' }
+  | { type: 'useRow'; key: string }
+  | { type: 'openReportFile' }
+  /** What the view shows now (tests and the Output channel read it). */
+  | { type: 'rendered'; status: ViewStatus; rows: number };
+
+/** What the compare view saves; after a reload it shows this at once, and the host re-reads the report file. */
+export interface CompareState {
+  view: CompareViewModel | null;
+  reportPath: string | null;
+  error: string | null;
+  sort: { key: string; dir: 'asc' | 'desc' } | null;
+  /** Y axis zoomed to the results instead of 0–100 %. */
+  zoom: boolean;
+  selected: string | null;
+}

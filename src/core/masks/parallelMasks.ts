@@ -134,6 +134,7 @@ export class MaskPool {
       return layerMaskSummary(w, pattern, denseFraction);
     });
     this.running = true;
+    for (const w of this.workers) w.ref(); // a pending call keeps the process alive; an idle pool does not
     try {
       await this.ready;
       const jobs = layers.map((w, i) => this.job(w, i, opts));
@@ -146,6 +147,7 @@ export class MaskPool {
         return { hard, soft, ...summaries[i] };
       });
     } finally {
+      for (const w of this.workers) w.unref();
       this.running = false;
     }
   }
@@ -192,13 +194,9 @@ export class MaskPool {
       this.pending.set(id, { left: this.workers.length, settle: resolve });
     });
     const msg: ToMaskWorker = { type: 'run', id, n: pattern.n, m: pattern.m, method, denseFraction, jobs, order, counter };
-    for (const w of this.workers) {
-      w.ref(); // a pending call keeps the process alive; an idle pool does not
-      w.postMessage(msg);
-    }
+    for (const w of this.workers) w.postMessage(msg);
     const mine = runLayerJobs(msg, this.workspace);
     const theirs = await workersDone;
-    for (const w of this.workers) w.unref();
     const failure = mine ? toError(mine) : theirs;
     if (failure) throw failure;
   }

@@ -24,26 +24,31 @@ export interface SparsifyFormDeps extends SparsifyUi {
   worker: CoreWorkerClient;
 }
 
+/** Adjusts the form's defaults before they are shown (e.g. a comparison row's recipe). */
+export type FormPrefill = (defaults: SparsifyFormValues) => SparsifyFormValues;
+
 export class SparsifyFormPanel implements vscode.Disposable {
   private static readonly open = new Map<string, SparsifyFormPanel>();
   private readonly disposables: vscode.Disposable[] = [];
   private starting = false;
 
-  static show(deps: SparsifyFormDeps, modelPath: string): SparsifyFormPanel {
+  /** With `prefill`, a form already open for the model is replaced by one showing the prefilled values. */
+  static show(deps: SparsifyFormDeps, modelPath: string, prefill?: FormPrefill): SparsifyFormPanel {
     const key = path.resolve(modelPath);
     const existing = SparsifyFormPanel.open.get(key);
-    if (existing) {
+    if (existing && !prefill) {
       existing.panel.reveal(undefined, false);
       return existing;
     }
+    existing?.panel.dispose();
     const title = `MaxQ Sparsify: ${path.basename(modelPath)}`;
     const panel = vscode.window.createWebviewPanel(SPARSIFY_FORM_VIEW_TYPE, title, vscode.ViewColumn.Active, webviewOptions(deps.extensionUri));
-    const form = new SparsifyFormPanel(panel, deps, key);
+    const form = new SparsifyFormPanel(panel, deps, key, prefill);
     SparsifyFormPanel.open.set(key, form);
     return form;
   }
 
-  private constructor(readonly panel: vscode.WebviewPanel, private readonly deps: SparsifyFormDeps, private readonly modelPath: string) {
+  private constructor(readonly panel: vscode.WebviewPanel, private readonly deps: SparsifyFormDeps, private readonly modelPath: string, private readonly prefill?: FormPrefill) {
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'maxq.svg');
     panel.webview.html = renderWebviewHtml(panel.webview, deps.extensionUri, 'sparsify', panel.title);
     this.disposables.push(
@@ -96,20 +101,21 @@ export class SparsifyFormPanel implements vscode.Disposable {
     const s = readSettings();
     try {
       const summary = await this.deps.worker.call('inspect', { path: this.modelPath });
-      this.send({
-        type: 'init',
-        modelPath: this.modelPath,
-        modelName: path.basename(this.modelPath),
+      const base = defaultFormValues({
+        pattern: s.defaultPattern,
+        method: s.defaultMethod,
+        epochs: s.epochs,
+        batchSize: s.batchSize,
+        output: this.suggestOutput(s.defaultPattern, s.defaultMethod),
         inputs: summary.inputs,
-        defaults: defaultFormValues({
-          pattern: s.defaultPattern,
-          method: s.defaultMethod,
-          epochs: s.epochs,
-          batchSize: s.batchSize,
-          output: this.suggestOutput(s.defaultPattern, s.defaultMethod),
-          inputs: summary.inputs,
-        }),
       });
+      let defaults = base;
+      if (this.prefill) {
+        defaults = this.prefill(base);
+        // The suggested output follows a prefilled pattern and method, unless the prefill chose one.
+        if (defaults.output === base.output) defaults = { ...defaults, output: this.suggestOutput(defaults.pattern, defaults.method) };
+      }
+      this.send({ type: 'init', modelPath: this.modelPath, modelName: path.basename(this.modelPath), inputs: summary.inputs, defaults });
     } catch (e) {
       this.send({ type: 'fatal', message: errorMessage(e) });
       reportError(this.deps.log, `Sparsify ${path.basename(this.modelPath)}`, e);

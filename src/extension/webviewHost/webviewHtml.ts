@@ -6,7 +6,7 @@
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
 
-export type WebviewName = 'sparsify' | 'inspector' | 'dashboard' | 'validation';
+export type WebviewName = 'sparsify' | 'inspector' | 'dashboard' | 'validation' | 'compare';
 
 /** Only the bundles and the extension's media are loadable; nothing remote. */
 export function localResourceRoots(extensionUri: vscode.Uri): vscode.Uri[] {
