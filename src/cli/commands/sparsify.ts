@@ -8,7 +8,8 @@ import { ProgressLine } from '../format';
 
 export const usage = [
   'maxq sparsify <model.onnx> --pattern N:M [--method maxq|magnitude|srste] [--out <sparse.onnx>] [--force]',
-  '    [--epochs K] [--batch B] [--lr LR] [--optimizer sgd|adamw] [--seed S] [--threads T]',
+  '    [--epochs K] [--batch B] [--lr LR] [--optimizer sgd|adamw] [--momentum M] [--nesterov] [--weight-decay WD]',
+  '    [--lr-schedule cosine|step|constant] [--label-smoothing E] [--seed S] [--threads T]',
   '    [--schedule linear|cubic|cos|exp] [--decay-start S] [--decay-end E] [--schedule-granularity step|epoch]',
   '    [--inputs x.npy [--labels y.npy] [--val-inputs x.npy --val-labels y.npy] | --images DIR [--val-images DIR] | --mnist-demo]',
   '    [--normalize SCALE,MEAN,STD] [--bn-recalibrate BATCHES | --no-bn-recalibrate] [--include NAMES] [--exclude NAMES]',
@@ -24,6 +25,7 @@ const OPTIONS = {
   'mnist-demo': { type: 'boolean' }, normalize: { type: 'string' }, 'bn-recalibrate': { type: 'string' }, 'no-bn-recalibrate': { type: 'boolean' },
   include: { type: 'string' }, exclude: { type: 'string' }, 'run-dir': { type: 'string' }, resume: { type: 'string' }, json: { type: 'boolean' },
   'label-smoothing': { type: 'string' }, 'weight-decay': { type: 'string' }, momentum: { type: 'string' },
+  nesterov: { type: 'boolean' }, 'lr-schedule': { type: 'string' },
 } as const;
 
 export function dataFromArgs(p: Parsed): DataSpec {
@@ -44,6 +46,8 @@ export function optionsFromArgs(p: Parsed, model: string): SparsifyOptions {
   const bn = p.values['no-bn-recalibrate'] ? false : str(p, 'bn-recalibrate') !== undefined ? (num(p, 'bn-recalibrate', { integer: true, min: 1 }) as number) : undefined;
   const granularity = str(p, 'schedule-granularity');
   if (granularity !== undefined && granularity !== 'step' && granularity !== 'epoch') throw usageError(`--schedule-granularity must be step or epoch, got '${granularity}'`);
+  const lrSchedule = str(p, 'lr-schedule');
+  if (lrSchedule !== undefined && !['cosine', 'step', 'constant'].includes(lrSchedule)) throw usageError(`--lr-schedule must be cosine, step or constant, got '${lrSchedule}'`);
   const optimizer = str(p, 'optimizer');
   if (optimizer !== undefined && optimizer !== 'sgd' && optimizer !== 'adamw') throw usageError(`--optimizer must be sgd or adamw, got '${optimizer}'`);
   return {
@@ -57,6 +61,8 @@ export function optionsFromArgs(p: Parsed, model: string): SparsifyOptions {
     lr: num(p, 'lr', { min: 0 }),
     optimizer: optimizer as SparsifyOptions['optimizer'],
     momentum: num(p, 'momentum', { min: 0 }),
+    nesterov: p.values.nesterov ? true : undefined,
+    lrSchedule: lrSchedule as SparsifyOptions['lrSchedule'],
     weightDecay: num(p, 'weight-decay', { min: 0 }),
     labelSmoothing: num(p, 'label-smoothing', { min: 0 }),
     seed: num(p, 'seed', { integer: true, min: 0 }),

@@ -18,7 +18,9 @@ export interface SparsifyOptions {
   lr?: number;
   optimizer?: 'sgd' | 'adamw';
   momentum?: number;
+  nesterov?: boolean;
   weightDecay?: number;
+  lrSchedule?: 'cosine' | 'step' | 'constant';
   labelSmoothing?: number;
   schedule?: ScheduleKind;
   decayStart?: number;

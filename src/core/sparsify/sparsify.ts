@@ -126,7 +126,7 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
       const result = await fineTune({
         model, layers, pattern, method: opts.method, epochs: opts.epochs, batchSize: batch,
         lr: opts.lr ?? (opts.optimizer === 'adamw' ? RUN_DEFAULTS.adamwLr : RUN_DEFAULTS.sgdLr), optimizer: opts.optimizer ?? 'sgd',
-        momentum: opts.momentum ?? RUN_DEFAULTS.momentum, weightDecay: opts.weightDecay ?? RUN_DEFAULTS.weightDecay,
+        momentum: opts.momentum ?? RUN_DEFAULTS.momentum, nesterov: opts.nesterov, lrSchedule: opts.lrSchedule, weightDecay: opts.weightDecay ?? RUN_DEFAULTS.weightDecay,
         labelSmoothing: opts.labelSmoothing ?? 0, schedule: schedule!, granularity: opts.scheduleGranularity ?? 'step',
         train: data.train, val: evalData === data.train ? null : data.val, teacher, valTeacher: reference, seed, threads: opts.threads,
         checkpointDir: opts.resume ?? (opts.runDir ? path.join(opts.runDir, 'checkpoint') : undefined), resume: Boolean(opts.resume),

@@ -30,7 +30,10 @@ export interface FineTuneOptions {
   lr: number;
   optimizer: 'sgd' | 'adamw';
   momentum: number;
+  nesterov?: boolean;
   weightDecay: number;
+  /** Learning-rate schedule over the run: cosine per step (default), step (×0.1 every third of the run) or constant. */
+  lrSchedule?: 'cosine' | 'step' | 'constant';
   labelSmoothing: number;
   schedule: DenseFractionSchedule;
   granularity: ScheduleGranularity;
@@ -89,7 +92,7 @@ async function evaluateEdits(o: FineTuneOptions, edits: Map<string, Float32Array
 function makeOptimizer(o: FineTuneOptions): Optimizer {
   return o.optimizer === 'adamw'
     ? new AdamW({ weightDecay: o.weightDecay })
-    : new Sgd({ momentum: o.momentum, weightDecay: o.weightDecay });
+    : new Sgd({ momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay });
 }
 
 export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
@@ -102,7 +105,8 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   const { graph, session, params, running, sparse } = setup;
   const optimizer = makeOptimizer(o);
   const stepper = new TrainStepper(setup, optimizer);
-  const lrs = new LrSchedule({ kind: 'cosine', baseLr: o.lr, epochs: o.epochs, stepsPerEpoch, per: 'step' });
+  const kind = o.lrSchedule ?? 'cosine';
+  const lrs = new LrSchedule({ kind, baseLr: o.lr, epochs: o.epochs, stepsPerEpoch, per: 'step', ...(kind === 'step' ? { stepEvery: Math.max(1, Math.ceil(o.epochs / 3)) } : {}) });
   let startEpoch = 0, globalStep = 0;
 
   if (o.resume && o.checkpointDir) {

@@ -196,11 +196,12 @@ export async function askCompareRequest(model: string, inputs: TensorSignature[]
       if (r === BACK) { step--; continue; }
       req.methods = r;
     } else if (step === 3) {
-      const items: Item<DataChoice>[] = [
+      const choices: Item<DataChoice>[] = [
         ...(mnist ? [{ label: 'Bundled MNIST demo', detail: 'the demo digits shipped with MaxQ (the model takes 1×28×28 inputs)', value: 'mnist-demo' as const }] : []),
         { label: 'NumPy arrays (.npy)…', detail: 'inputs, with labels for accuracy or without for agreement with the dense model', value: 'npy' },
         { label: 'Image folder…', detail: 'one sub-folder per class', value: 'images' },
-      ].map((i) => ({ ...i, picked: i.value === dataChoice }));
+      ];
+      const items = choices.map((i) => ({ ...i, picked: i.value === dataChoice }));
       const r = await pickOne<DataChoice>({ step, title: title('data'), placeholder: 'Which data do the runs train and measure on?', items, back: true });
       if (r === undefined) return undefined;
       if (r === BACK) { step--; continue; }

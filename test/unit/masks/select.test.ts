@@ -88,3 +88,43 @@ test('RankBoundary on a sub-range, long rows (sampled bracket) with periodic str
   assert.throws(() => b.find(raw, 0, 10, 10), RangeError);
   assert.throws(() => b.find(raw, 0, 10, 0), RangeError);
 });
+
+test('RankBoundary.guess/resolve: a collected bracket gives the same boundary as find, and a miss changes nothing', () => {
+  const r = rng(11);
+  const b = new RankBoundary();
+  const ref = new RankBoundary();
+  for (let row = 0; row < 120; row++) {
+    const len = 8 + Math.floor(r() * (row % 5 === 0 ? 9000 : 700));
+    const stride = 1 + (row % 3); // rows read with a stride, like the kernel-position axis
+    const src = new Int32Array(len * stride);
+    for (let j = 0; j < len; j++) src[j * stride] = keyOf((r() < 0.5 ? -1 : 1) * (row % 4 === 1 ? Math.floor(r() * 5) : r()) * 0.01 * (1 + (row % 7)));
+    const mags = Array.from({ length: len }, (_, j) => src[j * stride] & 0x7fffffff);
+    const k = 1 + Math.floor(r() * (len - 1));
+    b.guess(len, k, src, 0, stride);
+    assert.ok(b.lo <= b.hi);
+    const buf = new Int32Array(len + 1);
+    let nb = 0;
+    let below = 0;
+    for (const a of mags) {
+      if (a < b.lo) below++;
+      else if (a <= b.hi) buf[nb++] = a;
+    }
+    const e = expected(mags, k);
+    if (b.resolve(buf, nb, below, b.lo, b.hi, k)) {
+      assert.deepEqual({ vk: b.vk, vk1: b.vk1, countLE: b.countLE }, e, `row ${row}`);
+    } else {
+      // A miss: the bracket really lacks the k-th or the (k+1)-th value.
+      assert.ok(below >= k || below + nb < k + 1, `row ${row}: resolve refused a good bracket`);
+      const packed = Int32Array.from(mags);
+      b.find(packed, 0, len, k);
+      assert.deepEqual({ vk: b.vk, vk1: b.vk1, countLE: b.countLE }, e, `row ${row} (fallback)`);
+    }
+    ref.find(Int32Array.from(mags), 0, len, k);
+    assert.deepEqual({ vk: ref.vk, vk1: ref.vk1, countLE: ref.countLE }, e);
+  }
+  // A bracket that misses on purpose.
+  const keys = Int32Array.from([5, 1, 9, 7, 3].map((x) => keyOf(x)));
+  const before = { vk: b.vk, vk1: b.vk1, countLE: b.countLE };
+  assert.equal(b.resolve(keys.subarray(0, 0), 0, 5, keyOf(10), keyOf(11), 2), false);
+  assert.deepEqual({ vk: b.vk, vk1: b.vk1, countLE: b.countLE }, before);
+});
