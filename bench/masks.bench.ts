@@ -105,14 +105,16 @@ export const masksBench: BenchModule = {
     });
 
     const verdict = (ms: number) => (ms < TARGET_MS ? 'meets' : 'misses');
+    const busiest = (t: { busiestThreadCpuMs?: number }) =>
+      t.busiestThreadCpuMs !== undefined ? `; busiest thread ${t.busiestThreadCpuMs.toFixed(1)} ms cpu (≈ the wall time with a free core per thread)` : '';
     const vsTarget = (t: { medianMs: number }) =>
       `wall ${verdict(t.medianMs)} target < ${TARGET_MS} ms; PyTorch reference get_mask ${REFERENCE_PYTORCH_MS} ms (${(REFERENCE_PYTORCH_MS / t.medianMs).toFixed(1)}x)`;
     const base = 'copy (dst.set(src))';
     return withRatios([
       result(base, copy, { note: `${size}, ${((total * 4) / 1e6).toFixed(0)} MB` }),
       result('maxq 2:4, p=0', maxq, { baseline: base, note: `1 thread; ${vsTarget(maxq)}` }),
-      result(`maxq 2:4, p=0, ${threads} threads`, pooled, { baseline: base, note: `MaskPool, shared buffers; ${vsTarget(pooled)}` }),
-      result(`maxq 2:4, p=0, ${threads} threads, copies`, pooledCopies, { baseline: base, note: 'MaskPool, ordinary buffers (copied in and out)' }),
+      result(`maxq 2:4, p=0, ${threads} threads`, pooled, { baseline: base, note: `MaskPool, shared buffers; ${vsTarget(pooled)}${busiest(pooled)}` }),
+      result(`maxq 2:4, p=0, ${threads} threads, copies`, pooledCopies, { baseline: base, note: `MaskPool, ordinary buffers (copied in and out)${busiest(pooledCopies)}` }),
       result(`maxq 2:4, p=0, ${threads} threads, one-shot`, oneShot, { baseline: base, note: 'computeModelMasksParallel without a pool (starts and ends its workers)' }),
       result('maxq 2:4, p=0.5', maxqHalf, { baseline: base, note: '1 thread; mid-schedule: dense blocks by L1' }),
       result('magnitude 2:4', magnitude, { baseline: base }),

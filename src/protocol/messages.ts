@@ -379,7 +379,7 @@ export interface CompareChartData {
   patterns: string[];
   series: CompareChartSeries[];
   dense: number | null;
-  /** A y range (fractions) that holds every mean ± std and the dense line, for the zoomed chart. */
+  /** The zoomed y range (fractions): every result within 10 points of the best (± std) and the dense line. */
   zoom: { min: number; max: number };
 }
 
@@ -422,7 +422,7 @@ export interface CompareState {
   reportPath: string | null;
   error: string | null;
   sort: { key: string; dir: 'asc' | 'desc' } | null;
-  /** Y axis zoomed to the results instead of 0–100 %. */
+  /** Y axis zoomed to the top results (chart.zoom) instead of 0–100 %. */
   zoom: boolean;
   selected: string | null;
 }

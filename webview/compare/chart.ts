@@ -44,7 +44,9 @@ function readColors(): Colors {
   };
 }
 
-const KIND_ALPHA = { 'one-shot': 0.3, 'one-shot-bn': 0.6, 'fine-tune': 0.95 } as const;
+const KIND_ALPHA = { 'one-shot': 0.25, 'one-shot-bn': 0.55, 'fine-tune': 1 } as const;
+/** Room right of the plot for the dense line's label. */
+const DENSE_LABEL_WIDTH = 64;
 
 /** Diagonal hatching in `c`, for the "no schedule" fine-tunes. */
 function hatch(c: Rgba, background: string): CanvasPattern | string {
@@ -114,6 +116,7 @@ export class CompareChart {
         responsive: true,
         maintainAspectRatio: false,
         interaction: { mode: 'nearest', intersect: true },
+        layout: { padding: { right: DENSE_LABEL_WIDTH } },
         datasets: { bar: { categoryPercentage: 0.85, barPercentage: 0.92 } },
         scales: {
           x: { title: { display: true, text: 'N:M pattern', color: c.text }, ticks: { color: c.text, font: { weight: 'bold' } }, grid: { display: false } },
@@ -162,8 +165,9 @@ export class CompareChart {
       label: s.label,
       data: s.points.map((p) => (p ? p.mean * 100 : null)),
       backgroundColor: fill(s),
-      borderColor: s.points.map((p) => (p && p.key === view.selected ? c.selected : rgbaString(c.method[s.method], 1))),
-      borderWidth: s.points.map((p) => (p && p.key === view.selected ? 3 : 1.5)),
+      borderColor: rgbaString(c.method[s.method], 1),
+      borderWidth: 1.5,
+      maxBarThickness: 64,
     }));
     const y = chart.options.scales?.y;
     if (y) {
@@ -183,13 +187,27 @@ export class CompareChart {
     ctx.clip();
     ctx.strokeStyle = this.colors.whisker;
     ctx.lineWidth = 1.5;
+    const below: { x: number; v: number }[] = [];
     chart.data.datasets.forEach((ds, i) => {
       if (!chart.isDatasetVisible(i)) return;
       chart.getDatasetMeta(i).data.forEach((bar, j) => {
         const v = ds.data[j];
         const err = this.errors[i]?.[j];
-        if (v === null || v === undefined || err === null || err === undefined) return;
-        const { x, width } = bar.getProps(['x', 'width'], true) as { x: number; width: number };
+        if (v === null || v === undefined) return;
+        const { x, y: barTop, base, width } = bar.getProps(['x', 'y', 'base', 'width'], true) as { x: number; y: number; base: number; width: number };
+        if (this.view?.selected && this.keys[i]?.[j] === this.view.selected) {
+          // The row selected in the table: outlined in the focus colour.
+          ctx.save();
+          ctx.strokeStyle = this.colors.selected;
+          ctx.lineWidth = 3;
+          ctx.strokeRect(x - width / 2 - 2.5, Math.min(barTop, base) - 2.5, width + 5, Math.abs(base - barTop) + 5);
+          ctx.restore();
+        }
+        if (typeof y.min === 'number' && v < y.min) {
+          below.push({ x, v });
+          return;
+        }
+        if (err === null || err === undefined) return;
         const top = y.getPixelForValue(v + err * 100), bottom = y.getPixelForValue(v - err * 100);
         const cap = Math.max(3, Math.min(7, width * 0.3));
         ctx.beginPath();
@@ -202,6 +220,19 @@ export class CompareChart {
         ctx.stroke();
       });
     });
+    // Bars below a zoomed axis: an arrow and the value at the bottom, so none silently disappears.
+    ctx.fillStyle = this.colors.muted;
+    ctx.font = `${Math.max(9, Math.round((Chart.defaults.font.size ?? 12) * 0.85))}px ${getComputedStyle(document.body).fontFamily}`;
+    ctx.textAlign = 'center';
+    for (const b of below) {
+      ctx.save();
+      ctx.translate(b.x, area.bottom - 4);
+      ctx.rotate(-Math.PI / 2);
+      ctx.textAlign = 'left';
+      ctx.textBaseline = 'middle';
+      ctx.fillText(`↓ ${b.v.toFixed(1)} %`, 0, 0);
+      ctx.restore();
+    }
     ctx.restore();
   }
 
@@ -211,24 +242,24 @@ export class CompareChart {
     const ctx = chart.ctx, area = chart.chartArea;
     const py = chart.scales.y.getPixelForValue(dense * 100);
     if (py < area.top || py > area.bottom) return;
-    const text = `dense ${(dense * 100).toFixed(2)} %`;
     ctx.save();
     ctx.strokeStyle = this.colors.dense;
     ctx.lineWidth = 1.5;
     ctx.setLineDash([6, 4]);
     ctx.beginPath();
     ctx.moveTo(area.left, py);
-    ctx.lineTo(area.right, py);
+    ctx.lineTo(area.right + 4, py);
     ctx.stroke();
     ctx.setLineDash([]);
-    ctx.font = `600 ${Math.round(Chart.defaults.font.size ?? 12)}px ${getComputedStyle(document.body).fontFamily}`;
-    const w = ctx.measureText(text).width;
-    const x = area.right - w - 8, ty = py - 6;
-    ctx.fillStyle = this.colors.background;
-    ctx.fillRect(x - 4, ty - 13, w + 8, 16);
+    // The label sits right of the plot (layout padding), where no bar can hide it.
+    const size = Math.round(Chart.defaults.font.size ?? 12);
+    ctx.font = `600 ${size}px ${getComputedStyle(document.body).fontFamily}`;
     ctx.fillStyle = this.colors.dense;
-    ctx.textBaseline = 'alphabetic';
-    ctx.fillText(text, x, ty);
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'bottom';
+    ctx.fillText('dense', area.right + 8, py - 1);
+    ctx.textBaseline = 'top';
+    ctx.fillText(`${(dense * 100).toFixed(2)} %`, area.right + 8, py + 1);
     ctx.restore();
   }
 

@@ -18,7 +18,7 @@ import { buildTable } from './table';
 registerToolkit();
 
 const host = connectToHost<CompareToWebview, CompareToHost, CompareState>(receive);
-const state: CompareState = host.getState() ?? { view: null, reportPath: null, error: null, sort: null, zoom: false, selected: null };
+const state: CompareState = host.getState() ?? { view: null, reportPath: null, error: null, sort: null, zoom: true, selected: null };
 let chart: CompareChart | null = null;
 let table: DataTable<CompareViewRow> | null = null;
 let useMessage: HTMLElement | null = null;
@@ -65,7 +65,8 @@ function render(): void {
     'aria-label': `Bar chart of mean ${view.metricLabel} for ${view.rows.length} configurations over ${view.chart.patterns.join(', ')}; the table below lists the same numbers.`,
   });
   const zoom = checkbox({
-    id: 'compare-zoom', label: 'Zoom the y axis to the results', checked: state.zoom,
+    id: 'compare-zoom', label: 'Zoom to the top results', checked: state.zoom,
+    title: 'Y axis framed on the results within 10 points of the best; bars below it are marked ↓ with their value. Untick for 0–100 %.',
     onChange: (c) => {
       state.zoom = c;
       save();

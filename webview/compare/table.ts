@@ -32,7 +32,7 @@ export function buildTable(view: CompareViewModel, actions: TableActions): DataT
     { key: 'variant', label: 'Variant', sortValue: (r) => `${KIND_ORDER[r.kind]} ${r.variant}`, render: (r) => r.variant },
     {
       key: 'runs', label: 'Runs', numeric: true, sortValue: (r) => r.runs,
-      render: (r) => (r.deterministic ? h('span', { title: 'One-shot runs give the same model for every seed: run once.' }, '1 (deterministic)') : String(r.runs)),
+      render: (r) => (r.deterministic ? h('span', { title: 'Deterministic: one-shot runs give the same model for every seed, so they run once.' }, '1') : String(r.runs)),
     },
     {
       key: 'mean', label: `${view.metricLabel} % (mean ± std)`, numeric: true, sortValue: (r) => r.mean ?? -1,

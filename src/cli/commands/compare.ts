@@ -63,7 +63,8 @@ export function compareOptionsFromArgs(p: Parsed): CompareOptions & { reportPath
     data: s.data ?? { kind: 'none' },
     shared: sharedRun,
     bnBatches: typeof s.bnRecalibrate === 'number' ? s.bnRecalibrate : undefined,
-    reportPath: str(p, 'out') ?? `${path.basename(model).replace(/\.onnx$/i, '')}.compare.json`,
+    // Beside the model by default, where the extension looks for it.
+    reportPath: str(p, 'out') ?? model.replace(/(\.onnx)?$/i, '.compare.json'),
   };
 }
 

@@ -3,6 +3,7 @@
  * fine-tune budget every method gets, and the data. Checking resolves every default (from RUN_DEFAULTS) so the
  * report states exactly the budget that ran.
  */
+import * as path from 'path';
 import { usageError } from '../errors';
 import { NmPattern } from '../masks/nmPattern';
 import { RUN_DEFAULTS } from '../sparsify/defaults';
@@ -136,16 +137,29 @@ export function checkCompareOptions(opts: CompareOptions): CheckedCompareOptions
   }
   const shared = opts.shared ?? {};
   return {
-    model: opts.model,
+    // Absolute paths: the report is read later from wherever it was saved.
+    model: path.resolve(opts.model),
     patterns,
     methods,
     seeds: Array.from({ length: count }, (_, i) => firstSeed + i),
     scheduleVariants,
     budget: resolveBudget(epochs, shared, opts.bnBatches),
-    data: opts.data,
+    data: absoluteData(opts.data),
     include: shared.include,
     exclude: shared.exclude,
     threads: shared.threads,
     tempRoot: opts.tempRoot,
   };
+}
+
+function absoluteData(d: DataSpec): DataSpec {
+  const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(p));
+  switch (d.kind) {
+    case 'npy':
+      return { ...d, inputs: path.resolve(d.inputs), labels: abs(d.labels), valInputs: abs(d.valInputs), valLabels: abs(d.valLabels) };
+    case 'images':
+      return { ...d, dir: path.resolve(d.dir), valDir: abs(d.valDir) };
+    default:
+      return d;
+  }
 }

@@ -15,7 +15,10 @@
 import { MAGNITUDE_MASK } from './canonicalWeight';
 import { FINITE_MAX } from './hardMask';
 
-/** Results of the last collect call: keys below the filter bracket, keys appended, H = 1 count, finiteness. */
+/**
+ * Results of the last collect call: keys below the filter bracket, keys appended, H = 1 count, and (when H is
+ * computed here) a finiteness accumulator that is < 0 when a non-finite weight was seen (see FINITE_MAX).
+ */
 export const collected = { below: 0, nb: 0, count: 0, finite: 0 };
 
 /**
@@ -193,7 +196,10 @@ export function collect4Strided(
   collected.finite = acc;
 }
 
-/** H given, Kh·Kw = 1: H = 1 indices go to `list[0, count)`. The weights were checked finite with H. */
+/**
+ * H given, Kh·Kw = 1: H = 1 indices go to `list[0, count)`. The weights were checked finite with H. Unrolled by
+ * four (the per-element work is small, loop overhead is not), with a tail for lengths that are no multiple of 4.
+ */
 export function collectGivenContiguous(
   keys: Int32Array, hard: Uint8Array, start: number, len: number,
   lo: number, hi: number, fbuf: Int32Array, list: Int32Array,
@@ -201,7 +207,32 @@ export function collectGivenContiguous(
   let m = 0;
   let below = 0;
   let nb = 0;
-  for (let i = start, end = start + len; i < end; i++) {
+  const end = start + len;
+  let i = start;
+  for (const end4 = end - 3; i < end4; i += 4) {
+    const a0 = keys[i] & MAGNITUDE_MASK;
+    const a1 = keys[i + 1] & MAGNITUDE_MASK;
+    const a2 = keys[i + 2] & MAGNITUDE_MASK;
+    const a3 = keys[i + 3] & MAGNITUDE_MASK;
+    list[m] = i;
+    m += hard[i];
+    list[m] = i + 1;
+    m += hard[i + 1];
+    list[m] = i + 2;
+    m += hard[i + 2];
+    list[m] = i + 3;
+    m += hard[i + 3];
+    below += ((a0 - lo) >>> 31) + ((a1 - lo) >>> 31) + ((a2 - lo) >>> 31) + ((a3 - lo) >>> 31);
+    fbuf[nb] = a0;
+    nb += 1 ^ (((a0 - lo) | (hi - a0)) >>> 31);
+    fbuf[nb] = a1;
+    nb += 1 ^ (((a1 - lo) | (hi - a1)) >>> 31);
+    fbuf[nb] = a2;
+    nb += 1 ^ (((a2 - lo) | (hi - a2)) >>> 31);
+    fbuf[nb] = a3;
+    nb += 1 ^ (((a3 - lo) | (hi - a3)) >>> 31);
+  }
+  for (; i < end; i++) {
     const a = keys[i] & MAGNITUDE_MASK;
     list[m] = i;
     m += hard[i];
@@ -218,6 +249,7 @@ export function collectGivenContiguous(
 /**
  * H given, Kh·Kw > 1: position p's H = 1 indices go to `list[listBase + p·(I + 1), …)` and their number to
  * `counts[countBase + p]` (a position of one row has I weights, all of which may be kept in dense blocks).
+ * Unrolled by four channels like `collectGivenContiguous`.
  */
 export function collectGivenStrided(
   keys: Int32Array, hard: Uint8Array, start: number, I: number, KK: number,
@@ -225,6 +257,7 @@ export function collectGivenStrided(
   counts: Int32Array, countBase: number,
 ): void {
   const end = start + I * KK;
+  const step = 4 * KK;
   const pbuf = pos.buf;
   let below = 0;
   let nb = 0;
@@ -235,10 +268,46 @@ export function collectGivenStrided(
     let pc = pos.cur[p];
     const first = listBase + p * (I + 1);
     let m = first;
-    for (let i = start + p; i < end; i += KK) {
-      const a = keys[i] & MAGNITUDE_MASK;
-      list[m] = i;
-      m += hard[i];
+    let i0 = start + p;
+    for (const end4 = end - 3 * KK; i0 < end4; i0 += step) {
+      const i1 = i0 + KK;
+      const i2 = i1 + KK;
+      const i3 = i2 + KK;
+      const a0 = keys[i0] & MAGNITUDE_MASK;
+      const a1 = keys[i1] & MAGNITUDE_MASK;
+      const a2 = keys[i2] & MAGNITUDE_MASK;
+      const a3 = keys[i3] & MAGNITUDE_MASK;
+      list[m] = i0;
+      m += hard[i0];
+      list[m] = i1;
+      m += hard[i1];
+      list[m] = i2;
+      m += hard[i2];
+      list[m] = i3;
+      m += hard[i3];
+      below += ((a0 - lo) >>> 31) + ((a1 - lo) >>> 31) + ((a2 - lo) >>> 31) + ((a3 - lo) >>> 31);
+      fbuf[nb] = a0;
+      nb += 1 ^ (((a0 - lo) | (hi - a0)) >>> 31);
+      fbuf[nb] = a1;
+      nb += 1 ^ (((a1 - lo) | (hi - a1)) >>> 31);
+      fbuf[nb] = a2;
+      nb += 1 ^ (((a2 - lo) | (hi - a2)) >>> 31);
+      fbuf[nb] = a3;
+      nb += 1 ^ (((a3 - lo) | (hi - a3)) >>> 31);
+      pb += ((a0 - plo) >>> 31) + ((a1 - plo) >>> 31) + ((a2 - plo) >>> 31) + ((a3 - plo) >>> 31);
+      pbuf[pc] = a0;
+      pc += 1 ^ (((a0 - plo) | (phi - a0)) >>> 31);
+      pbuf[pc] = a1;
+      pc += 1 ^ (((a1 - plo) | (phi - a1)) >>> 31);
+      pbuf[pc] = a2;
+      pc += 1 ^ (((a2 - plo) | (phi - a2)) >>> 31);
+      pbuf[pc] = a3;
+      pc += 1 ^ (((a3 - plo) | (phi - a3)) >>> 31);
+    }
+    for (; i0 < end; i0 += KK) {
+      const a = keys[i0] & MAGNITUDE_MASK;
+      list[m] = i0;
+      m += hard[i0];
       below += (a - lo) >>> 31;
       fbuf[nb] = a;
       nb += 1 ^ (((a - lo) | (hi - a)) >>> 31);

@@ -44,6 +44,14 @@ export function blockL1(w: CanonicalWeight, pattern: NmPattern, out?: Float32Arr
   for (let o = 0; o < w.O; o++) {
     for (let g = 0; g < G; g++) {
       const chunk = (o * w.I + g * M) * KK;
+      if (M === 4) {
+        // Unrolled; fround(0 + a0) = a0, so this is the same sum as the loop below.
+        for (let i0 = chunk, b = o * KK * G + g, end = chunk + KK; i0 < end; i0++, b += G) {
+          const s01 = Math.fround(Math.abs(data[i0]) + Math.abs(data[i0 + KK]));
+          l1[b] = Math.fround(Math.fround(s01 + Math.abs(data[i0 + 2 * KK])) + Math.abs(data[i0 + 3 * KK]));
+        }
+        continue;
+      }
       for (let hw = 0, b = o * KK * G + g; hw < KK; hw++, b += G) {
         let s = 0;
         for (let j = 0, idx = chunk + hw; j < M; j++, idx += KK) s = Math.fround(s + Math.abs(data[idx]));
@@ -100,7 +108,14 @@ export function forceDenseBlocks(
           equalsToTake--;
         }
         const first = (o * w.I + g * M) * KK + hw;
-        for (let j = 0, idx = first; j < M; j++, idx += KK) hard[idx] |= dense;
+        if (M === 4) {
+          hard[first] |= dense;
+          hard[first + KK] |= dense;
+          hard[first + 2 * KK] |= dense;
+          hard[first + 3 * KK] |= dense;
+        } else {
+          for (let j = 0, idx = first; j < M; j++, idx += KK) hard[idx] |= dense;
+        }
       }
     }
   }

@@ -40,9 +40,10 @@ export function hardNmMask(w: CanonicalWeight, pattern: NmPattern, out?: Uint8Ar
 /**
  * H for the (o, g) chunks [first, end) — chunk c covers the M·Kh·Kw contiguous values of channels g·M..g·M+M−1
  * of filter o, with c = o·(I/M) + g — written into `mask` at the same offsets. Returns a value < 0 when a
- * non-finite weight was seen (see FINITE_MAX). Used for whole layers and, by the fused soft-mask path, per row.
+ * non-finite weight was seen (see FINITE_MAX). The fused soft-mask pass (collectRows.ts) repeats the M = 4
+ * arithmetic inline, for rows it reads anyway.
  */
-export function hardChunks(keys: Int32Array, mask: Uint8Array, first: number, end: number, KK: number, n: number, m: number): number {
+function hardChunks(keys: Int32Array, mask: Uint8Array, first: number, end: number, KK: number, n: number, m: number): number {
   if (m === 4) return KK === 1 ? hard4Contiguous(keys, mask, first * 4, end * 4, n) : hard4(keys, mask, first, end, KK, n);
   if (m === 2) return hard2(keys, mask, first, end, KK);
   return hardGeneric(keys, mask, first, end, KK, n, m);

@@ -10,7 +10,8 @@
  *
  * A `MaskPool` keeps its workers between calls (starting one costs tens of milliseconds, a training loop needs
  * masks at every step); `close()` ends them. `computeModelMasksParallel` without a pool starts one and closes it
- * before returning. Idle pools do not keep the process alive.
+ * before returning. Idle pools do not keep the process alive. The calling thread computes layers too, so it is
+ * busy (not awaiting) for about 1/threads of the work; call from a worker where the event loop must stay free.
  */
 import * as os from 'os';
 import * as path from 'path';
@@ -59,6 +60,7 @@ export async function computeModelMasksParallel(
   opts: ParallelMaskOptions = {},
 ): Promise<LayerMask[]> {
   if (opts.pool) return opts.pool.compute(layers, pattern, method, denseFraction, opts);
+  if (opts.threads !== undefined) assertThreads(opts.threads);
   const threads = Math.min(opts.threads ?? defaultThreadCount(), layers.length);
   if (threads <= 1) return layers.map((w, i) => computeLayerMask(w, pattern, method, denseFraction, opts.names?.[i], outs(opts, i)));
   const pool = new MaskPool(threads);
@@ -71,6 +73,10 @@ export async function computeModelMasksParallel(
 
 function outs(opts: ParallelMaskOptions, i: number): { hardOut?: Uint8Array; softOut?: Float32Array } {
   return { hardOut: opts.hardOut?.[i], softOut: opts.softOut?.[i] };
+}
+
+function assertThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw usageError(`threads must be an integer ≥ 1, got ${threads}`);
 }
 
 function isShared(a: ArrayBufferView): boolean {
@@ -86,12 +92,14 @@ export class MaskPool {
   private nextId = 1;
   private closed = false;
   private running = false;
+  /** Set when a worker died: the pool cannot finish a call any more. */
+  private broken?: Error;
   /** Shared scratch for callers' non-shared buffers, reused across calls while the sizes match. */
   private scratch: { data?: Float32Array; hard?: Uint8Array; soft?: Float32Array }[] = [];
 
   /** @param threads threads in all, the calling thread included (≥ 1). */
   constructor(threads = defaultThreadCount()) {
-    if (!Number.isInteger(threads) || threads < 1) throw usageError(`threads must be an integer ≥ 1, got ${threads}`);
+    assertThreads(threads);
     this.threads = threads;
     const started: Promise<void>[] = [];
     for (let t = 1; t < threads; t++) {
@@ -101,13 +109,12 @@ export class MaskPool {
         new Promise((resolve, reject) => {
           worker.once('message', () => resolve()); // the first message says the worker has loaded
           worker.once('error', reject);
+          worker.once('exit', (code) => reject(new Error(`mask worker exited with code ${code}`)));
         }),
       );
       worker.on('message', (m: FromMaskWorker) => this.onMessage(m));
       worker.on('error', (e) => this.failAll(e));
-      worker.on('exit', (code) => {
-        if (!this.closed) this.failAll(new Error(`mask worker exited with code ${code}`));
-      });
+      worker.on('exit', (code) => this.failAll(new Error(`mask worker exited with code ${code}`)));
       this.workers.push(worker);
     }
     this.ready = Promise.all(started).then(() => undefined);
@@ -123,6 +130,7 @@ export class MaskPool {
     opts: Omit<ParallelMaskOptions, 'pool' | 'threads'> = {},
   ): Promise<LayerMask[]> {
     if (this.closed) throw new Error('mask pool is closed');
+    if (this.broken) throw this.broken;
     if (this.running) throw new Error('mask pool is already computing');
     assertMaskMethod(method);
     // Check what computeLayerMask would check before any thread starts, so bad input fails the same way.
@@ -152,10 +160,11 @@ export class MaskPool {
     }
   }
 
-  /** Ends the workers. Idempotent. */
+  /** Ends the workers (a call in progress rejects). Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.failAll(new Error('mask pool is closed'));
     this.scratch = [];
     this.workspace.release();
     await Promise.all(this.workers.map((w) => w.terminate()));
@@ -212,7 +221,9 @@ export class MaskPool {
     }
   }
 
+  /** A worker died or the pool closed: pending calls reject, later ones too. */
   private failAll(e: Error): void {
+    this.broken ??= e;
     for (const p of this.pending.values()) p.settle(e);
     this.pending.clear();
   }

@@ -13,12 +13,12 @@
  *    range, so the loop always terminates with the exact answer.
  * 4. Refine inside the buffer with a histogram of ~nb/4 buckets over the bracket: one counting pass, then keep the
  *    bucket(s) of the k-th and (k+1)-th key (ping-ponging between two scratch buffers), repeated while it
- *    shrinks; quickselect finishes the last few dozen keys, or the whole buffer when the keys are too clumped
- *    (ties) to separate. Interpolating a sub-bracket from the rank, as a uniform spread would allow, misses on
+ *    shrinks; quickselect finishes the last few keys, or the whole buffer when the keys are too clumped (ties)
+ *    to separate. Interpolating a sub-bracket from the rank, as a uniform spread would allow, misses on
  *    a fifth of real rows (the density varies across the bracket) and leaves hundreds of keys to quickselect.
  *
  * `find` does all of this on its own. The fused mask passes (`collectRows.ts`) take step 1 from `guess`, do
- * step 2 while they read the weights for the hard mask anyway, and hand the result to `resolve` (steps 4; on a
+ * step 2 while they read the weights for the hard mask anyway, and hand the result to `resolve` (step 4; on a
  * miss the caller falls back to `find`).
  *
  * Keys are `float bits & 0x7fffffff` (see `magnitudeKeys`): non-negative int32 that order like |w|, so

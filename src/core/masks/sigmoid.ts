@@ -7,7 +7,7 @@
  * values in [0.5, 1] (3e-8), i.e. far inside the spec's 1e-5 tolerance and smaller than the reference's own
  * float32 rounding. Beyond z = 20, σ(z) > 1 − 2.1e-9, which rounds to 1 in fp32, so the table stops there.
  *
- * Hot loops inline the lookup using the exported constants (see `softMask.ts`); `sigmoidNonNegative` is the
+ * Hot loops inline the lookup using the exported constants (see `softLists.ts`); `sigmoidNonNegative` is the
  * same arithmetic as a function, for the cold paths and the tests.
  */
 

@@ -13,35 +13,61 @@
 import { SIGMOID_LAST as LAST, SIGMOID_TABLE as TAB } from './sigmoid';
 import { TERM_SCALE as SCALE } from './softTerm';
 
+/** fround(σ((a − thr)/τ)) when a > thr, else 0 (small enough for V8 to inline). */
+function term(a: number, thr: number): number {
+  const z = (a - thr) * SCALE;
+  const t = Math.min(Math.abs(z), LAST);
+  const j = t | 0;
+  const v = TAB[j];
+  return Math.fround(v + (t - j) * (TAB[j + 1] - v)) * +(z > 0);
+}
+
+// Both kernels take two listed weights per iteration: independent work for the CPU to overlap (~8 % faster).
+
 /** Filter axis only (Kh·Kw = 1): list[q, end). */
 export function listTermsF(data: Float32Array, soft: Float32Array, list: Int32Array, q: number, end: number, thr: number): void {
-  for (; q < end; q++) {
+  for (; q + 1 < end; q += 2) {
+    const i0 = list[q];
+    const i1 = list[q + 1];
+    const f0 = term(Math.abs(data[i0]), thr);
+    const f1 = term(Math.abs(data[i1]), thr);
+    soft[i0] = Math.fround(1 + f0);
+    soft[i1] = Math.fround(1 + f1);
+  }
+  if (q < end) {
     const i = list[q];
-    const z = (Math.abs(data[i]) - thr) * SCALE;
-    const t = Math.min(Math.abs(z), LAST);
-    const j = t | 0;
-    const v = TAB[j];
-    soft[i] = Math.fround(1 + Math.fround(v + (t - j) * (TAB[j + 1] - v)) * +(z > 0));
+    soft[i] = Math.fround(1 + term(Math.abs(data[i]), thr));
   }
 }
 
-/** Both axes, for the listed weights of one kernel position (position threshold thrP): list[q, end). */
+/**
+ * Both axes, for one filter row whose H = 1 indices are listed per kernel position: position p's run starts at
+ * `first + p·region` and holds `perPosition` entries, or `counts[countBase + p]` when perPosition < 0.
+ */
 export function listTermsFP(
-  data: Float32Array, soft: Float32Array, list: Int32Array, q: number, end: number, thrF: number, thrP: number,
+  data: Float32Array, soft: Float32Array, list: Int32Array, first: number, region: number, KK: number,
+  perPosition: number, counts: Int32Array, countBase: number, thrF: number, thrP: Float64Array,
 ): void {
-  for (; q < end; q++) {
-    const i = list[q];
-    const a = Math.abs(data[i]);
-    const zf = (a - thrF) * SCALE;
-    const tf = Math.min(Math.abs(zf), LAST);
-    const jf = tf | 0;
-    const vf = TAB[jf];
-    const zp = (a - thrP) * SCALE;
-    const tp = Math.min(Math.abs(zp), LAST);
-    const jp = tp | 0;
-    const vp = TAB[jp];
-    const f = Math.fround(vf + (tf - jf) * (TAB[jf + 1] - vf)) * +(zf > 0);
-    const p = Math.fround(vp + (tp - jp) * (TAB[jp + 1] - vp)) * +(zp > 0);
-    soft[i] = Math.fround(Math.fround(1 + f) + p);
+  for (let p = 0; p < KK; p++) {
+    const tP = thrP[p];
+    let q = first + p * region;
+    const end = q + (perPosition < 0 ? counts[countBase + p] : perPosition);
+    for (; q + 1 < end; q += 2) {
+      const i0 = list[q];
+      const i1 = list[q + 1];
+      const a0 = Math.abs(data[i0]);
+      const a1 = Math.abs(data[i1]);
+      const f0 = term(a0, thrF);
+      const p0 = term(a0, tP);
+      const f1 = term(a1, thrF);
+      const p1 = term(a1, tP);
+      soft[i0] = Math.fround(Math.fround(1 + f0) + p0);
+      soft[i1] = Math.fround(Math.fround(1 + f1) + p1);
+    }
+    if (q < end) {
+      const i = list[q];
+      const a = Math.abs(data[i]);
+      soft[i] = Math.fround(Math.fround(1 + term(a, thrF)) + term(a, tP));
+    }
   }
 }

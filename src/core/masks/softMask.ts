@@ -101,7 +101,7 @@ function outBuffer(out: Float32Array | undefined, total: number): Float32Array {
 interface LayerResult {
   filterTopk: number;
   positionTopk: number | null;
-  /** < 0 when computeHard saw a non-finite weight. */
+  /** < 0 when computeHard saw a non-finite weight (given H implies checked weights). */
   finite: number;
 }
 
@@ -180,16 +180,10 @@ function runBothAxes(
   for (let p = 0; p < KK; p++) if (posRows.keepEq[p] !== 0) posTied = true;
 
   soft.fill(0);
-  const perRow = (I >> 2) * n; // list length per position when computeHard
+  const perPosition = computeHard ? (I >> 2) * n : -1; // < 0: the counts of collectGivenStrided
   for (let o = 0, start = 0; o < O; o++, start += LF) {
-    const thrF = rows.thr[o];
-    if (rows.keepEq[o] !== 0 || posTied) {
-      tiedRow(keys, data, hard, soft, start, I, KK, rows.vk[o], thrF, rows.keepEq[o], posRows);
-      continue;
-    }
-    for (let p = 0, q = o * KK * region; p < KK; p++, q += region) {
-      listTermsFP(data, soft, list, q, q + (computeHard ? perRow : counts[o * KK + p]), thrF, posRows.thr[p]);
-    }
+    if (rows.keepEq[o] !== 0 || posTied) tiedRow(keys, data, hard, soft, start, I, KK, rows.vk[o], rows.thr[o], rows.keepEq[o], posRows);
+    else listTermsFP(data, soft, list, o * KK * region, region, KK, perPosition, counts, o * KK, rows.thr[o], posRows.thr);
   }
   return finite;
 }

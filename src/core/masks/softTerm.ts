@@ -1,7 +1,7 @@
 /**
  * The per-weight arithmetic of the soft terms (spec §5), shared by the whole-tensor and per-row code so both
  * produce identical bits: a kept weight of magnitude a in a row with threshold thr gets fround(σ((a − thr)/τ)).
- * The row kernels inline the same expression; `keptTerm` is the reference form.
+ * The list kernels (softLists.ts) repeat the expression for a > thr; `keptTerm` is the reference form.
  */
 import { keyToFloat } from './canonicalWeight';
 import { SIGMOID_LAST, SIGMOID_STEPS, SIGMOID_TABLE } from './sigmoid';

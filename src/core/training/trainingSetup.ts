@@ -47,7 +47,7 @@ export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts:
   for (const t of model.tensorInfos) if (t.external && t.dataType === DataType.FLOAT) inline.set(t.name, await model.readFloat32(t.name));
   const forward = await derivedModelProto(model, inline);
   const graph = buildTrainingGraph(forward, { batchSize: opts.batchSize, loss: opts.loss, labelSmoothing: opts.labelSmoothing, formulation: opts.formulation, file: model.path });
-  const session = await createSession(graph.modelBytes, `${model.path} (training graph)`, { threads: opts.threads, allowSpinning: false });
+  const session = await createSession(graph.modelBytes, `${model.path} (training graph)`, { threads: opts.threads, allowSpinning: false, memoryPattern: false });
 
   const values = new Map<string, Float32Array>();
   const params: OptimParam[] = [];

@@ -27,6 +27,11 @@ export const COMPARE_COMMANDS = {
   openCompareReport: 'maxq.openCompareReport',
 } as const;
 
+/** A request object passed to maxq.compareMethods (not a menu's list of selected URIs). */
+function isRequestArg(x: unknown): boolean {
+  return x !== undefined && x !== null && !Array.isArray(x) && !(x instanceof vscode.Uri);
+}
+
 function isCompareState(x: unknown): x is CompareState {
   return !!x && typeof x === 'object' && 'reportPath' in x;
 }
@@ -107,7 +112,8 @@ export class CompareService implements vscode.WebviewPanelSerializer<unknown>, v
     }
     const settings = readSettings();
     let request: CompareRequest | undefined;
-    if (requestArg !== undefined) request = compareRequestFrom(requestArg, settings.defaultPattern);
+    // From a menu the second argument is the list of selected files, not a request.
+    if (isRequestArg(requestArg)) request = compareRequestFrom(requestArg, settings.defaultPattern);
     else {
       // Reading the model first: a corrupt file fails here, before any question.
       const summary = await this.s.worker.call('inspect', { path: model });

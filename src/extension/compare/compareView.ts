@@ -130,6 +130,9 @@ export function viewRows(rows: readonly CompareRow[]): CompareViewRow[] {
   }));
 }
 
+/** The zoomed chart shows the results within this distance (a fraction: 10 points) of the best one. */
+export const ZOOM_WINDOW = 0.1;
+
 /** Bars grouped by pattern: one series per configuration, in the order the report lists them. */
 export function chartData(rows: readonly CompareRow[], dense: number | null): CompareChartData {
   const patterns: string[] = [];
@@ -144,16 +147,17 @@ export function chartData(rows: readonly CompareRow[], dense: number | null): Co
     }
     if (r.accuracy) s.points[patterns.indexOf(r.pattern)] = { key: r.key, mean: r.accuracy.mean, std: spread(r, r.accuracy.std) };
   }
+  // The zoomed axis frames the results worth choosing between: within ZOOM_WINDOW of the best mean, and dense.
+  const points = [...series.values()].flatMap((s) => s.points.filter((p): p is NonNullable<typeof p> => p !== null));
+  const best = Math.max(...points.map((p) => p.mean), dense ?? -Infinity);
   let lo = dense ?? Infinity, hi = dense ?? -Infinity;
-  for (const s of series.values()) {
-    for (const p of s.points) {
-      if (!p) continue;
-      lo = Math.min(lo, p.mean - (p.std ?? 0));
-      hi = Math.max(hi, p.mean + (p.std ?? 0));
-    }
+  for (const p of points) {
+    if (p.mean < best - ZOOM_WINDOW) continue;
+    lo = Math.min(lo, p.mean - (p.std ?? 0));
+    hi = Math.max(hi, p.mean + (p.std ?? 0));
   }
-  if (!Number.isFinite(lo)) [lo, hi] = [0, 1];
-  const pad = Math.max(0.01, (hi - lo) * 0.08);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) [lo, hi] = [0, 1];
+  const pad = Math.max(0.005, (hi - lo) * 0.15);
   const zoom = { min: Math.max(0, Math.floor((lo - pad) * 100) / 100), max: Math.min(1, Math.ceil((hi + pad) * 100) / 100) };
   return { patterns, series: [...series.values()], dense, zoom };
 }
@@ -194,7 +198,7 @@ export function toCompareView(report: CompareReport, source: ViewSource): Compar
   const metricLabel = report.metric === 'accuracy' ? 'accuracy' : 'agreement with dense';
   const facts: { label: string; value: string }[] = [
     { label: 'model', value: path.basename(modelPath) },
-    { label: `dense ${metricLabel}`, value: report.dense?.accuracy === null || report.dense?.accuracy === undefined ? 'n/a' : pct(report.dense.accuracy) },
+    { label: report.metric === 'accuracy' ? 'dense accuracy' : 'dense (reference)', value: report.dense?.accuracy === null || report.dense?.accuracy === undefined ? 'n/a' : pct(report.dense.accuracy) },
     { label: 'patterns', value: config.patterns.join(', ') },
     { label: 'methods', value: config.methods.map(methodName).join(', ') },
     {

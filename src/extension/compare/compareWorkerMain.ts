@@ -18,6 +18,8 @@ const send = (m: FromCompareWorker) => port.postMessage(m);
 let lastStep = 0;
 
 function forward(p: CompareProgress): void {
+  // Each run's first step gets through.
+  if (p.type === 'run-start') lastStep = 0;
   if (p.type === 'run-event') {
     const e = p.event;
     if (e.type === 'step') {

@@ -89,4 +89,10 @@ test('errors: a non-finite weight names its layer, the pool stays usable, a clos
   await pool.close(); // idempotent
   await assert.rejects(pool.compute(layers, pattern, 'maxq', 0), /closed/);
   assert.throws(() => new MaskPool(0), (e: unknown) => isMaxqError(e) && /threads/.test(e.message));
+  await assert.rejects(computeModelMasksParallel(layers, pattern, 'maxq', 0, { threads: 1.5 }), (e: unknown) => isMaxqError(e) && /threads/.test(e.message));
+  // Closing while a call waits for its workers rejects that call instead of leaving it pending.
+  const racing = new MaskPool(2);
+  const call = racing.compute(layers, pattern, 'maxq', 0);
+  await racing.close();
+  await assert.rejects(call, /closed|exited/);
 });

@@ -17,7 +17,8 @@ export type ConvDxMode = 'auto' | 'convtranspose' | 'flip';
  * - `onehot`: column matrix from one depthwise Conv with k·k one-hot kernels + one Gemm (group 1);
  * - `kkgemm`: one Gemm per kernel tap (group 1);
  * - `slices`: depthwise only, ReduceSum(S_ij ⊙ dY) per tap;
- * - `auto`: 1×1 unpadded convs use a single Gemm, depthwise/grouped the grouped-conv form, k×k group-1 convs `im2col`.
+ * - `auto`: 1×1 unpadded convs use a single Gemm, depthwise/grouped the grouped-conv form, k×k group-1 convs
+ *   `im2col`, or `kkgemm` when the column matrix would exceed IM2COL_MAX_BYTES (64 MiB).
  */
 export type ConvDwMode = 'auto' | 'conv' | 'im2col' | 'onehot' | 'kkgemm' | 'slices';
 
