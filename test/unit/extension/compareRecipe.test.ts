@@ -62,7 +62,10 @@ test('data: labelled .npy, unlabelled .npy (distil), image folders; relative pat
   const reportPath = '/runs/net.compare.json';
   const exists = (p: string) => p === path.resolve('/runs', 'data/x.npy') || p === path.resolve('/runs', 'data/y.npy');
   const resolve = dataPathResolver(reportPath, exists);
-  const npy = fixtureReport({ data: { kind: 'npy', inputs: 'data/x.npy', labels: 'data/y.npy' } });
+  const npy = fixtureReport({ data: { kind: 'npy', inputs: '/elsewhere/x.npy', labels: '/elsewhere/y.npy' } });
+  assert.equal(npy.config.data.kind === 'npy' && npy.config.data.inputs, '/elsewhere/x.npy', 'the core writes absolute paths');
+  // A report written with relative paths (or moved with its data) still finds its files beside it.
+  npy.config.data = { kind: 'npy', inputs: 'data/x.npy', labels: 'data/y.npy' };
   const a = recipeFormValues(base(), rowOf('2:4 magnitude fine-tune none', npy).row, npy.config, resolve);
   assert.equal(a.values.dataKind, 'npy');
   assert.equal(a.values.npyInputs, path.resolve('/runs', 'data/x.npy'));
