@@ -105,7 +105,8 @@ function median(a: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-const MB = 1024 * 1024;
+/** The doc's ORT inference forward of this model (§4, BN kept), on the machine where PyTorch took 590 ms. */
+const ORT_FORWARD_DOC_MS = 145;
 
 /** Deterministic batch: inputs in [-1, 1], labels i mod K. */
 function batchData(batch: number, k = 10): { x: Float32Array; labels: BigInt64Array } {
@@ -138,6 +139,10 @@ interface OrtReady {
   params: number;
   sparseLayers: number;
   setupMs: number;
+}
+
+interface OrtDone {
+  peakRssMb: number;
   forward: StepSamples;
 }
 
@@ -162,13 +167,6 @@ async function ortChild(a: ChildArgs): Promise<void> {
   const bytes = encodeModel(proto);
   const { x, labels } = batchData(a.batch);
 
-  // Inference forward, weights as initializers (for scale).
-  const inf = await createSession(bytes, 'resnet18-cifar (inference)', { threads: a.threads });
-  const infFeeds = { input: new ort.Tensor('float32', x, [a.batch, 3, 32, 32]) };
-  await timeRuns(() => inf.run(infFeeds), 2);
-  const forward = await timeRuns(() => inf.run(infFeeds), 5);
-  await inf.release();
-
   const t0 = Date.now();
   // setUpTraining reads the model file again (derivedModelProto), so the model goes through a temp file.
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'maxq-bench-')), 'resnet18-cifar.onnx');
@@ -178,13 +176,13 @@ async function ortChild(a: ChildArgs): Promise<void> {
   const layers = selectedLayers(model, { pattern });
   const setup = await setUpTraining(model, layers, { batchSize: a.batch, loss: 'ce', labelSmoothing: 0, threads: a.threads, pattern, method: 'maxq', formulation: a.formulation });
   fs.rmSync(path.dirname(file), { recursive: true, force: true });
-  const stepper = new TrainStepper(setup, new Sgd({ momentum: 0.9, weightDecay: 5e-4 }));
+  const stepper = new TrainStepper(setup, new Sgd({ momentum: 0.9, weightDecay: 5e-4 }), { maskThreads: a.threads });
   const setupMs = Date.now() - t0;
   const batch = { inputs: x, labels };
   const lr = 0.01;
   for (let i = 0; i < a.warmup; i++) await stepper.step(batch, a.denseFraction, lr);
-  const nodes = buildNodeCount(setup.graph.modelBytes);
-  send({ ready: true, nodes, params: setup.params.reduce((n, p) => n + p.data.length, 0), sparseLayers: setup.sparse.size, setupMs, forward } satisfies OrtReady);
+  const nodes = setup.graph.nodeCount;
+  send({ ready: true, nodes, params: setup.params.reduce((n, p) => n + p.data.length, 0), sparseLayers: setup.sparse.size, setupMs } satisfies OrtReady);
 
   const rl = readline.createInterface({ input: process.stdin });
   for await (const line of rl) {
@@ -205,16 +203,21 @@ async function ortChild(a: ChildArgs): Promise<void> {
       }
       send(r);
     } else if (cmd === 'quit') {
+      // The peak RSS of the training alone, before the inference session below can add to it.
+      const peakRssMb = process.resourceUsage().maxRSS / 1024;
+      await stepper.close();
       await setup.session.release();
-      send({ peakRssMb: process.resourceUsage().maxRSS / 1024 });
+      // Inference forward, weights as initializers (for scale).
+      const inf = await createSession(bytes, 'resnet18-cifar (inference)', { threads: a.threads });
+      const infFeeds = { input: new ort.Tensor('float32', x, [a.batch, 3, 32, 32]) };
+      await timeRuns(() => inf.run(infFeeds), 2);
+      const forward = await timeRuns(() => inf.run(infFeeds), 5);
+      await inf.release();
+      send({ peakRssMb, forward } satisfies OrtDone);
       rl.close();
       return;
     }
   }
-}
-
-function buildNodeCount(bytes: Uint8Array): number {
-  return onnx.ModelProto.decode(bytes).graph?.node?.length ?? 0;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -257,10 +260,14 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
     if (o.torch !== false) {
       const py = findTorchPython();
       if (py) {
-        const started = await startPytorchStep(py.python, { threads, batch, warmup });
-        torchProc = started.child;
-        torchInfo = { torch: started.ready.torch, python: py.python };
-        log(`PyTorch ${started.ready.torch} (${py.python}), ${started.ready.threads} threads, ${(started.ready.params / 1e6).toFixed(2)} M parameters`);
+        try {
+          const started = await startPytorchStep(py.python, { threads, batch, warmup });
+          torchProc = started.child;
+          torchInfo = { torch: started.ready.torch, python: py.python };
+          log(`PyTorch ${started.ready.torch} (${py.python}), ${started.ready.threads} threads, ${(started.ready.params / 1e6).toFixed(2)} M parameters`);
+        } catch (e) {
+          log(`PyTorch ${py.version} (${py.python}) failed to start, not measured: ${(e as Error).message}`);
+        }
       } else {
         log(`PyTorch: not installed (no python3 that imports torch), not measured; the doc's reference is ${PYTORCH_DOC_REFERENCE_MS} ms`);
       }
@@ -286,12 +293,17 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
       if (r % 2) sides.reverse();
       for (const side of sides) await side();
     }
-    const ortPeak = (await ortProc.request<{ peakRssMb: number }>('quit')).peakRssMb;
+    // PyTorch ends first, so that the inference forward the ORT child times on quitting has the cores to itself.
     const torchPeak = torchProc ? (await torchProc.request<{ peakRssMb: number }>('quit')).peakRssMb : null;
-    const load = `load average ${loadStart.toFixed(1)} → ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`;
+    const ortDone = await ortProc.request<OrtDone>('quit');
+    const ortPeak = ortDone.peakRssMb;
+    const loadEnd = os.loadavg()[0];
+    const cpus = os.cpus().length;
+    const shared = Math.max(loadStart, loadEnd) > cpus;
+    const load = `load average ${loadStart.toFixed(1)} → ${loadEnd.toFixed(1)} on ${cpus} CPUs${shared ? ': the machine is shared, so wall times and the ratio move with the other load (CPU times less so); rerun on a quiet machine for a verdict' : ''}`;
 
     const results: BenchResult[] = [];
-    const fw = ready.forward;
+    const fw = ortDone.forward;
     results.push({ name: 'inference forward (ORT)', medianMs: median(fw.wallMs), minMs: Math.min(...fw.wallMs), cpuMs: median(fw.cpuMs), runs: fw.wallMs.length, note: 'weights as initializers, BN kept' });
 
     const stepMed = median(ortS.wallMs);
@@ -305,13 +317,14 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
       const ratio = stepMed / pt;
       ptRow = { name: `train step (PyTorch ${torchInfo.torch})`, medianMs: pt, minMs: Math.min(...ptS.wallMs), cpuMs: ptCpu, runs: ptS.wallMs.length, note: `same model and step, SGD momentum, CE; peak RSS ${Math.round(torchPeak ?? 0)} MB; doc reference ${PYTORCH_DOC_REFERENCE_MS} ms` };
       ratioNote = `ORT/PyTorch ${ratio.toFixed(2)} wall, ${(stepCpu / ptCpu).toFixed(2)} CPU: ${ratio <= TARGET_RATIO ? 'meets' : 'misses'} the goal ≤ ${TARGET_RATIO}×`;
-      results.push({ name: 'train step (ORT, product loop)', medianMs: stepMed, minMs: Math.min(...ortS.wallMs), cpuMs: stepCpu, runs: ortS.wallMs.length, baseline: ptRow.name, ratio, note: `${phases}; peak RSS ${Math.round(ortPeak)} MB; ${ratioNote}` });
+      results.push({ name: 'train step (ORT, product loop)', medianMs: stepMed, minMs: Math.min(...ortS.wallMs), cpuMs: stepCpu, runs: ortS.wallMs.length, baseline: ptRow.name, ratio, cpuRatio: stepCpu / ptCpu, note: `${phases}; peak RSS ${Math.round(ortPeak)} MB; ${ratioNote}` });
       results.push(ptRow);
     } else {
       const ratio = stepMed / PYTORCH_DOC_REFERENCE_MS;
-      ratioNote = `vs the doc's PyTorch ${PYTORCH_DOC_REFERENCE_MS} ms (other machine, not measured here): ${ratio.toFixed(2)}×`;
+      const speed = median(ortDone.forward.wallMs) / ORT_FORWARD_DOC_MS;
+      ratioNote = `vs the doc's PyTorch ${PYTORCH_DOC_REFERENCE_MS} ms (other machine, not measured here): ${ratio.toFixed(2)}×; this machine's inference forward takes ${speed.toFixed(1)}× the doc's ${ORT_FORWARD_DOC_MS} ms`;
       results.push({ name: 'train step (ORT, product loop)', medianMs: stepMed, minMs: Math.min(...ortS.wallMs), cpuMs: stepCpu, runs: ortS.wallMs.length, baseline: 'PyTorch reference (doc)', ratio, note: `${phases}; peak RSS ${Math.round(ortPeak)} MB; ${ratioNote}` });
-      results.push({ name: 'PyTorch reference (doc)', medianMs: PYTORCH_DOC_REFERENCE_MS, minMs: PYTORCH_DOC_REFERENCE_MS, runs: 0, note: 'not measured: torch is not installed (apt-get install python3-torch to measure it in this run)' });
+      results.push({ name: 'PyTorch reference (doc)', medianMs: PYTORCH_DOC_REFERENCE_MS, minMs: PYTORCH_DOC_REFERENCE_MS, runs: 0, note: o.torch === false ? 'not measured (--no-torch)' : 'not measured: torch is not installed (apt-get install python3-torch to measure it in this run)' });
     }
     log(`ORT step ${fmt(stepMed)} ms (CPU ${fmt(stepCpu)} ms; ${phases}), peak RSS ${Math.round(ortPeak)} MB`);
     if (torchInfo && ptS.wallMs.length > 0) log(`PyTorch step ${fmt(median(ptS.wallMs))} ms (CPU ${fmt(median(ptS.cpuMs))} ms), peak RSS ${Math.round(torchPeak ?? 0)} MB`);
@@ -343,7 +356,7 @@ export async function compareFormulations(o: { batch?: number; threads?: number;
   const vs: { name: string; sess: ort.InferenceSession; feeds: Record<string, ort.Tensor>; nodes: number; s: StepSamples }[] = [];
   for (const [name, formulation] of Object.entries(o.variants ?? FORMULATION_VARIANTS)) {
     const tg = buildTrainingGraph(m, { batchSize: batch, formulation });
-    const sess = await createSession(tg.modelBytes, name, { threads: o.threads ?? 2 });
+    const sess = await createSession(tg.modelBytes, name, { threads: o.threads ?? 2, allowSpinning: false, memoryPattern: false }); // as setUpTraining
     const feeds: Record<string, ort.Tensor> = { [tg.inputName]: new ort.Tensor('float32', x, tg.inputDims), [tg.labelsName]: new ort.Tensor('int64', labels, [batch]) };
     for (const p of tg.params) feeds[p.name] = new ort.Tensor('float32', floatData(inits.get(p.sourceInitializer)!), p.dims);
     await sess.run(feeds);

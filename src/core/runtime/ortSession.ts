@@ -8,9 +8,11 @@ import { inputError } from '../errors';
 export interface SessionOptions {
   threads?: number;
   /**
-   * Let idle intra-op threads spin between operators (onnxruntime's default). The training graph turns it off:
-   * its ~1,100 operators would keep the pool spinning through the whole step, which costs 40 % more CPU and
-   * wall time when the machine is shared (measured on ResNet-18, bench/trainStep.bench.ts).
+   * Let idle intra-op threads spin between operators (onnxruntime's default). The training graph turns it off.
+   * Measured on the ResNet-18 step (bench/trainStep.bench.ts, 2 threads on 2 cores): spinning costs 10–40 %
+   * more CPU; on a quiet machine it saves 4–12 % wall time, but once other processes want the cores it makes
+   * the step up to 45 % slower. A fine-tune shares the machine with the editor and anything else, so the
+   * robust choice wins.
    */
   allowSpinning?: boolean;
   /**

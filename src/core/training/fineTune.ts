@@ -104,7 +104,6 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   });
   const { graph, session, params, running, sparse } = setup;
   const optimizer = makeOptimizer(o);
-  const stepper = new TrainStepper(setup, optimizer);
   const kind = o.lrSchedule ?? 'cosine';
   const lrs = new LrSchedule({ kind, baseLr: o.lr, epochs: o.epochs, stepsPerEpoch, per: 'step', ...(kind === 'step' ? { stepEvery: Math.max(1, Math.ceil(o.epochs / 3)) } : {}) });
   let startEpoch = 0, globalStep = 0;
@@ -122,6 +121,8 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   const [c, h, w] = o.train.inputShape;
   const N = o.batchSize;
   let lastEval: EvalResult | null = null;
+  // The masks use as many threads as the graph (o.threads; 0 or unset: the available cores).
+  const stepper = new TrainStepper(setup, optimizer, { maskThreads: o.threads });
   try {
     for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
       const plan = epochBatches(o.train.count, { batchSize: N, seed: o.seed, epoch, dropLast: true });
@@ -177,6 +178,7 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
       }
     }
   } finally {
+    await stepper.close();
     await session.release();
   }
   return { edits: exportEdits(setup), lastEval };

@@ -27,16 +27,17 @@ export class SparseLayer {
     readonly layer: LayerInfo,
     /** The dense fp32 weight in stored layout, updated in place by the optimizer. */
     readonly weight: Float32Array,
-    private readonly pattern: NmPattern,
-    private readonly method: MaskMethod,
+    readonly pattern: NmPattern,
+    readonly method: MaskMethod,
     private readonly workspace: MaskWorkspace,
   ) {
     const bad = layer.via.filter((op) => op !== 'Identity');
     if (bad.length > 0) throw inputError(undefined, `layer '${layer.name}' reaches its op through ${bad.join(', ')}; fine-tuning needs a plain float weight (one-shot sparsify works)`);
     const n = weight.length;
     this.effective = new Float32Array(n);
-    this.hardOut = new Uint8Array(n);
-    this.softOut = new Float32Array(n);
+    // Shared, so a MaskPool's workers write the masks in place (TrainStepper); plain arrays work the same.
+    this.hardOut = new Uint8Array(new SharedArrayBuffer(n));
+    this.softOut = new Float32Array(new SharedArrayBuffer(4 * n));
     this.hardStored = layer.storageTransposed ? new Uint8Array(n) : this.hardOut;
     this.softStored = layer.storageTransposed ? new Float32Array(n) : this.softOut;
     const [O, I] = layer.canonicalShape;
@@ -49,11 +50,24 @@ export class SparseLayer {
     return { data, O, I, Kh, Kw };
   }
 
+  /** Where the mask of this layer goes: computeLayerMask's (or a MaskPool's) output buffers. */
+  maskBuffers(): { hardOut: Uint8Array; softOut: Float32Array } {
+    return { hardOut: this.hardOut, softOut: this.softOut };
+  }
+
   /** Recompute H and S at dense fraction p and fill `effective` = W·S. */
   prepare(denseFraction: number): LayerMask {
     const mask = computeLayerMask(this.canonical(), this.pattern, this.method, denseFraction, this.layer.name, {
       hardOut: this.hardOut, softOut: this.softOut, workspace: this.workspace,
     });
+    return this.apply(mask);
+  }
+
+  /** Takes a mask computed elsewhere (a MaskPool, into `maskBuffers()`) and fills `effective` = W·S. */
+  apply(computed: LayerMask): LayerMask {
+    if (computed.hard !== this.hardOut) this.hardOut.set(computed.hard);
+    if (computed.soft !== this.softOut) this.softOut.set(computed.soft);
+    const mask = { ...computed, hard: this.hardOut, soft: this.softOut };
     if (this.layer.storageTransposed) {
       this.hardStored.set(fromCanonical(mask.hard, this.storedShape, true));
       this.softStored.set(fromCanonical(mask.soft, this.storedShape, true));

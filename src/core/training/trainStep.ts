@@ -8,10 +8,19 @@
  *
  * The parameter feeds are created once: each ort.Tensor wraps a buffer that the step updates in place (W·S for
  * sparse layers, the dense weight for the others), so a step allocates no input tensors beyond the batch.
+ * The masks of all sparse layers are computed on a MaskPool (the calling thread plus workers, whole layers
+ * each), which keeps its workers for the whole run: `close()` ends them.
  */
 import { ort } from '../runtime/ortSession';
+import { defaultThreadCount, MaskPool } from '../masks/parallelMasks';
 import { Optimizer } from './optim';
+import { SparseLayer } from './sparseLayer';
 import { TrainingSetup } from './trainingSetup';
+
+export interface StepperOptions {
+  /** Threads for the per-step masks, the calling thread included (default: the available cores); 1: no workers. */
+  maskThreads?: number;
+}
 
 export interface StepBatch {
   /** [N, C, H, W] float32 */
@@ -46,12 +55,18 @@ export class TrainStepper {
   private readonly zeroLabels: BigInt64Array;
   private readonly bnMomentum: number[];
   private readonly gradOutputs: string[];
+  private readonly layers: SparseLayer[];
+  private readonly pool: MaskPool | null;
 
   constructor(
     private readonly setup: TrainingSetup,
     private readonly optimizer: Optimizer,
+    opts: StepperOptions = {},
   ) {
     const { graph, params, sparse } = setup;
+    this.layers = [...sparse.values()];
+    const threads = Math.min(opts.maskThreads || defaultThreadCount(), this.layers.length);
+    this.pool = threads > 1 ? new MaskPool(threads) : null;
     const specs = new Map(graph.params.map((q) => [q.name, q]));
     for (const prm of params) {
       const s = sparse.get(prm.name);
@@ -66,7 +81,7 @@ export class TrainStepper {
   async step(batch: StepBatch, denseFraction: number, lr: number): Promise<StepOutput> {
     const { graph, session, params, running, sparse } = this.setup;
     const t0 = performance.now();
-    for (const s of sparse.values()) s.prepare(denseFraction);
+    await this.prepareMasks(denseFraction);
     const t1 = performance.now();
 
     const N = graph.inputDims[0];
@@ -97,5 +112,26 @@ export class TrainStepper {
     const t3 = performance.now();
     const loss = Number((out[graph.lossName].data as Float32Array)[0]);
     return { loss, out, phases: { masksMs: t1 - t0, runMs: t2 - t1, updateMs: t3 - t2 } };
+  }
+
+  /** H, S and W·S of every sparse layer at dense fraction p (the same masks as SparseLayer.prepare). */
+  private async prepareMasks(denseFraction: number): Promise<void> {
+    const layers = this.layers;
+    if (!this.pool) {
+      for (const s of layers) s.prepare(denseFraction);
+      return;
+    }
+    const buffers = layers.map((s) => s.maskBuffers());
+    const masks = await this.pool.compute(layers.map((s) => s.canonical()), layers[0].pattern, layers[0].method, denseFraction, {
+      hardOut: buffers.map((b) => b.hardOut),
+      softOut: buffers.map((b) => b.softOut),
+      names: layers.map((s) => s.layer.name),
+    });
+    masks.forEach((m, i) => layers[i].apply(m));
+  }
+
+  /** Ends the mask workers. Idempotent. */
+  async close(): Promise<void> {
+    await this.pool?.close();
   }
 }

@@ -49,10 +49,21 @@ export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts:
   const graph = buildTrainingGraph(forward, { batchSize: opts.batchSize, loss: opts.loss, labelSmoothing: opts.labelSmoothing, formulation: opts.formulation, file: model.path });
   const session = await createSession(graph.modelBytes, `${model.path} (training graph)`, { threads: opts.threads, allowSpinning: false, memoryPattern: false });
 
+  const sparseParam = new Map<string, string>();
+  for (const layer of layers) {
+    const param = graph.params.find((p) => p.sourceInitializer === layer.name && (p.kind === 'conv-weight' || p.kind === 'linear-weight'));
+    if (!param) throw inputError(model.path, `layer '${layer.name}' is not a trainable parameter of the training graph`);
+    sparseParam.set(layer.name, param.name);
+  }
+  const sparseNames = new Set(sparseParam.values());
   const values = new Map<string, Float32Array>();
   const params: OptimParam[] = [];
   for (const p of graph.params) {
-    const data = Float32Array.from(inline.get(p.sourceInitializer) ?? (await model.readFloat32(p.sourceInitializer)));
+    const initial = inline.get(p.sourceInitializer) ?? (await model.readFloat32(p.sourceInitializer));
+    // Sparse layers' dense weights live in shared memory: the per-step masks read them from worker threads
+    // (TrainStepper's MaskPool). The graph never reads them (it gets W·S), so onnxruntime needs no plain buffer.
+    const data = sparseNames.has(p.name) ? new Float32Array(new SharedArrayBuffer(4 * initial.length)) : new Float32Array(initial.length);
+    data.set(initial);
     values.set(p.name, data);
     // Weight decay only on weights (ndim > 1), never on BN parameters or biases (spec §6).
     params.push({ name: p.name, data, grad: new Float32Array(data.length), decay: p.kind === 'conv-weight' || p.kind === 'linear-weight' });
@@ -65,9 +76,8 @@ export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts:
   const workspace = new MaskWorkspace();
   const sparse = new Map<string, SparseLayer>();
   for (const layer of layers) {
-    const param = graph.params.find((p) => p.sourceInitializer === layer.name && (p.kind === 'conv-weight' || p.kind === 'linear-weight'));
-    if (!param) throw inputError(model.path, `layer '${layer.name}' is not a trainable parameter of the training graph`);
-    sparse.set(param.name, new SparseLayer(layer, values.get(param.name) as Float32Array, opts.pattern, opts.method, workspace));
+    const name = sparseParam.get(layer.name) as string;
+    sparse.set(name, new SparseLayer(layer, values.get(name) as Float32Array, opts.pattern, opts.method, workspace));
   }
   return { graph, session, params, running, sparse };
 }
