@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CanonicalWeight } from '../../../src/core/masks/canonicalWeight';
+import { mulberry32 } from '../../../src/core/data/random';
 
 /** Spec §10 input generator: 32-bit LCG, update before each draw, float32((2·(s/2^32) − 1)·scale). */
 export function lcgWeights(seed: number, scale: number, n: number): Float32Array {
@@ -18,17 +19,8 @@ export function lcgWeights(seed: number, scale: number, n: number): Float32Array
   return out;
 }
 
-/** Small deterministic PRNG for test data (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small deterministic PRNG for test data: the core's own mulberry32. */
+export const rng = mulberry32;
 
 export type WeightKind = 'normal' | 'uniform' | 'quantized' | 'sparse';
 
