@@ -3,44 +3,27 @@
  * its progress back. Step events are thinned here (a few per second reach the host); everything else passes.
  * Cancel aborts the core's signal: it stops at the next step and removes its temp models itself.
  */
-import { parentPort } from 'worker_threads';
 import { compareMethods, CompareProgress } from '../../core/compare/compareMethods';
-import { isMaxqError } from '../../core/errors';
-import { isCancelled } from '../../core/sparsify/cancellation';
-import { FromCompareWorker, ToCompareWorker } from './compareWorkerProtocol';
+import type { CompareOptions } from '../../core/compare/compareOptions';
+import { serveWorkerJob } from '../../core/worker/workerJob';
 
 const STEP_INTERVAL_MS = 200;
 
-const port = parentPort;
-if (!port) throw new Error('compareWorkerMain must run in a worker thread');
-const controller = new AbortController();
-const send = (m: FromCompareWorker) => port.postMessage(m);
-let lastStep = 0;
-
-function forward(p: CompareProgress): void {
-  // Each run's first step gets through.
-  if (p.type === 'run-start') lastStep = 0;
-  if (p.type === 'run-event') {
-    const e = p.event;
-    if (e.type === 'step') {
-      const now = Date.now();
-      if (now - lastStep < STEP_INTERVAL_MS) return;
-      lastStep = now;
-    } else if (e.type !== 'start' && e.type !== 'phase' && e.type !== 'epoch' && e.type !== 'log') return;
-  }
-  send({ type: 'progress', progress: p });
+/** Each run's first step gets through; later steps at most every STEP_INTERVAL_MS; run events the UI ignores are dropped. */
+function thinned(emit: (p: CompareProgress) => void): (p: CompareProgress) => void {
+  let lastStep = 0;
+  return (p) => {
+    if (p.type === 'run-start') lastStep = 0;
+    if (p.type === 'run-event') {
+      const e = p.event;
+      if (e.type === 'step') {
+        const now = Date.now();
+        if (now - lastStep < STEP_INTERVAL_MS) return;
+        lastStep = now;
+      } else if (e.type !== 'start' && e.type !== 'phase' && e.type !== 'epoch' && e.type !== 'log') return;
+    }
+    emit(p);
+  };
 }
 
-port.on('message', (msg: ToCompareWorker) => {
-  if (msg.type === 'cancel') {
-    controller.abort();
-    return;
-  }
-  compareMethods(msg.options, forward, controller.signal).then(
-    (report) => send({ type: 'result', report }),
-    (e: unknown) => {
-      if (isCancelled(e)) send({ type: 'failed', message: 'cancelled', kind: 'cancelled' });
-      else send({ type: 'failed', message: e instanceof Error ? e.message : String(e), kind: isMaxqError(e) ? e.kind : 'internal', stack: e instanceof Error ? e.stack : undefined });
-    },
-  );
-});
+serveWorkerJob((options: CompareOptions, emit: (p: CompareProgress) => void, signal: AbortSignal) => compareMethods(options, thinned(emit), signal));
