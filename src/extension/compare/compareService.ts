@@ -21,6 +21,7 @@ import { CompareJobs } from './compareRunner';
 import { compareReportPathFor, isCompareReportPath, locateComparedModel } from './compareView';
 import { COMPARE_VIEW_TYPE, ComparePanel, CompareViewInfo } from './comparePanel';
 import { dataPathResolver, recipeFormValues } from './recipeForm';
+import { OpenPanels } from '../webviewHost/openPanels';
 
 export const COMPARE_COMMANDS = {
   compareMethods: 'maxq.compareMethods',
@@ -37,7 +38,7 @@ function isCompareState(x: unknown): x is CompareState {
 }
 
 export class CompareService implements vscode.WebviewPanelSerializer<unknown>, vscode.Disposable {
-  private readonly panels = new Set<ComparePanel>();
+  private readonly panels = new OpenPanels<ComparePanel>();
   readonly jobs: CompareJobs;
 
   constructor(private readonly s: Services) {
@@ -47,11 +48,11 @@ export class CompareService implements vscode.WebviewPanelSerializer<unknown>, v
   /** The Compare view of `reportPath` (revealed, or created), showing `report` or the file on disk. */
   async showReport(reportPath: string, report?: CompareReport): Promise<ComparePanel> {
     const resolved = path.resolve(reportPath);
-    let panel = [...this.panels].find((p) => p.reportPath && path.resolve(p.reportPath) === resolved);
+    let panel = this.panels.find((p) => p.reportPath && path.resolve(p.reportPath) === resolved);
     if (panel) panel.reveal();
     else {
       const created = vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, 'MaxQ Compare', vscode.ViewColumn.Active, webviewOptions(this.s.extensionUri));
-      panel = this.track(new ComparePanel(created, resolved, this.s.extensionUri, this.s.log, (r, key, file) => this.useRow(r, key, file)));
+      panel = this.panels.track(new ComparePanel(created, resolved, this.s.extensionUri, this.s.log, (r, key, file) => this.useRow(r, key, file)));
     }
     await panel.show(resolved, report);
     return panel;
@@ -60,13 +61,7 @@ export class CompareService implements vscode.WebviewPanelSerializer<unknown>, v
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     const reportPath = isCompareState(state) && typeof state.reportPath === 'string' ? state.reportPath : null;
     // The webview redraws its saved state itself; on 'ready' the host re-reads the file (or says it is gone).
-    this.track(new ComparePanel(panel, reportPath, this.s.extensionUri, this.s.log, (r, key, file) => this.useRow(r, key, file)));
-  }
-
-  private track(p: ComparePanel): ComparePanel {
-    this.panels.add(p);
-    p.onDidDispose(() => this.panels.delete(p));
-    return p;
+    this.panels.track(new ComparePanel(panel, reportPath, this.s.extensionUri, this.s.log, (r, key, file) => this.useRow(r, key, file)));
   }
 
   /** "Use this one": the sparsify form of the compared model, prefilled with the row's recipe. */
@@ -158,8 +153,7 @@ export class CompareService implements vscode.WebviewPanelSerializer<unknown>, v
 
   dispose(): void {
     this.jobs.dispose();
-    for (const p of this.panels) p.panel.dispose();
-    this.panels.clear();
+    this.panels.dispose();
   }
 }
 

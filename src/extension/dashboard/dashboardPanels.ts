@@ -11,6 +11,7 @@ import { ActiveRun } from '../runs/activeRun';
 import { RunRegistry } from '../runs/runRegistry';
 import { webviewOptions } from '../webviewHost/webviewHtml';
 import { DASHBOARD_VIEW_TYPE, DashboardContent, DashboardPanel } from './dashboardPanel';
+import { OpenPanels } from '../webviewHost/openPanels';
 
 function isDashboardState(x: unknown): x is DashboardState {
   const s = x as DashboardState | undefined;
@@ -18,12 +19,12 @@ function isDashboardState(x: unknown): x is DashboardState {
 }
 
 export class DashboardPanels implements vscode.WebviewPanelSerializer<unknown>, vscode.Disposable {
-  private readonly panels = new Set<DashboardPanel>();
+  private readonly panels = new OpenPanels<DashboardPanel>();
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly log: OutputLog, private readonly runs: RunRegistry) {}
 
   showLive(run: ActiveRun, column = vscode.ViewColumn.Active): DashboardPanel {
-    const existing = [...this.panels].find((p) => p.runId === run.id);
+    const existing = this.panels.find((p) => p.runId === run.id);
     if (existing) {
       existing.reveal();
       return existing;
@@ -35,7 +36,7 @@ export class DashboardPanels implements vscode.WebviewPanelSerializer<unknown>, 
     const resolved = path.resolve(recordPath);
     const live = this.runs.running().find((r) => path.resolve(r.recordPath) === resolved);
     if (live) return this.showLive(live);
-    const existing = [...this.panels].find((p) => p.runId === null && p.recordPath && path.resolve(p.recordPath) === resolved);
+    const existing = this.panels.find((p) => p.runId === null && p.recordPath && path.resolve(p.recordPath) === resolved);
     if (existing) {
       existing.reveal();
       return existing;
@@ -45,7 +46,7 @@ export class DashboardPanels implements vscode.WebviewPanelSerializer<unknown>, 
 
   /** The dashboard of a run, if one is open. */
   forRun(runId: string): DashboardPanel | undefined {
-    return [...this.panels].find((p) => p.runId === runId);
+    return this.panels.find((p) => p.runId === runId);
   }
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
@@ -58,22 +59,15 @@ export class DashboardPanels implements vscode.WebviewPanelSerializer<unknown>, 
       else if (record && fs.existsSync(record)) content = { kind: 'record', recordPath: record };
       else content = { kind: 'orphan', source: state.source };
     }
-    this.track(new DashboardPanel(panel, content, this.extensionUri, this.log));
+    this.panels.track(new DashboardPanel(panel, content, this.extensionUri, this.log));
   }
 
   private create(content: DashboardContent, column: vscode.ViewColumn = vscode.ViewColumn.Active): DashboardPanel {
     const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, 'MaxQ Run', { viewColumn: column, preserveFocus: false }, webviewOptions(this.extensionUri));
-    return this.track(new DashboardPanel(panel, content, this.extensionUri, this.log));
-  }
-
-  private track(p: DashboardPanel): DashboardPanel {
-    this.panels.add(p);
-    p.onDidDispose(() => this.panels.delete(p));
-    return p;
+    return this.panels.track(new DashboardPanel(panel, content, this.extensionUri, this.log));
   }
 
   dispose(): void {
-    for (const p of this.panels) p.panel.dispose();
-    this.panels.clear();
+    this.panels.dispose();
   }
 }

@@ -14,6 +14,7 @@ import { CoreWorkerClient } from '../worker/coreWorkerClient';
 import { numericSourcesFor } from './referenceFromRecord';
 import { diagnosticsForReport } from './validationDiagnostics';
 import { VALIDATION_VIEW_TYPE, ValidationActions, ValidationPanel } from './validationPanel';
+import { OpenPanels } from '../webviewHost/openPanels';
 
 export interface ValidateOptions {
   /** "N:M"; null = detect mode; undefined = the maxq.defaultPattern setting. */
@@ -31,7 +32,7 @@ export interface ValidateOptions {
 export type RevealInInspector = (modelPath: string, layer: string, violation?: { o: number; i: number; h: number; w: number }, m?: number) => void;
 
 export class ValidationService implements vscode.WebviewPanelSerializer<unknown>, vscode.Disposable {
-  private readonly panels = new Set<ValidationPanel>();
+  private readonly panels = new OpenPanels<ValidationPanel>();
   private readonly actions: ValidationActions;
 
   constructor(
@@ -110,29 +111,22 @@ export class ValidationService implements vscode.WebviewPanelSerializer<unknown>
   }
 
   private panelFor(modelPath: string): ValidationPanel {
-    const existing = [...this.panels].find((p) => p.modelPath && path.resolve(p.modelPath) === path.resolve(modelPath));
+    const existing = this.panels.find((p) => p.modelPath && path.resolve(p.modelPath) === path.resolve(modelPath));
     if (existing) return existing;
     const panel = vscode.window.createWebviewPanel(VALIDATION_VIEW_TYPE, 'MaxQ Validate', vscode.ViewColumn.Active, webviewOptions(this.extensionUri));
-    return this.track(new ValidationPanel(panel, null, this.actions, this.extensionUri, this.log));
+    return this.panels.track(new ValidationPanel(panel, null, this.actions, this.extensionUri, this.log));
   }
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     const s = state as Partial<ValidationState> | undefined;
-    const p = this.track(new ValidationPanel(panel, null, this.actions, this.extensionUri, this.log));
+    const p = this.panels.track(new ValidationPanel(panel, null, this.actions, this.extensionUri, this.log));
     if (s?.request && typeof s.request.modelPath === 'string') {
       p.adoptRequest(s.request);
       if (s.report) this.diagnostics.set(vscode.Uri.file(s.request.modelPath), diagnosticsForReport(s.report));
     }
   }
 
-  private track(p: ValidationPanel): ValidationPanel {
-    this.panels.add(p);
-    p.onDidDispose(() => this.panels.delete(p));
-    return p;
-  }
-
   dispose(): void {
-    for (const p of this.panels) p.panel.dispose();
-    this.panels.clear();
+    this.panels.dispose();
   }
 }
