@@ -52,6 +52,7 @@ async function runSuite(suite: UiSuite, counts: Counts): Promise<void> {
       installVsix: true,
       prepareWorkspace: (ws) => {
         files = writeFixtures(ws);
+        suite.prepareWorkspace?.(ws);
       },
     });
     await session.openWorkbench();

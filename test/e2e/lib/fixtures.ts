@@ -16,6 +16,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { buildModel, floatTensor, node, valueInfo } from '../../../src/core/onnx/builder';
 import { DataType } from '../../../src/core/onnx/proto';
+import type { CompareReport } from '../../../src/core/compare/compareReport';
+import { fixtureReport } from '../../unit/extension/compareFixture';
 
 export const fixtureFiles = {
   dense: 'tiny-cnn.onnx',
@@ -139,4 +141,20 @@ export function writeFixtures(dir: string): { dense: string; sparse2of4: string;
   fs.writeFileSync(files.sparse2of4, tinyCnnBytes({ pruneNM: [2, 4] }));
   fs.writeFileSync(files.corrupt, dense.subarray(0, Math.floor(dense.length / 2)));
   return files;
+}
+
+/** The comparison report of the dense fixture, as the extension names it (`<name>.compare.json` beside the model). */
+export const compareReportFile = 'tiny-cnn.compare.json';
+
+/**
+ * Writes a fake but well-formed comparison report of the dense fixture model (test/unit/extension/compareFixture:
+ * the core's own plan and row summary, invented accuracies) as `dir/tiny-cnn.compare.json`, its `model` relative as
+ * `maxq compare` records it. Patterns 1:4 then 2:4, so the first row's pattern (1:4) differs from the sparsify
+ * form's default (2:4) and a prefilled form is told apart from a default one. Returns the path and the report.
+ */
+export function writeCompareReport(dir: string): { file: string; report: CompareReport } {
+  const report: CompareReport = { ...fixtureReport({ patterns: ['1:4', '2:4'] }), model: fixtureFiles.dense };
+  const file = path.join(dir, compareReportFile);
+  fs.writeFileSync(file, JSON.stringify(report, null, 1));
+  return { file, report };
 }

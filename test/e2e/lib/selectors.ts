@@ -25,6 +25,7 @@ export const commandTitles = {
   sparsify: 'MaxQ: Sparsify…',
   validate: 'MaxQ: Validate N:M Pattern',
   openInspector: 'MaxQ: Open Layer Inspector',
+  openCompareReport: 'MaxQ: Open Comparison Report',
   closeAllEditors: 'View: Close All Editors',
   showExplorer: 'View: Show Explorer',
 } as const;
@@ -33,6 +34,7 @@ export const commandIds = {
   sparsify: 'maxq.sparsify',
   validate: 'maxq.validate',
   openInspector: 'maxq.openInspector',
+  openCompareReport: 'maxq.openCompareReport',
 } as const;
 
 export const customEditorViewType = 'maxq.layerInspector';
@@ -65,6 +67,18 @@ export const validation = {
   row: '.validation-row',
   failRow: '.validation-row[data-status="fail"]',
   passRow: '.validation-row[data-status="pass"]',
+} as const;
+
+/** Compare view webview (issue 5), opened on a `*.compare.json` report. */
+export const compare = {
+  status: '#status',
+  chart: '#compare-chart',
+  table: '#compare-table',
+  /** One table row per report row; `data-key` is the report row's key. */
+  row: '#compare-table tr.compare-row[data-key]',
+  /** "Use this one" (a toolkit button per row, `data-key` = the row's key): opens the sparsify form prefilled. */
+  useRow: '.use-row[data-key]',
+  useResult: '#use-result',
 } as const;
 
 /** Texts a finished webview puts in its `#status` element. */

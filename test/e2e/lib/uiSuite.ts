@@ -31,5 +31,7 @@ export interface UiTest {
 
 export interface UiSuite {
   name: string;
+  /** Writes suite-specific files into the workspace after the shared fixtures, before code-server starts. */
+  prepareWorkspace?(workspace: string): void;
   tests: UiTest[];
 }

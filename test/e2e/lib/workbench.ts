@@ -233,6 +233,29 @@ export async function canvasStats(frame: Frame, selector: string): Promise<Canva
   });
 }
 
+/** Polls a canvas until it is drawn: painted pixels in at least two colours (not blank, not one flat fill). */
+export async function waitForDrawnCanvas(frame: Frame, selector: string, what: string, timeoutMs = 20_000): Promise<CanvasStats> {
+  let last: CanvasStats | undefined;
+  try {
+    return await pollUntil(
+      async () => {
+        last = await canvasStats(frame, selector);
+        return last.painted > 0 && last.colours >= 2 ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 500, what: `${what} (${selector}) to be drawn with more than one colour` },
+    );
+  } catch (e) {
+    throw new Error(`${e instanceof Error ? e.message : e}; last reading ${JSON.stringify(last)}`);
+  }
+}
+
+/** The current value of a form control (native input/select or a toolkit element such as vscode-text-field). */
+export async function fieldValue(frame: Frame, selector: string): Promise<string> {
+  const el = frame.locator(selector).first();
+  await el.waitFor({ state: 'attached', timeout: 10_000 });
+  return el.evaluate((node: any) => String(node.value ?? ''));
+}
+
 /** Texts of the notification toasts currently shown. */
 export async function notificationTexts(page: Page): Promise<string[]> {
   const toasts = page.locator(`${wb.notificationToast} ${wb.notificationMessage}`);
