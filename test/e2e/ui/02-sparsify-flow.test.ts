@@ -10,15 +10,14 @@ import { extensionHostPids } from '../lib/codeServer';
 import { defaultSparseOutputName, fixtureFiles, fixtureLayers } from '../lib/fixtures';
 import { pollUntil, processesMapping } from '../lib/proc';
 import { commandTitles, dashboard, form, inspector, statusDone, statusError, validation, wb } from '../lib/selectors';
-import { UiContext, UiSuite } from '../lib/uiSuite';
+import { UiSuite } from '../lib/uiSuite';
 import {
-  CanvasStats,
   answerQuickInputIfShown,
-  canvasStats,
   closeAllEditors,
   explorerContextCommand,
   notificationTexts,
   setFieldValue,
+  waitForDrawnCanvas,
   waitForExplorerRow,
   waitForWebviewStatus,
   webviewFrameWith,
@@ -34,20 +33,6 @@ function parsePercent(text: string): number {
   return Number(m[1]);
 }
 
-async function drawnCanvas(ctx: UiContext, frame: Parameters<typeof canvasStats>[0], selector: string, what: string): Promise<CanvasStats> {
-  let last: CanvasStats | undefined;
-  try {
-    return await pollUntil(
-      async () => {
-        last = await canvasStats(frame, selector);
-        return last.painted > 0 && last.colours >= 2 ? last : undefined;
-      },
-      { timeoutMs: 20_000, intervalMs: 500, what: `${what} (${selector}) to be drawn with more than one colour` },
-    );
-  } catch (e) {
-    throw new Error(`${e instanceof Error ? e.message : e}; last reading ${JSON.stringify(last)}`);
-  }
-}
 
 export const suite: UiSuite = {
   name: 'sparsify-flow',
@@ -83,7 +68,7 @@ export const suite: UiSuite = {
         const coverageText = ((await dash.locator(dashboard.coverageFinal).first().textContent()) ?? '').trim();
         const coverage = parsePercent(coverageText);
         if (coverage < 99.95) throw new Error(`final N:M coverage is ${coverageText}, expected 100 %`);
-        const chart = await drawnCanvas(ctx, dash, dashboard.coverageChart, 'the coverage chart');
+        const chart = await waitForDrawnCanvas(dash, dashboard.coverageChart, 'the coverage chart');
         ctx.log(`coverage ${coverageText}; chart ${JSON.stringify(chart)}`);
 
         const out = path.join(ctx.workspace, SPARSE_OUTPUT);
@@ -123,7 +108,7 @@ export const suite: UiSuite = {
         }
         // Show an eligible layer's masks.
         await rows.filter({ hasText: fixtureLayers.conv2 }).first().click();
-        const heat = await drawnCanvas(ctx, frame, inspector.heatmap, 'the heatmap');
+        const heat = await waitForDrawnCanvas(frame, inspector.heatmap, 'the heatmap');
         ctx.log(`${count} layer rows; heatmap ${JSON.stringify(heat)}`);
         await ctx.shot('inspector-heatmap');
       },
