@@ -9,7 +9,7 @@ import { encodeModel, floatTensor, modelProto, valueInfo } from '../../onnx/buil
 import { inputError, usageError } from '../../errors';
 import { GradContext, FormulationOptions } from './context';
 import { emitBackward, gradFlow, missingRules, unsupportedError } from './backward';
-import { ParamCandidate, ParamKind, PreparedForward, findParamCandidates, prepareForward } from './prepare';
+import { BnSite, ParamCandidate, ParamKind, PreparedForward, findParamCandidates, prepareForward } from './prepare';
 import { emitLoss } from './loss';
 import { attrInt, staticShape } from './onnxUtil';
 
@@ -53,19 +53,8 @@ export interface TrainingParam {
   gradOutput: string;
 }
 
-export interface BnStat {
-  /** The BN scale tensor (parameter name) the statistics are keyed by. */
-  scale: string;
-  meanInitializer: string;
-  varInitializer: string;
-  /** `bnstat.<scale>.mean`: batch mean [C]. */
-  meanOutput: string;
-  /** `bnstat.<scale>.var`: unbiased batch variance [C]. */
-  varOutput: string;
-  /** PyTorch-convention momentum μ: running ← (1 − μ)·running + μ·batch (= 1 − ONNX momentum). */
-  momentum: number;
-  epsilon: number;
-}
+/** A BN layer's batch statistics outputs and where its running statistics live (prepare.ts's BnSite less the node). */
+export type BnStat = Omit<BnSite, 'node'>;
 
 export interface TrainingGraph {
   modelBytes: Uint8Array;
@@ -265,15 +254,7 @@ export function buildTrainingGraph(model: onnx.IModelProto, options: TrainingGra
     logitsName: logits,
     numClasses: K,
     params,
-    bnStats: prep.bn.map((b) => ({
-      scale: b.scale,
-      meanInitializer: b.meanInitializer,
-      varInitializer: b.varInitializer,
-      meanOutput: b.meanOutput,
-      varOutput: b.varOutput,
-      momentum: b.momentum,
-      epsilon: b.epsilon,
-    })),
+    bnStats: prep.bn.map(({ node: _node, ...stat }) => stat),
     nodeCount,
   };
 }
