@@ -4,25 +4,15 @@
  * Accuracies are fractions in [0, 1]; deltas are fractions too (sparse − dense of the same run).
  */
 import { DenseFractionScheduleOptions } from '../masks/denseFractionSchedule';
-import { DataSpec } from '../sparsify/options';
 import { MaskMethod, RunSummary } from '../types';
-import { ResolvedBudget, ScheduleVariant } from './compareOptions';
+import { CheckedCompareOptions, ScheduleVariant } from './compareOptions';
 import { PlannedRun, RunKind, RunRecipe } from './comparePlan';
 import { CompareEnvironment } from './environment';
 import { CompareMetric, EvaluationSet } from './evaluationSet';
 import { SeedStats, seedStats } from './stats';
 
-export interface CompareConfig {
-  patterns: string[];
-  methods: MaskMethod[];
-  seeds: number[];
-  scheduleVariants: ScheduleVariant[];
-  budget: ResolvedBudget;
-  data: DataSpec;
-  include?: string[];
-  exclude?: string[];
-  threads?: number;
-}
+/** The comparison as it ran: the checked options less the model (a field of its own) and the temp folder. */
+export type CompareConfig = Omit<CheckedCompareOptions, 'model' | 'tempRoot'>;
 
 /** One sparsify run of the comparison. */
 export interface CompareRun {

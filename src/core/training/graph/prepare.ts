@@ -215,6 +215,14 @@ export function prepareForward(model: onnx.IModelProto, opts: PrepareOptions): P
   const outputs = new Set((graph.output ?? []).map((o) => o.name!));
   const kept: onnx.INodeProto[] = [];
   const folded = new Map<string, onnx.ITensorProto>();
+  /** Lowers an attribute to a constant input (newer opsets take axes, pads, min/max as inputs): returns its name. */
+  const constInput = (n: onnx.INodeProto, suffix: string, values: number[], dtype: 'int64' | 'float', dims: number[] = [values.length]): string => {
+    const c = nm.fresh(`${n.output![0]}__${suffix}`);
+    const data = dtype === 'int64' ? BigInt64Array.from(values.map((a) => BigInt(a))) : Float32Array.from(values);
+    folded.set(c, tensor(c, dims, data));
+    infos.set(c, { dims, dtype: dtype === 'int64' ? DataType.INT64 : DataType.FLOAT, value: values });
+    return c;
+  };
   for (const n of nodes) {
     const rule = !n.domain || n.domain === 'ai.onnx' ? shapeRules[n.opType!] : undefined;
     if (!rule) {
@@ -346,11 +354,7 @@ export function prepareForward(model: onnx.IModelProto, opts: PrepareOptions): P
       for (const [k, fallback] of [['min', -3.4028234663852886e38], ['max', 3.4028234663852886e38]] as const) {
         const has = (n.attribute ?? []).some((a) => a.name === k);
         if (has) {
-          const c = nm.fresh(`${n.output![0]}__${k}`);
-          const v = attrFloat(n, k, fallback);
-          folded.set(c, tensor(c, [], Float32Array.of(v)));
-          infos.set(c, { dims: [], dtype: DataType.FLOAT, value: [v] });
-          ins.push(c);
+          ins.push(constInput(n, k, [attrFloat(n, k, fallback)], 'float', []));
         } else {
           ins.push('');
         }
@@ -359,36 +363,15 @@ export function prepareForward(model: onnx.IModelProto, opts: PrepareOptions): P
       rewritten.push(withAttrs(n, ['min', 'max'], {}, { input: ins }));
       continue;
     }
-    if ((op === 'Squeeze' || op === 'Unsqueeze') && attrInts(n, 'axes')) {
-      const axes = attrInts(n, 'axes')!;
-      const c = nm.fresh(`${n.output![0]}__axes`);
-      folded.set(c, tensor(c, [axes.length], BigInt64Array.from(axes.map((a) => BigInt(a)))));
-      infos.set(c, { dims: [axes.length], dtype: DataType.INT64, value: axes });
-      rewritten.push(withAttrs(n, ['axes'], {}, { input: [n.input![0], c] }));
+    if ((op === 'Squeeze' || op === 'Unsqueeze' || op === 'ReduceSum') && attrInts(n, 'axes')) {
+      rewritten.push(withAttrs(n, ['axes'], {}, { input: [n.input![0], constInput(n, 'axes', attrInts(n, 'axes')!, 'int64')] }));
       continue;
     }
     if (op === 'Pad' && attrInts(n, 'pads')) {
-      const pads = attrInts(n, 'pads')!;
-      const c = nm.fresh(`${n.output![0]}__pads`);
-      folded.set(c, tensor(c, [pads.length], BigInt64Array.from(pads.map((a) => BigInt(a)))));
-      infos.set(c, { dims: [pads.length], dtype: DataType.INT64, value: pads });
-      const ins = [n.input![0], c];
+      const ins = [n.input![0], constInput(n, 'pads', attrInts(n, 'pads')!, 'int64')];
       const v = attrFloat(n, 'value', 0);
-      if (v !== 0) {
-        const cv = nm.fresh(`${n.output![0]}__value`);
-        folded.set(cv, tensor(cv, [], Float32Array.of(v)));
-        infos.set(cv, { dims: [], dtype: DataType.FLOAT, value: [v] });
-        ins.push(cv);
-      }
+      if (v !== 0) ins.push(constInput(n, 'value', [v], 'float', []));
       rewritten.push(withAttrs(n, ['pads', 'value'], {}, { input: ins }));
-      continue;
-    }
-    if (op === 'ReduceSum' && attrInts(n, 'axes')) {
-      const axes = attrInts(n, 'axes')!;
-      const c = nm.fresh(`${n.output![0]}__axes`);
-      folded.set(c, tensor(c, [axes.length], BigInt64Array.from(axes.map((a) => BigInt(a)))));
-      infos.set(c, { dims: [axes.length], dtype: DataType.INT64, value: axes });
-      rewritten.push(withAttrs(n, ['axes'], {}, { input: [n.input![0], c] }));
       continue;
     }
     if (op === 'Softmax' || op === 'LogSoftmax') {
