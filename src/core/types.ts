@@ -77,11 +77,33 @@ export interface LayerValidation {
   zeroFraction?: number;
 }
 
+export interface NumericOutputCheck {
+  name: string;
+  maxAbsDiff: number;
+  cosine: number;
+  top1Agreement: number | null;
+  /** RMS of the model's output over the reference's (1 = same scale). */
+  scaleRatio: number;
+  /** max − min of the reference output. */
+  referenceRange: number;
+  /** Every value of the model's output is finite. */
+  finite: boolean;
+}
+
+export interface NumericVerdict {
+  /** same-function < small-drift < changed-predictions < blown-up */
+  kind: 'same-function' | 'small-drift' | 'changed-predictions' | 'blown-up';
+  /** One line: the verdict, the numbers behind it and what to do. */
+  message: string;
+  thresholds: Record<string, number>;
+}
+
 export interface NumericCheck {
   reference: string;
   inputsFrom: string; // 'random (seed S)' or the .npy path
   samples: number;
-  outputs: { name: string; maxAbsDiff: number; cosine: number; top1Agreement: number | null }[];
+  outputs: NumericOutputCheck[];
+  verdict: NumericVerdict;
 }
 
 export interface BnRecalibrationSummary {
@@ -140,6 +162,21 @@ export interface RunSummary {
   metric: 'accuracy' | 'agreement';
   validationPass: boolean;
   seconds: number;
+  /** What the run did about sparsified layers that no BatchNorm follows (absent when every one has one). */
+  normalisation?: NormalisationSummary;
+  /** The written model against the dense one on a bounded sample: does it still compute the same function? */
+  numeric?: NumericCheck;
+}
+
+export interface NormalisationSummary {
+  /** Layers normalised for the run and folded back into their weight and bias. */
+  normalised: string[];
+  /** Sparsified layers a BatchNorm already follows. */
+  followedByBn: number;
+  /** BN-free layers left as they are, with why (no bias, MatMul, no data …). */
+  skipped: { layer: string; reason: string }[];
+  /** The one line the CLI, the dashboard and the run record show. */
+  message: string;
 }
 
 /** The JSON written next to a sparse model (`<out>.run.json`): everything the dashboard needs to replay a run. */

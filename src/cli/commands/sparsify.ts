@@ -12,7 +12,8 @@ export const usage = [
   '    [--lr-schedule cosine|step|constant] [--label-smoothing E] [--seed S] [--threads T]',
   '    [--schedule linear|cubic|cos|exp] [--decay-start S] [--decay-end E] [--schedule-granularity step|epoch]',
   '    [--inputs x.npy [--labels y.npy] [--val-inputs x.npy --val-labels y.npy] | --images DIR [--val-images DIR] | --mnist-demo]',
-  '    [--normalize SCALE,MEAN,STD] [--bn-recalibrate BATCHES | --no-bn-recalibrate] [--include NAMES] [--exclude NAMES]',
+  '    [--normalize SCALE,MEAN,STD] [--bn-recalibrate BATCHES | --no-bn-recalibrate] [--no-run-norm]',
+  '    [--include NAMES] [--exclude NAMES]',
   '    [--run-dir DIR] [--resume DIR] [--json]',
 ].join('\n');
 
@@ -23,6 +24,7 @@ const OPTIONS = {
   'decay-end': { type: 'string' }, 'schedule-granularity': { type: 'string' }, inputs: { type: 'string' }, labels: { type: 'string' },
   'val-inputs': { type: 'string' }, 'val-labels': { type: 'string' }, images: { type: 'string' }, 'val-images': { type: 'string' },
   'mnist-demo': { type: 'boolean' }, normalize: { type: 'string' }, 'bn-recalibrate': { type: 'string' }, 'no-bn-recalibrate': { type: 'boolean' },
+  'no-run-norm': { type: 'boolean' },
   include: { type: 'string' }, exclude: { type: 'string' }, 'run-dir': { type: 'string' }, resume: { type: 'string' }, json: { type: 'boolean' },
   'label-smoothing': { type: 'string' }, 'weight-decay': { type: 'string' }, momentum: { type: 'string' },
   nesterov: { type: 'boolean' }, 'lr-schedule': { type: 'string' },
@@ -75,6 +77,7 @@ export function optionsFromArgs(p: Parsed, model: string): SparsifyOptions {
     exclude: list(p, 'exclude'),
     data: dataFromArgs(p),
     bnRecalibrate: bn,
+    normalise: p.values['no-run-norm'] ? false : undefined,
     runDir: str(p, 'run-dir'),
     resume: str(p, 'resume'),
   };
@@ -121,6 +124,8 @@ export async function sparsifyCommand(argv: string[]): Promise<number> {
       const dense = summary.denseAccuracy !== null && summary.metric === 'accuracy' ? ` (dense ${(summary.denseAccuracy * 100).toFixed(2)}%)` : '';
       const acc = summary.finalAccuracy !== null ? `; ${what} ${(summary.finalAccuracy * 100).toFixed(2)}%${dense}` : '';
       process.stdout.write(`wrote ${summary.output}: ${summary.sparsifiedLayers} layers ${summary.pattern} (${summary.method}), validation ${summary.validationPass ? 'PASS' : 'FAIL'}${acc}, ${summary.seconds.toFixed(1)} s\n`);
+      if (summary.normalisation) process.stdout.write(`${summary.normalisation.message}\n`);
+      if (summary.numeric) process.stdout.write(`numeric check against the dense model on ${summary.numeric.inputsFrom}: ${summary.numeric.verdict.message}\n`);
     }
     return summary.validationPass ? 0 : 1;
   } finally {

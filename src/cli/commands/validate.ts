@@ -44,8 +44,10 @@ export function formatReport(r: ValidationReport): string {
     out.push(`numeric check against ${r.numeric.reference} on ${r.numeric.inputsFrom}:`);
     for (const o of r.numeric.outputs) {
       const top1 = o.top1Agreement === null ? '' : `, top-1 agreement ${(o.top1Agreement * 100).toFixed(1)}%`;
-      out.push(`  ${o.name}: max |diff| ${o.maxAbsDiff.toExponential(3)}, cosine ${o.cosine.toFixed(6)}${top1}`);
+      out.push(`  ${o.name}: max |diff| ${o.maxAbsDiff.toExponential(3)}, cosine ${o.cosine.toFixed(6)}${top1}, scale ×${o.scaleRatio.toPrecision(3)}`);
     }
+    const v = r.numeric.verdict;
+    out.push(`${v.kind === 'blown-up' ? 'FAIL' : v.kind === 'changed-predictions' ? 'WARNING' : 'OK'}: numeric verdict ${v.message}`);
   }
   return out.join('\n');
 }
@@ -64,5 +66,6 @@ export async function validateCommand(argv: string[]): Promise<number> {
     include: list(p, 'include'), exclude: list(p, 'exclude'), threads: num(p, 'threads', { integer: true, min: 0 }),
   });
   process.stdout.write((p.values.json ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n');
-  return report.pass ? 0 : 1;
+  // A blown-up model fails validation even when its pattern passes: it no longer computes the dense function.
+  return report.pass && report.numeric?.verdict.kind !== 'blown-up' ? 0 : 1;
 }

@@ -7,13 +7,14 @@
 import { Dataset } from '../data/dataset';
 import { epochBatches } from '../data/batches';
 import { OnnxModel } from '../onnx/onnxModel';
-import { resolveWeight } from '../onnx/weightResolver';
 import { onnx, DataType } from '../onnx/proto';
 import { node as mkNode } from '../onnx/builder';
 import { derivedModelProto, derivedSession } from '../runtime/derivedModel';
 import { ort } from '../runtime/ortSession';
 import { throwIfCancelled } from '../sparsify/cancellation';
 import { inputError } from '../errors';
+import { NormSite } from '../norm/normSites';
+import { ChannelStats, insertNormalisation, NormValues, observeNormalisation } from '../norm/insertNormalisation';
 
 export interface BnRecalibrationOptions {
   batches: number;
@@ -39,18 +40,45 @@ export function batchNormCount(model: OnnxModel): number {
   return model.nodes.filter((n) => n.opType === 'BatchNormalization').length;
 }
 
-/** Rewrites every BN with constant statistics to training mode with momentum 0 (its outputs are the batch stats). */
-function addProbes(proto: onnx.ModelProto, model: OnnxModel): BnProbe[] {
+/** The initializer or Constant a tensor of `graph` holds, following Identity; undefined when computed. */
+function constantRoot(graph: onnx.IGraphProto, name: string): string | undefined {
+  const inits = new Set((graph.initializer ?? []).map((t) => t.name));
+  const producer = new Map<string, onnx.INodeProto>();
+  for (const n of graph.node ?? []) for (const o of n.output ?? []) producer.set(o, n);
+  let cur = name;
+  for (let depth = 0; depth < 64; depth++) {
+    if (inits.has(cur)) return cur;
+    const p = producer.get(cur);
+    if (!p) return undefined;
+    if (p.opType === 'Constant') return cur;
+    if (p.opType !== 'Identity' || !p.input?.[0]) return undefined;
+    cur = p.input[0];
+  }
+  return undefined;
+}
+
+/**
+ * Rewrites every BN with constant statistics to training mode with momentum 0 (its outputs are the batch
+ * stats). BNs whose statistics are shared with another BN are left as they are and listed in `tied`.
+ */
+function addProbes(proto: onnx.ModelProto): { probes: BnProbe[]; tied: string[] } {
   const graph = proto.graph as onnx.GraphProto;
   const probes: BnProbe[] = [];
+  const tied: string[] = [];
   const extra: onnx.INodeProto[] = [];
-  (graph.node as onnx.NodeProto[]).forEach((n, i) => {
-    if (n.opType !== 'BatchNormalization') return;
-    const mean = resolveWeight(model, n.input[3]);
-    const variance = resolveWeight(model, n.input[4]);
-    if (!mean || !variance || mean.via.length > 0 || variance.via.length > 0) return;
+  const bns = (graph.node as onnx.NodeProto[]).filter((n) => n.opType === 'BatchNormalization');
+  const roots = bns.map((n) => [constantRoot(graph, n.input[3]), constantRoot(graph, n.input[4])]);
+  const uses = new Map<string, number>();
+  for (const r of roots) for (const t of r) if (t) uses.set(t, (uses.get(t) ?? 0) + 1);
+  bns.forEach((n, i) => {
+    const [mean, variance] = roots[i];
+    if (!mean || !variance) return;
+    if ((uses.get(mean) ?? 0) > 1 || (uses.get(variance) ?? 0) > 1 || mean === variance) {
+      tied.push(n.name || n.output[0]);
+      return;
+    }
     const tag = `__maxq_bn${i}`;
-    const probe = { node: n.name || tag, meanTensor: mean.source, varTensor: variance.source, meanOut: `${tag}_mean`, varOut: `${tag}_var`, shapeOut: `${tag}_shape` };
+    const probe = { node: n.name || tag, meanTensor: mean, varTensor: variance, meanOut: `${tag}_mean`, varOut: `${tag}_var`, shapeOut: `${tag}_shape` };
     n.attribute = n.attribute.filter((a) => a.name !== 'momentum' && a.name !== 'training_mode' && a.name !== 'spatial');
     n.attribute.push(onnx.AttributeProto.create({ name: 'momentum', type: onnx.AttributeProto.AttributeType.FLOAT, f: 0 }));
     n.attribute.push(onnx.AttributeProto.create({ name: 'training_mode', type: onnx.AttributeProto.AttributeType.INT, i: 1 }));
@@ -64,30 +92,55 @@ function addProbes(proto: onnx.ModelProto, model: OnnxModel): BnProbe[] {
       graph.output.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: type } } }));
     }
   }
-  return probes;
+  return { probes, tied };
 }
 
 function asFloat32(t: ort.Tensor): Float32Array {
   return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
 }
 
+export interface BnRecalibrationResult {
+  /** Running mean/var of the model's own BNs (source tensor name → values). */
+  edits: Map<string, Float32Array>;
+  /** BN layers of the model re-estimated (inserted normalisations not counted). */
+  layers: number;
+  samples: number;
+  /** Statistics measured for each inserted normalisation, by NormSite.layer. */
+  inserted: Map<string, ChannelStats>;
+  /** BNs left with their old statistics because another BN shares their statistics tensors. */
+  tied: string[];
+}
+
 /**
- * Returns edits for every BN's running mean and var (source tensor name → values), to be written together
- * with `weightEdits` (the folded weights the statistics were measured with).
+ * Run normalisations of BN-free layers: `values` given, they are inserted on the data path and re-estimated
+ * like any BN; without values they only observe (the layers' output statistics, the network unchanged).
+ */
+export interface InsertedNormalisation {
+  sites: readonly NormSite[];
+  values?: ReadonlyMap<string, NormValues>;
+}
+
+/**
+ * Measures every BN's statistics on the model with `weightEdits` applied (and `insert`'s normalisations after
+ * their layers), over `opts.batches` batches: edits for the model's running mean and var, to be written together
+ * with `weightEdits`, and the statistics of each inserted normalisation.
  */
 export async function recalibrateBatchNorm(
   model: OnnxModel,
   weightEdits: Map<string, Float32Array>,
   data: Dataset,
-  opts: BnRecalibrationOptions,
-): Promise<{ edits: Map<string, Float32Array>; layers: number; samples: number }> {
+  opts: BnRecalibrationOptions & { insert?: InsertedNormalisation },
+): Promise<BnRecalibrationResult> {
   if (model.opset('') < MIN_BN_TRAINING_OPSET) {
     throw inputError(model.path, `BN re-estimation needs opset ≥ ${MIN_BN_TRAINING_OPSET} (this model has opset ${model.opset('')})`);
   }
   const proto = await derivedModelProto(model, weightEdits);
-  const probes = addProbes(proto, model);
+  if (opts.insert?.values) insertNormalisation(proto, opts.insert.sites, opts.insert.values);
+  else if (opts.insert) observeNormalisation(proto, opts.insert.sites);
+  const { probes, tied } = addProbes(proto);
   const edits = new Map<string, Float32Array>();
-  if (probes.length === 0) return { edits, layers: 0, samples: 0 };
+  const inserted = new Map<string, ChannelStats>();
+  if (probes.length === 0) return { edits, layers: 0, samples: 0, inserted, tied };
   const session = await derivedSession(model, proto, { threads: opts.threads });
   const sums = probes.map(() => ({ mean: null as Float64Array | null, var: null as Float64Array | null }));
   let batches = 0, samples = 0;
@@ -118,10 +171,20 @@ export async function recalibrateBatchNorm(
   } finally {
     await session.release();
   }
-  if (batches === 0) throw new Error(`BN re-estimation got no batch from ${data.source} (${data.count} samples)`);
+  if (batches === 0) throw inputError(data.source, `BN re-estimation got no batch (${data.count} samples)`);
+  const siteOfMean = new Map((opts.insert?.sites ?? []).map((s) => [s.meanName, s.layer]));
+  let layers = 0;
   probes.forEach((p, i) => {
-    edits.set(p.meanTensor, Float32Array.from(sums[i].mean as Float64Array, (v) => v / batches));
-    edits.set(p.varTensor, Float32Array.from(sums[i].var as Float64Array, (v) => v / batches));
+    const mean = Float32Array.from(sums[i].mean as Float64Array, (v) => v / batches);
+    const variance = Float32Array.from(sums[i].var as Float64Array, (v) => v / batches);
+    const site = siteOfMean.get(p.meanTensor);
+    if (site) {
+      inserted.set(site, { mean, variance });
+      return;
+    }
+    edits.set(p.meanTensor, mean);
+    edits.set(p.varTensor, variance);
+    layers++;
   });
-  return { edits, layers: probes.length, samples };
+  return { edits, layers, samples, inserted, tied };
 }

@@ -5,7 +5,7 @@
  * and copies every other byte unchanged.
  */
 import { AttributeForm, rewriteTensor, rewriteValueAttribute, TensorChange } from './tensorRewrite';
-import { bytesField, Field, firstString, payload, Pieces, scanFields, WireType } from './wireFormat';
+import { bytesField, Field, firstString, payload, Pieces, replaceFields, scanFields, stringField, WireType } from './wireFormat';
 
 const MODEL_GRAPH = 7;
 const GRAPH = { node: 1, initializer: 5 } as const;
@@ -22,6 +22,29 @@ export interface RewritePlan {
   initializers: Map<string, TensorChange>;
   /** Constant node output name → change. */
   constants: Map<string, ConstantChange>;
+  /** Node (by first output) → input index → the tensor that input reads from now on. */
+  redirects?: Map<string, Map<number, string>>;
+  /** Initializers to add: copies of existing ones (by name) under a new name. */
+  copies?: { from: string; name: string }[];
+}
+
+const NODE_INPUT = 1;
+
+/** The node with its inputs at the given indices renamed; every other byte kept. */
+function redirectInputs(node: Uint8Array, fields: Field[], inputs: Map<number, string>): Pieces {
+  const out = new Pieces();
+  let k = 0;
+  for (const f of fields) {
+    if (f.no === NODE_INPUT && isMessage(f)) {
+      const to = inputs.get(k++);
+      if (to !== undefined) {
+        out.pushAll(stringField(NODE_INPUT, to));
+        continue;
+      }
+    }
+    out.pushField(node, f);
+  }
+  return out;
 }
 
 /** Which initializers / Constant outputs were actually rewritten (every planned one should be). */
@@ -77,25 +100,39 @@ function constantOutput(node: Uint8Array, fields: Field[]): string | undefined {
 function rewriteGraph(graph: Uint8Array, plan: RewritePlan, applied: Set<string>): Pieces | undefined {
   const out = new Pieces();
   let changed = false;
+  const redirects = plan.redirects ?? new Map<string, Map<number, string>>();
+  const copyOf = new Map<string, string[]>();
+  for (const c of plan.copies ?? []) copyOf.set(c.from, [...(copyOf.get(c.from) ?? []), c.name]);
+  const copies: Pieces[] = [];
   for (const f of scanFields(graph)) {
     let replacement: Pieces | undefined;
-    if (isMessage(f) && f.no === GRAPH.initializer && plan.initializers.size > 0) {
+    if (isMessage(f) && f.no === GRAPH.initializer && (plan.initializers.size > 0 || copyOf.size > 0)) {
       const t = payload(graph, f);
-      const name = firstString(t, scanFields(t), TENSOR_NAME) ?? '';
+      const tensorFields = scanFields(t);
+      const name = firstString(t, tensorFields, TENSOR_NAME) ?? '';
+      for (const to of copyOf.get(name) ?? []) {
+        copies.push(bytesField(GRAPH.initializer, replaceFields(t, tensorFields, (x) => x.no === TENSOR_NAME, stringField(TENSOR_NAME, to))));
+        applied.add(`copy:${to}`);
+      }
       const change = plan.initializers.get(name);
       if (change) {
         replacement = bytesField(GRAPH.initializer, rewriteTensor(t, change));
         applied.add(name);
       }
-    } else if (isMessage(f) && f.no === GRAPH.node && plan.constants.size > 0) {
+    } else if (isMessage(f) && f.no === GRAPH.node && (plan.constants.size > 0 || redirects.size > 0)) {
       const n = payload(graph, f);
       const nodeFields = scanFields(n);
       const output = constantOutput(n, nodeFields);
       const change = output !== undefined ? plan.constants.get(output) : undefined;
       const body = change ? rewriteAttributes(n, nodeFields, change) : undefined;
+      const first = firstString(n, nodeFields, NODE.output);
+      const inputs = first !== undefined ? redirects.get(first) : undefined;
       if (body) {
         replacement = bytesField(GRAPH.node, body);
         applied.add(output as string);
+      } else if (inputs) {
+        replacement = bytesField(GRAPH.node, redirectInputs(n, nodeFields, inputs));
+        applied.add(`node:${first}`);
       }
     }
     if (replacement) {
@@ -103,7 +140,9 @@ function rewriteGraph(graph: Uint8Array, plan: RewritePlan, applied: Set<string>
       changed = true;
     } else out.pushField(graph, f);
   }
-  return changed ? out : undefined;
+  // Repeated fields may come in any order on the wire; new initializers go last.
+  for (const c of copies) out.pushAll(c);
+  return changed || copies.length > 0 ? out : undefined;
 }
 
 export function rewriteModel(model: Uint8Array, plan: RewritePlan): RewriteResult {

@@ -23,9 +23,12 @@ function tensorsByName(model: onnx.ModelProto): Map<string, onnx.ITensorProto> {
   return out;
 }
 
-/** A fresh decoded copy of the model file with `edits` stored inline as raw_data in each tensor's own dtype. */
+/**
+ * A fresh decoded copy of the model (its bytes as loaded, or as rewritten in memory: untied tensors) with
+ * `edits` stored inline as raw_data in each tensor's own dtype.
+ */
 export async function derivedModelProto(model: OnnxModel, edits: Map<string, Float32Array>): Promise<onnx.ModelProto> {
-  const copy = onnx.ModelProto.decode(await fs.promises.readFile(model.path));
+  const copy = onnx.ModelProto.decode(model.bytes);
   const tensors = tensorsByName(copy);
   for (const [name, values] of edits) {
     const entry = model.entry(name);

@@ -31,6 +31,11 @@ export interface SparsifyOptions {
   data?: DataSpec;
   /** BN re-estimation after one-shot pruning: true/false, or the number of batches. */
   bnRecalibrate?: boolean | number;
+  /**
+   * Normalise sparsified layers that no BatchNorm follows for the run (identity on the dense model, re-estimated
+   * or trained, folded back at export). On by default whenever data is given.
+   */
+  normalise?: boolean;
   seed?: number;
   threads?: number;
   runDir?: string;

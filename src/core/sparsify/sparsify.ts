@@ -13,6 +13,7 @@ import { NmPattern } from '../masks/nmPattern';
 import { DenseFractionSchedule } from '../masks/denseFractionSchedule';
 import { checkNm } from '../validate/nmCheck';
 import { validateLoadedModel } from '../validate/validateModel';
+import { numericCheck } from '../validate/numericCheck';
 import { batchNormCount, MIN_BN_TRAINING_OPSET, recalibrateBatchNorm } from '../bn/bnRecalibration';
 import { evaluateClassifier, EvalResult, predictLogits } from '../runtime/classifierRun';
 import { createSession } from '../runtime/ortSession';
@@ -26,6 +27,10 @@ import { RunRecorder, runRecordPath } from './runRecord';
 import { throwIfCancelled } from './cancellation';
 import { openRunData } from './runData';
 import { RUN_DEFAULTS } from './defaults';
+import { keepFilterScale } from '../masks/filterScale';
+import { describeNormPlan, NormSite, planRunNormalisation, prepareRunNormalisation } from '../norm/normSites';
+import { NormValues } from '../norm/insertNormalisation';
+import { denseIdentityNormalisation, foldIntoEdits, withStatistics } from '../norm/runNormalisation';
 
 export type EventSink = (e: RunEvent) => void;
 
@@ -42,19 +47,33 @@ export function checkSparsifyOptions(opts: SparsifyOptions): NmPattern {
   return pattern;
 }
 
-/** One-shot: mask every selected layer with p = 0 and fold. Returns the edit map. */
-export async function foldedEdits(model: OnnxModel, opts: SparsifyOptions, pattern: NmPattern, emit: EventSink, signal?: AbortSignal): Promise<Map<string, Float32Array>> {
+/**
+ * One-shot: mask every selected layer with p = 0 and fold. Layers for which `keepScale` is true (MaxQ layers
+ * whose scale nothing will re-estimate) get each filter rescaled to its dense L2 norm. Returns the edit map.
+ */
+export async function foldedEdits(model: OnnxModel, opts: SparsifyOptions, pattern: NmPattern, emit: EventSink, signal?: AbortSignal, keepScale: (layer: string) => boolean = () => false): Promise<Map<string, Float32Array>> {
   const edits = new Map<string, Float32Array>();
   for await (const { layer, weight, mask } of computeModelMasks(model, { pattern, method: opts.method, include: opts.include, exclude: opts.exclude })) {
     throwIfCancelled(signal);
     const folded = foldWeights(weight.data, mask.soft);
+    const kept = keepScale(layer.name);
+    if (kept) keepFilterScale(weight, folded);
     // The spec's check before writing: every group has at most N non-zeros.
     const check = checkNm({ ...weight, data: folded }, pattern, 1);
     if (!check.pass) throw new Error(`internal: folded weight of ${layer.name} breaks ${pattern} (${check.violatingGroups} groups)`);
     edits.set(layer.name, canonicalToSource(model, layer, folded));
-    emit({ type: 'log', level: 'info', message: `${layer.name}: ${pattern} ${opts.method}, ${mask.numBlocks} blocks` });
+    emit({ type: 'log', level: 'info', message: `${layer.name}: ${pattern} ${opts.method}, ${mask.numBlocks} blocks${kept ? ', filter scale kept' : ''}` });
   }
   return edits;
+}
+
+/** Inputs of the numeric check after a run: the first samples of the run's evaluation data, as preprocessed. */
+export const NUMERIC_SAMPLES = 64;
+
+function numericSample(data: Dataset): { data: Float32Array; dims: number[]; from: string } {
+  const n = Math.min(NUMERIC_SAMPLES, data.count);
+  const batch = data.getBatch(Array.from({ length: n }, (_, i) => i));
+  return { data: batch.inputs, dims: [n, ...data.inputShape], from: `${n} samples of ${data.source}` };
 }
 
 function scheduleFor(opts: SparsifyOptions): DenseFractionSchedule {
@@ -76,8 +95,16 @@ async function evaluateModel(model: OnnxModel, edits: Map<string, Float32Array> 
 export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => undefined, signal?: AbortSignal): Promise<RunSummary> {
   const started = Date.now();
   const pattern = checkSparsifyOptions(opts);
-  const model = await OnnxModel.load(opts.model);
-  const layers = selectedLayers(model, { pattern, include: opts.include, exclude: opts.exclude });
+  const loaded = await OnnxModel.load(opts.model);
+  const layers = selectedLayers(loaded, { pattern, include: opts.include, exclude: opts.exclude });
+  // BN-free layers are normalised for the run when data is given (a one-shot run also needs BN re-estimation
+  // on); shared biases are untied first so each folds into its own.
+  const withData = opts.data !== undefined && opts.data.kind !== 'none';
+  const wantsNorm = withData && opts.normalise !== false && (opts.epochs > 0 || opts.bnRecalibrate !== false);
+  const prepared = wantsNorm ? prepareRunNormalisation(loaded, layers) : { model: loaded, plan: planRunNormalisation(loaded, layers), untied: 0 };
+  const model = prepared.model;
+  const norm = prepared.plan;
+  const normMessage = (active: boolean) => describeNormPlan(norm, active);
   const seed = opts.seed ?? RUN_DEFAULTS.seed;
   const batch = opts.batchSize ?? RUN_DEFAULTS.batchSize;
   const runId = `${path.basename(opts.out)}-${new Date(started).toISOString()}`;
@@ -110,6 +137,7 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
       stepsPerEpoch: data && fineTuning ? Math.floor(data.train.count / batch) : 0, layers: layers.map((l) => l.name),
     });
     let edits: Map<string, Float32Array>;
+    let normalised = false;
     let finalAccuracy: number | null = null;
     if (fineTuning && data) {
       let teacher: { logits: Float32Array; k: number } | undefined;
@@ -122,6 +150,14 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
           await dense.release();
         }
       }
+      let normalisation: { sites: NormSite[]; values: Map<string, NormValues> } | undefined;
+      if (norm.sites.length > 0 && opts.normalise !== false) {
+        sink({ type: 'phase', phase: 'normalisation', detail: `${norm.sites.length} layers without BatchNorm: measuring their dense output statistics` });
+        const values = await denseIdentityNormalisation(model, norm.sites, data.train, { batches: RUN_DEFAULTS.bnBatches, batchSize: batch, seed, threads: opts.threads, signal });
+        normalisation = { sites: norm.sites, values };
+        sink({ type: 'log', level: 'info', message: normMessage(true) as string });
+      }
+      normalised = Boolean(normalisation);
       sink({ type: 'phase', phase: 'fine-tune', detail: `${opts.epochs} epochs, dense-fraction schedule ${schedule!.kind} ${schedule!.decayStart}→${schedule!.decayEnd}, per ${opts.scheduleGranularity ?? 'step'}` });
       const result = await fineTune({
         model, layers, pattern, method: opts.method, epochs: opts.epochs, batchSize: batch,
@@ -130,27 +166,48 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
         labelSmoothing: opts.labelSmoothing ?? 0, schedule: schedule!, granularity: opts.scheduleGranularity ?? 'step',
         train: data.train, val: evalData === data.train ? null : data.val, teacher, valTeacher: reference, seed, threads: opts.threads,
         checkpointDir: opts.resume ?? (opts.runDir ? path.join(opts.runDir, 'checkpoint') : undefined), resume: Boolean(opts.resume),
-        emit: sink, signal,
+        normalisation, emit: sink, signal,
+        unnormalisedLayers: [...norm.skipped.map((x) => x.layer), ...(normalisation ? [] : norm.sites.map((x) => x.layer)), ...norm.untie.map((u) => u.node.input?.[1] ?? '')],
       });
       edits = result.edits;
       finalAccuracy = result.lastEval?.accuracy ?? null;
     } else {
-      sink({ type: 'phase', phase: 'masks', detail: `${pattern} ${opts.method}` });
-      edits = await foldedEdits(model, opts, pattern, sink, signal);
       const bn = opts.bnRecalibrate ?? true;
       const oldOpset = model.opset('') < MIN_BN_TRAINING_OPSET;
-      if (data && bn === true && oldOpset && batchNormCount(model) > 0) {
+      const hasBn = batchNormCount(model) > 0;
+      // An explicit request on an old opset goes through, and fails with the reason.
+      const reestimate = Boolean(data) && bn !== false && (!oldOpset || typeof bn === 'number');
+      const normalise = reestimate && norm.sites.length > 0 && opts.normalise !== false;
+      const reestimated = new Set([...norm.followedByBn, ...(normalise ? norm.sites.map((x) => x.layer) : [])]);
+      let normValues: Map<string, NormValues> | null = null;
+      const batches = typeof bn === 'number' ? bn : RUN_DEFAULTS.bnBatches;
+      if (normalise && data) {
+        sink({ type: 'phase', phase: 'normalisation', detail: `${norm.sites.length} layers without BatchNorm: measuring their dense output statistics` });
+        normValues = await denseIdentityNormalisation(model, norm.sites, data.train, { batches, batchSize: batch, seed, threads: opts.threads, signal });
+      }
+      sink({ type: 'phase', phase: 'masks', detail: `${pattern} ${opts.method}` });
+      // A MaxQ layer whose scale nothing re-estimates keeps each filter's scale (S = H·(1+F+P) is ×1…3).
+      edits = await foldedEdits(model, opts, pattern, sink, signal, (layer) => opts.method === 'maxq' && !(reestimate && reestimated.has(layer)));
+      if (data && bn === true && oldOpset && (hasBn || norm.sites.length > 0)) {
         // On by default, so a model it cannot run on (BN training mode is opset 14) keeps its statistics.
         sink({ type: 'log', level: 'warn', message: `BN statistics kept from the dense model: re-estimation needs opset ≥ ${MIN_BN_TRAINING_OPSET} (this model has opset ${model.opset('')})` });
-      } else if (data && bn !== false && batchNormCount(model) > 0) {
-        const batches = typeof bn === 'number' ? bn : RUN_DEFAULTS.bnBatches;
+      } else if (reestimate && data && (hasBn || normalise)) {
         sink({ type: 'phase', phase: 'BN re-estimation', detail: `${batches} batches of ${batch} from ${data.train.source}` });
-        const recal = await recalibrateBatchNorm(model, edits, data.train, { batches, batchSize: batch, seed, threads: opts.threads, signal });
+        const recal = await recalibrateBatchNorm(model, edits, data.train, {
+          batches, batchSize: batch, seed, threads: opts.threads, signal, insert: normValues ? { sites: norm.sites, values: normValues } : undefined,
+        });
         for (const [k, v] of recal.edits) edits.set(k, v);
-        sink({ type: 'log', level: 'info', message: `re-estimated ${recal.layers} BN layers on ${recal.samples} samples` });
-      } else if (!data && bn !== false && batchNormCount(model) > 0) {
-        sink({ type: 'log', level: 'warn', message: 'BN statistics kept from the dense model (no data given); one-shot accuracy usually recovers with --inputs, --images or --mnist-demo' });
+        if (hasBn) sink({ type: 'log', level: recal.layers > 0 ? 'info' : 'warn', message: `re-estimated ${recal.layers} BN layers on ${recal.samples} samples${recal.tied.length ? ` (${recal.tied.length} left as they are: their statistics are shared with another BN)` : ''}` });
+        if (normValues) {
+          const folded = new Map(norm.sites.map((x) => [x.layer, withStatistics(normValues!.get(x.layer)!, recal.inserted.get(x.layer)!)]));
+          await foldIntoEdits(model, norm.sites, edits, folded);
+        }
+      } else if (!data && (hasBn || norm.sites.length > 0 || norm.skipped.length > 0)) {
+        const what = opts.method === 'maxq' ? 'each filter’s scale was kept (MaxQ’s soft mask normalised per filter)' : 'activation statistics were not re-estimated';
+        sink({ type: 'log', level: 'warn', message: `one-shot without data: ${what}; data (--inputs, --images or --mnist-demo) would recover more accuracy (BN re-estimation${norm.sites.length ? ', normalisation of BN-free layers' : ''})` });
       }
+      normalised = normalise;
+      if (normalise) sink({ type: 'log', level: 'info', message: normMessage(true) as string });
       if (evalData) {
         sink({ type: 'phase', phase: 'sparse evaluation' });
         finalAccuracy = (await evaluateModel(model, edits, evalData, batch, opts.threads, reference, signal)).accuracy;
@@ -163,10 +220,23 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
     sink({ type: 'phase', phase: 'write', detail: opts.out });
     await writeModel(model, edits, opts.out, { canonicalZeros: true, overwrite: opts.overwrite });
     const report = await validateLoadedModel(await OnnxModel.load(opts.out), { pattern: opts.pattern, include: opts.include, exclude: opts.exclude });
+    // The pattern passing is not enough: does the written model still compute the dense model's function?
+    sink({ type: 'phase', phase: 'numeric check', detail: `${opts.out} against ${opts.model}` });
+    const numeric = await numericCheck(opts.out, opts.model, { threads: opts.threads, batch: evalData ? numericSample(evalData) : undefined });
+    if (numeric.verdict.kind === 'blown-up' || numeric.verdict.kind === 'changed-predictions') sink({ type: 'log', level: 'warn', message: `numeric check: ${numeric.verdict.message}` });
     const summary: RunSummary = {
       output: opts.out, pattern: pattern.toString(), method: opts.method, epochs: opts.epochs, sparsifiedLayers: layers.length,
       denseAccuracy, finalAccuracy, metric: reference ? 'agreement' : 'accuracy', validationPass: report.pass, seconds: (Date.now() - started) / 1000,
+      numeric,
     };
+    const message = normMessage(normalised);
+    if (message) {
+      summary.normalisation = {
+        normalised: normalised ? norm.sites.map((x) => x.layer) : [], followedByBn: norm.followedByBn.length,
+        skipped: [...norm.skipped, ...(normalised ? [] : norm.sites.map((x) => ({ layer: x.layer, reason: data ? 'run normalisation was turned off' : 'no data to measure its statistics' })))],
+        message,
+      };
+    }
     // The done event goes into the record too: a replayed run shows its summary from it.
     const done: RunEvent = { type: 'done', output: opts.out, record: runRecordPath(opts.out), summary };
     recorder.add(done);

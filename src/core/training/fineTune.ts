@@ -19,6 +19,10 @@ import { AdamW, LrSchedule, Optimizer, Sgd } from './optim';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { setUpTraining, TrainingSetup } from './trainingSetup';
 import { TrainStepper } from './trainStep';
+import { divergenceMessage, maxAbs } from './divergence';
+import { NormSite } from '../norm/normSites';
+import { NormValues } from '../norm/insertNormalisation';
+import { foldNormalisation } from '../norm/foldNormalisation';
 
 export interface FineTuneOptions {
   model: OnnxModel;
@@ -46,6 +50,10 @@ export interface FineTuneOptions {
   threads?: number;
   checkpointDir?: string;
   resume?: boolean;
+  /** Sparsified layers with no BatchNorm after them and no run normalisation (for the divergence advice). */
+  unnormalisedLayers?: readonly string[];
+  /** Normalisations for BN-free sparsified layers (identity on the dense model), trained and folded back. */
+  normalisation?: { sites: readonly NormSite[]; values: ReadonlyMap<string, NormValues> };
   emit: (e: RunEvent) => void;
   signal?: AbortSignal;
 }
@@ -58,10 +66,14 @@ export interface FineTuneResult {
 }
 
 function fingerprint(o: FineTuneOptions): string {
-  return [o.model.path, o.pattern.toString(), o.method, o.batchSize, o.epochs, o.layers.map((l) => l.name).join('+')].join('|');
+  const norm = (o.normalisation?.sites ?? []).map((s) => s.layer).join('+');
+  return [o.model.path, o.pattern.toString(), o.method, o.batchSize, o.epochs, o.layers.map((l) => l.name).join('+'), ...(norm ? [`norm:${norm}`] : [])].join('|');
 }
 
-/** The folded, exportable weights (p = 0) plus BN statistics: what evaluation and the final write use. */
+/**
+ * The folded, exportable weights (p = 0) plus BN statistics: what evaluation and the final write use. Inserted
+ * normalisations are folded into their layers' weight and bias, so every edit names a tensor of the model.
+ */
 export function exportEdits(setup: TrainingSetup): Map<string, Float32Array> {
   const edits = new Map<string, Float32Array>();
   for (const p of setup.graph.params) {
@@ -75,6 +87,20 @@ export function exportEdits(setup: TrainingSetup): Map<string, Float32Array> {
     }
   }
   for (const [name, v] of setup.running) edits.set(name, v);
+  for (const site of setup.norm) {
+    const take = (name: string): Float32Array => {
+      const v = edits.get(name);
+      if (!v) throw new Error(`internal: ${name} is not a trained tensor`);
+      edits.delete(name);
+      return v;
+    };
+    const values = { scale: take(site.scaleName), shift: take(site.shiftName), mean: take(site.meanName), variance: take(site.varName) };
+    const weight = edits.get(site.layer), bias = edits.get(site.bias);
+    if (!weight || !bias) throw new Error(`internal: ${site.layer} has no trained weight or bias to fold its normalisation into`);
+    const folded = foldNormalisation(site, weight, bias, values);
+    edits.set(site.layer, folded.weight);
+    edits.set(site.bias, folded.bias);
+  }
   return edits;
 }
 
@@ -101,6 +127,7 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   const hasLabels = o.train.hasLabels && !o.teacher;
   const setup = await setUpTraining(o.model, o.layers, {
     batchSize: o.batchSize, loss: hasLabels ? 'ce' : 'kl', labelSmoothing: o.labelSmoothing, threads: o.threads, pattern: o.pattern, method: o.method,
+    normalisation: o.normalisation,
   });
   const { graph, session, params, running, sparse } = setup;
   const optimizer = makeOptimizer(o);
@@ -121,6 +148,7 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   const [c, h, w] = o.train.inputShape;
   const N = o.batchSize;
   let lastEval: EvalResult | null = null;
+  let firstLogitScale = -1, lastLogitScale = 0;
   // The masks use as many threads as the graph (o.threads; 0 or unset: the available cores).
   const stepper = new TrainStepper(setup, optimizer, { maskThreads: o.threads });
   try {
@@ -140,7 +168,11 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
         }
         const lr = lrs.at(epoch, step);
         const { loss, out } = await stepper.step({ inputs: batch.inputs, inputDims: [N, c, h, w], labels: batch.labels, teacher }, p, lr);
-        if (!Number.isFinite(loss)) throw usageError(`the loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}; lower --lr`);
+        if (!Number.isFinite(loss)) {
+          throw usageError(divergenceMessage({ epoch, step, lr, loss, firstLogitScale, lastLogitScale, unnormalised: o.unnormalisedLayers ?? [] }));
+        }
+        lastLogitScale = maxAbs(out[graph.logitsName].data as Float32Array);
+        if (firstLogitScale < 0) firstLogitScale = lastLogitScale;
         lossSum += loss;
         if (batch.labels) {
           const logits = out[graph.logitsName].data as Float32Array, k = graph.numClasses;

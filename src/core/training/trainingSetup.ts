@@ -14,6 +14,8 @@ import { LayerInfo, MaskMethod } from '../types';
 import { buildTrainingGraph, FormulationOptions, TrainingGraph } from './graph';
 import { OptimParam } from './optim';
 import { SparseLayer } from './sparseLayer';
+import { NormSite } from '../norm/normSites';
+import { insertNormalisation, NormValues } from '../norm/insertNormalisation';
 
 export interface TrainingSetup {
   graph: TrainingGraph;
@@ -24,6 +26,8 @@ export interface TrainingSetup {
   running: Map<string, Float32Array>;
   /** The SparseLayer behind each sparsified parameter, by graph input name. */
   sparse: Map<string, SparseLayer>;
+  /** Normalisations inserted for the run (BN-free layers), folded back by exportEdits. */
+  norm: NormSite[];
 }
 
 export interface SetupOptions {
@@ -35,6 +39,8 @@ export interface SetupOptions {
   method: MaskMethod;
   /** Backward formulation overrides (benchmarks); the generator's defaults otherwise. */
   formulation?: FormulationOptions;
+  /** Normalisations to insert after BN-free sparsified layers (their scale and shift train like a BN's). */
+  normalisation?: { sites: readonly NormSite[]; values: ReadonlyMap<string, NormValues> };
 }
 
 export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts: SetupOptions): Promise<TrainingSetup> {
@@ -46,6 +52,16 @@ export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts:
   const inline = new Map<string, Float32Array>();
   for (const t of model.tensorInfos) if (t.external && t.dataType === DataType.FLOAT) inline.set(t.name, await model.readFloat32(t.name));
   const forward = await derivedModelProto(model, inline);
+  const norm = [...(opts.normalisation?.sites ?? [])];
+  const inserted = new Map<string, Float32Array>();
+  if (opts.normalisation && norm.length > 0) {
+    insertNormalisation(forward, norm, opts.normalisation.values);
+    for (const site of norm) {
+      const v = opts.normalisation.values.get(site.layer) as NormValues;
+      inserted.set(site.scaleName, v.scale).set(site.shiftName, v.shift).set(site.meanName, v.mean).set(site.varName, v.variance);
+    }
+  }
+  const initialValue = async (name: string): Promise<Float32Array> => inline.get(name) ?? inserted.get(name) ?? (await model.readFloat32(name));
   const graph = buildTrainingGraph(forward, { batchSize: opts.batchSize, loss: opts.loss, labelSmoothing: opts.labelSmoothing, formulation: opts.formulation, file: model.path });
   const session = await createSession(graph.modelBytes, `${model.path} (training graph)`, { threads: opts.threads, allowSpinning: false, memoryPattern: false });
 
@@ -59,7 +75,7 @@ export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts:
   const values = new Map<string, Float32Array>();
   const params: OptimParam[] = [];
   for (const p of graph.params) {
-    const initial = inline.get(p.sourceInitializer) ?? (await model.readFloat32(p.sourceInitializer));
+    const initial = await initialValue(p.sourceInitializer);
     // Sparse layers' dense weights live in shared memory: the per-step masks read them from worker threads
     // (TrainStepper's MaskPool). The graph never reads them (it gets W·S), so onnxruntime needs no plain buffer.
     const data = sparseNames.has(p.name) ? new Float32Array(new SharedArrayBuffer(4 * initial.length)) : new Float32Array(initial.length);
@@ -70,8 +86,8 @@ export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts:
   }
   const running = new Map<string, Float32Array>();
   for (const b of graph.bnStats) {
-    running.set(b.meanInitializer, Float32Array.from(await model.readFloat32(b.meanInitializer)));
-    running.set(b.varInitializer, Float32Array.from(await model.readFloat32(b.varInitializer)));
+    running.set(b.meanInitializer, Float32Array.from(await initialValue(b.meanInitializer)));
+    running.set(b.varInitializer, Float32Array.from(await initialValue(b.varInitializer)));
   }
   const workspace = new MaskWorkspace();
   const sparse = new Map<string, SparseLayer>();
@@ -79,5 +95,5 @@ export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts:
     const name = sparseParam.get(layer.name) as string;
     sparse.set(name, new SparseLayer(layer, values.get(name) as Float32Array, opts.pattern, opts.method, workspace));
   }
-  return { graph, session, params, running, sparse };
+  return { graph, session, params, running, sparse, norm };
 }

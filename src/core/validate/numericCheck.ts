@@ -8,6 +8,7 @@ import { createSession, ort } from '../runtime/ortSession';
 import { NumericCheck } from '../types';
 import { mulberry32 } from '../data/random';
 import { gaussianFill } from '../data/gaussian';
+import { judgeNumericCheck } from './numericVerdict';
 
 export interface NumericCheckOptions {
   /** .npy file with inputs for the model's first input; random inputs when absent. */
@@ -15,6 +16,8 @@ export interface NumericCheckOptions {
   samples?: number;
   seed?: number;
   threads?: number;
+  /** In-memory inputs for the model's first input (a run's own preprocessed data), instead of a file. */
+  batch?: { data: Float32Array; dims: number[]; from: string };
 }
 
 const ORT_TYPES: Record<string, 'float32' | 'int64' | 'int32' | 'uint8' | 'int8' | 'float64'> = {
@@ -42,15 +45,21 @@ function inputDims(meta: ort.InferenceSession.ValueMetadata | undefined, batch: 
 }
 
 function compare(a: Float32Array | Float64Array, b: Float32Array | Float64Array, dims: readonly number[]) {
-  let maxAbs = 0, dot = 0, na = 0, nb = 0;
+  let maxAbs = 0, dot = 0, na = 0, nb = 0, lo = Infinity, hi = -Infinity, finite = true;
   for (let i = 0; i < a.length; i++) {
     const x = a[i], y = b[i];
+    if (!Number.isFinite(x)) finite = false;
     maxAbs = Math.max(maxAbs, Math.abs(x - y));
     dot += x * y;
     na += x * x;
     nb += y * y;
+    if (y < lo) lo = y;
+    if (y > hi) hi = y;
   }
+  if (!finite) maxAbs = Infinity;
   const cosine = na === 0 && nb === 0 ? 1 : dot / Math.sqrt(na * nb || Number.MIN_VALUE);
+  const scaleRatio = nb === 0 ? (na === 0 ? 1 : Infinity) : Math.sqrt(na / nb);
+  const referenceRange = a.length > 0 ? hi - lo : 0;
   let top1: number | null = null;
   if (dims.length === 2 && dims[1] > 1) {
     const [rows, k] = dims;
@@ -65,7 +74,7 @@ function compare(a: Float32Array | Float64Array, b: Float32Array | Float64Array,
     }
     top1 = agree / rows;
   }
-  return { maxAbsDiff: maxAbs, cosine, top1Agreement: top1 };
+  return { maxAbsDiff: maxAbs, cosine: Number.isFinite(cosine) ? cosine : 0, top1Agreement: top1, scaleRatio: Number.isFinite(scaleRatio) ? scaleRatio : Number.MAX_VALUE, referenceRange, finite };
 }
 
 export async function numericCheck(modelPath: string, referencePath: string, opts: NumericCheckOptions = {}): Promise<NumericCheck> {
@@ -96,6 +105,9 @@ export async function numericCheck(modelPath: string, referencePath: string, opt
       const data = npy.data instanceof Float32Array ? npy.data : Float32Array.from(npy.data as ArrayLike<number>);
       feeds[first] = new ort.Tensor('float32', data, npy.shape);
       inputsFrom = opts.inputs;
+    } else if (opts.batch) {
+      feeds[model.inputNames[0]] = new ort.Tensor('float32', opts.batch.data, opts.batch.dims);
+      inputsFrom = opts.batch.from;
     }
     const [outA, outB] = [await model.run(feeds), await reference.run(feeds)];
     const outputs = model.outputNames.filter((n) => n in outB).map((name) => {
@@ -106,7 +118,7 @@ export async function numericCheck(modelPath: string, referencePath: string, opt
       return { name, ...compare(a.data as Float32Array, b.data as Float32Array, a.dims) };
     });
     if (outputs.length === 0) throw inputError(modelPath, `shares no output name with the reference ${referencePath}`);
-    return { reference: referencePath, inputsFrom, samples: feeds[model.inputNames[0]].dims[0] ?? samples, outputs };
+    return { reference: referencePath, inputsFrom, samples: feeds[model.inputNames[0]].dims[0] ?? samples, outputs, verdict: judgeNumericCheck({ outputs }) };
   } finally {
     await Promise.all([model.release(), reference.release()]);
   }

@@ -15,7 +15,7 @@ function describe(l: LayerValidation, pattern: string | null): string {
 
 export function diagnosticsForReport(report: ValidationReport): vscode.Diagnostic[] {
   const top = new vscode.Range(0, 0, 0, 0);
-  return report.layers
+  const out = report.layers
     .filter((l) => l.status === 'fail')
     .map((l) => {
       const d = new vscode.Diagnostic(top, describe(l, report.pattern), vscode.DiagnosticSeverity.Error);
@@ -23,4 +23,13 @@ export function diagnosticsForReport(report: ValidationReport): vscode.Diagnosti
       d.code = report.pattern ? `nm-${report.pattern}` : 'nm-none';
       return d;
     });
+  // The numeric verdict is a problem of its own: a model can follow N:M and still compute something else.
+  const v = report.numeric?.verdict;
+  if (v && (v.kind === 'blown-up' || v.kind === 'changed-predictions')) {
+    const d = new vscode.Diagnostic(top, `Numeric check against ${report.numeric!.reference}: ${v.message}`, v.kind === 'blown-up' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
+    d.source = DIAGNOSTIC_SOURCE;
+    d.code = `numeric-${v.kind}`;
+    out.push(d);
+  }
+  return out;
 }
