@@ -4,6 +4,7 @@ import { dataTypeName, onnx } from './onnx/proto';
 import { discoverLayers } from './layers/layerDiscovery';
 import { NmPattern } from './masks/nmPattern';
 import { ModelSummary } from './types';
+import { batchNormSummary, markBnAfter } from './norm/normSites';
 
 export interface InspectOptions {
   pattern?: string;
@@ -24,6 +25,8 @@ export function summarizeModel(model: OnnxModel, opts: InspectOptions = {}): Mod
     shape: shapeOf(v),
     dtype: dataTypeName(v.type?.tensorType?.elemType ?? 0),
   });
+  const layers = discoverLayers(model, { m, include: opts.include, exclude: opts.exclude });
+  markBnAfter(model, layers);
   return {
     file: model.path,
     irVersion: Number(model.model.irVersion ?? 0),
@@ -34,7 +37,8 @@ export function summarizeModel(model: OnnxModel, opts: InspectOptions = {}): Mod
     nodeCount: model.nodes.length,
     paramCount: model.paramCount,
     hasExternalData: model.hasExternalData,
-    layers: discoverLayers(model, { m, include: opts.include, exclude: opts.exclude }),
+    layers,
+    batchNorm: batchNormSummary(model, layers),
   };
 }
 

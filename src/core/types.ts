@@ -35,6 +35,24 @@ export interface LayerInfo {
   reason?: string;
   /** Selected for sparsification by the policy and the include/exclude overrides. */
   selected: boolean;
+  /** A BatchNormalization normalises this layer's output channels (set by inspect). */
+  bnAfter?: boolean;
+}
+
+/** What a model's BatchNorm situation means for a run (inspect, the sparsify form, the inspector). */
+export interface BatchNormSummary {
+  /** BatchNormalization nodes in the graph. */
+  nodes: number;
+  /** Selected layers with no BatchNorm after them. */
+  bnFree: number;
+  /** Of those, how many a run with data normalises for the run and folds back. */
+  normalisable: number;
+  /** BN-free selected layers a run leaves as they are, with why. */
+  skipped: { layer: string; reason: string }[];
+  /** The export folded BatchNorm into the layers: selected layers without BN and no BN node left. */
+  folded: boolean;
+  /** One line saying what a run will do about it; null when every selected layer has its BatchNorm. */
+  message: string | null;
 }
 
 export interface ModelSummary {
@@ -48,6 +66,7 @@ export interface ModelSummary {
   paramCount: number;
   hasExternalData: boolean;
   layers: LayerInfo[];
+  batchNorm: BatchNormSummary;
 }
 
 /** One failing N:M group, in original-layout coordinates of the stored tensor. */

@@ -22,9 +22,10 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   const selected = summary.layers.filter((l) => l.selected).length;
   out.push(`Layers (${summary.layers.length}; ${selected} selected for ${str(p, 'pattern') ?? '2:4'}):`);
   out.push(formatTable(
-    ['layer', 'op', 'shape', 'params', 'dtype', 'N:M'],
-    summary.layers.map((l) => [l.name, l.op, `[${l.storageShape.join('x')}]`, l.params.toLocaleString('en-US'), l.dtype, l.selected ? 'sparsify' : `dense: ${l.reason}`]),
+    ['layer', 'op', 'shape', 'params', 'dtype', 'BN after', 'N:M'],
+    summary.layers.map((l) => [l.name, l.op, `[${l.storageShape.join('x')}]`, l.params.toLocaleString('en-US'), l.dtype, l.bnAfter ? 'yes' : 'no', l.selected ? 'sparsify' : `dense: ${l.reason}`]),
   ));
+  if (summary.batchNorm.message) out.push('', summary.batchNorm.message);
   process.stdout.write(out.join('\n') + '\n');
   return 0;
 }

@@ -12,7 +12,7 @@ import { OnnxModel } from '../onnx/onnxModel';
 import { resolveWeight } from '../onnx/weightResolver';
 import { floatAttr, intAttr, nodeLabel } from '../onnx/nodeAttributes';
 import { onnx } from '../onnx/proto';
-import { LayerInfo } from '../types';
+import { BatchNormSummary, LayerInfo } from '../types';
 import { UntieRequest, untieInputs } from '../onnx/untie';
 
 /** A sparsified layer that gets a normalisation for the run. */
@@ -172,4 +172,33 @@ export function describeNormPlan(plan: NormPlan, active: boolean): string | null
     parts.push(`${plan.skipped.length} left as they are (${first.layer}: ${first.reason}${plan.skipped.length > 1 ? ', …' : ''})`);
   }
   return `${had}: ${parts.join('; ')}`;
+}
+
+/** inspect's BatchNorm summary: per layer whether a BN follows, and what a run will do for the selected ones. */
+export function batchNormSummary(model: OnnxModel, layers: readonly LayerInfo[]): BatchNormSummary {
+  const nodes = model.nodes.filter((n) => n.opType === 'BatchNormalization').length;
+  const plan = planRunNormalisation(model, layers.filter((l) => l.selected));
+  const normalisable = plan.sites.length + plan.untie.length;
+  const bnFree = normalisable + plan.skipped.length;
+  const folded = bnFree > 0 && nodes === 0;
+  let message: string | null = null;
+  if (bnFree > 0) {
+    const head = folded
+      ? `BatchNorm was folded into the layers at export: none of the ${bnFree} selected layers has BatchNorm after it.`
+      : `${bnFree} of ${bnFree + plan.followedByBn.length} selected layers have no BatchNorm after them.`;
+    const does = normalisable > 0
+      ? ` With data, a run normalises ${normalisable === bnFree ? 'them' : `${normalisable} of them`} (identity on the dense model, re-estimated or fine-tuned) and folds that back into their weight and bias; without data, MaxQ keeps each filter's scale.`
+      : ' Without BatchNorm to re-estimate, MaxQ keeps each filter\'s scale.';
+    const left = plan.skipped.length > 0 ? ` Left as they are: ${plan.skipped.length} (${plan.skipped[0].layer}: ${plan.skipped[0].reason}${plan.skipped.length > 1 ? ', …' : ''}).` : '';
+    message = head + does + left;
+  }
+  return { nodes, bnFree, normalisable, skipped: plan.skipped, folded, message };
+}
+
+/** Sets `bnAfter` on every layer whose node's output a BatchNormalization normalises. */
+export function markBnAfter(model: OnnxModel, layers: LayerInfo[]): void {
+  for (const l of layers) {
+    const node = layerNode(model, l);
+    l.bnAfter = node ? followingBatchNorm(model, node) !== undefined : false;
+  }
 }
