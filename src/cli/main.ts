@@ -6,6 +6,7 @@ import { isMaxqError } from '../core/errors';
 import { isCancelled } from '../core/sparsify/cancellation';
 import { bnRecalibrateCommand, usage as bnUsage } from './commands/bnRecalibrate';
 import { compareCommand, usage as compareUsage } from './commands/compare';
+import { foldBnCommand, usage as foldBnUsage } from './commands/foldBn';
 import { inspectCommand, usage as inspectUsage } from './commands/inspect';
 import { masksCommand, usage as masksUsage } from './commands/masks';
 import { sparsifyCommand, usage as sparsifyUsage } from './commands/sparsify';
@@ -18,9 +19,10 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   sparsify: sparsifyCommand,
   validate: validateCommand,
   'bn-recalibrate': bnRecalibrateCommand,
+  'fold-bn': foldBnCommand,
 };
 
-const HELP = ['MaxQ Studio: N:M sparsity for ONNX CNNs (MaxQ, CVPR 2024)', '', inspectUsage, masksUsage, sparsifyUsage, validateUsage, bnUsage, compareUsage].join('\n');
+const HELP = ['MaxQ Studio: N:M sparsity for ONNX CNNs (MaxQ, CVPR 2024)', '', inspectUsage, masksUsage, sparsifyUsage, validateUsage, bnUsage, compareUsage, foldBnUsage].join('\n');
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

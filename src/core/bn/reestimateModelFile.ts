@@ -46,6 +46,10 @@ export async function reestimateModelFile(modelPath: string, o: ReestimateOption
     const recal = await recalibrateBatchNorm(model, new Map(), data.train, {
       batches: o.batches ?? RUN_DEFAULTS.bnBatches, batchSize, seed: o.seed, threads: o.threads, signal: o.signal,
     });
+    if (recal.layers === 0) {
+      // Never a silent no-op: say why nothing could be re-estimated.
+      throw inputError(modelPath, `no BatchNormalization statistics could be re-estimated: ${recal.tied.length > 0 ? `${recal.tied.length} BN layers share their statistics tensors with another BN (${recal.tied.slice(0, 3).join(', ')})` : 'no BN layer has constant running statistics'}`);
+    }
     const evalData = data.val ?? data.train;
     let reference: { logits: Float32Array; k: number } | undefined;
     if (!evalData.hasLabels && o.reference) {

@@ -74,7 +74,7 @@ function fingerprint(o: FineTuneOptions): string {
  * The folded, exportable weights (p = 0) plus BN statistics: what evaluation and the final write use. Inserted
  * normalisations are folded into their layers' weight and bias, so every edit names a tensor of the model.
  */
-export function exportEdits(setup: TrainingSetup): Map<string, Float32Array> {
+export function exportEdits(setup: TrainingSetup, opts: { foldNormalisation?: boolean } = {}): Map<string, Float32Array> {
   const edits = new Map<string, Float32Array>();
   for (const p of setup.graph.params) {
     const sparse = setup.sparse.get(p.name);
@@ -87,6 +87,7 @@ export function exportEdits(setup: TrainingSetup): Map<string, Float32Array> {
     }
   }
   for (const [name, v] of setup.running) edits.set(name, v);
+  if (opts.foldNormalisation === false) return edits;
   for (const site of setup.norm) {
     const take = (name: string): Float32Array => {
       const v = edits.get(name);

