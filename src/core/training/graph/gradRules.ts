@@ -10,6 +10,8 @@ import { layoutRules } from './layoutRules';
 import { linearRules } from './linearRules';
 import { normRules } from './normRules';
 import { reduceRules } from './reduceRules';
+import { mathRules } from './mathRules';
+import { indexRules } from './indexRules';
 
 export type { GradRule } from './ruleTypes';
 
@@ -21,6 +23,8 @@ export const gradRules: Readonly<Record<string, GradRule>> = Object.freeze({
   ...linearRules,
   ...normRules,
   ...reduceRules,
+  ...mathRules,
+  ...indexRules,
 });
 
 export function hasGradRule(opType: string): boolean {

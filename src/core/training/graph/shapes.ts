@@ -15,6 +15,8 @@ import { onnx, DataType } from '../../onnx/proto';
 import { inputError } from '../../errors';
 import { resolveWindow } from './geometry';
 import { attr, attrInt, attrInts, nodeLabel, numberData, numel, tensorDims, toNum, isIntType } from './onnxUtil';
+import { mathShapeRules } from './mathShapes';
+import { indexShapeRules } from './indexShapes';
 
 export interface TensorInfo {
   dims: number[];
@@ -27,23 +29,23 @@ export const MAX_CONST_VALUE = 64;
 
 export type ShapeRule = (node: onnx.INodeProto, inputs: (TensorInfo | undefined)[]) => TensorInfo[];
 
-function fail(node: onnx.INodeProto, msg: string): never {
+export function fail(node: onnx.INodeProto, msg: string): never {
   throw inputError(undefined, `${nodeLabel(node)} (${node.opType}): ${msg}`);
 }
 
-function need(node: onnx.INodeProto, inputs: (TensorInfo | undefined)[], i: number): TensorInfo {
+export function need(node: onnx.INodeProto, inputs: (TensorInfo | undefined)[], i: number): TensorInfo {
   const t = inputs[i];
   if (!t) fail(node, `input ${i} has no known shape`);
   return t;
 }
 
-function needValue(node: onnx.INodeProto, inputs: (TensorInfo | undefined)[], i: number, what: string): number[] {
+export function needValue(node: onnx.INodeProto, inputs: (TensorInfo | undefined)[], i: number, what: string): number[] {
   const t = need(node, inputs, i);
   if (!t.value) fail(node, `${what} must be a constant (static shapes only)`);
   return t.value;
 }
 
-function normAxis(node: onnx.INodeProto, axis: number, rank: number): number {
+export function normAxis(node: onnx.INodeProto, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank) fail(node, `axis ${axis} out of range for rank ${rank}`);
   return a;
@@ -65,14 +67,14 @@ export function broadcastShapes(a: readonly number[], b: readonly number[], node
   return out;
 }
 
-function strides(dims: readonly number[]): number[] {
+export function strides(dims: readonly number[]): number[] {
   const s = new Array<number>(dims.length).fill(1);
   for (let i = dims.length - 2; i >= 0; i--) s[i] = s[i + 1] * dims[i + 1];
   return s;
 }
 
 /** Elementwise op on constant values with broadcasting. */
-function broadcastValues(a: TensorInfo, b: TensorInfo, out: number[], f: (x: number, y: number) => number): number[] | undefined {
+export function broadcastValues(a: TensorInfo, b: TensorInfo, out: number[], f: (x: number, y: number) => number): number[] | undefined {
   if (!a.value || !b.value) return undefined;
   const n = numel(out);
   if (n > MAX_CONST_VALUE) return undefined;
@@ -92,12 +94,12 @@ function broadcastValues(a: TensorInfo, b: TensorInfo, out: number[], f: (x: num
   return res;
 }
 
-const same: ShapeRule = (node, inputs) => {
+export const same: ShapeRule = (node, inputs) => {
   const x = need(node, inputs, 0);
   return [{ dims: [...x.dims], dtype: x.dtype }];
 };
 
-function binary(f: (x: number, y: number) => number): ShapeRule {
+export function binary(f: (x: number, y: number) => number): ShapeRule {
   return (node, inputs) => {
     const a = need(node, inputs, 0);
     const b = need(node, inputs, 1);
@@ -133,7 +135,7 @@ function poolShape(node: onnx.INodeProto, inputs: (TensorInfo | undefined)[]): T
   return outs;
 }
 
-function axesInput(node: onnx.INodeProto, inputs: (TensorInfo | undefined)[], idx: number): number[] | undefined {
+export function axesInput(node: onnx.INodeProto, inputs: (TensorInfo | undefined)[], idx: number): number[] | undefined {
   if ((node.input ?? []).length > idx && node.input![idx] !== '') return needValue(node, inputs, idx, 'axes');
   return attrInts(node, 'axes');
 }
@@ -168,7 +170,7 @@ export function infoOfTensor(t: onnx.ITensorProto): TensorInfo {
   return { dims, dtype, value };
 }
 
-function sliceParams(node: onnx.INodeProto, inputs: (TensorInfo | undefined)[], x: TensorInfo) {
+export function sliceParams(node: onnx.INodeProto, inputs: (TensorInfo | undefined)[], x: TensorInfo) {
   const starts = needValue(node, inputs, 1, 'starts');
   const ends = needValue(node, inputs, 2, 'ends');
   const axes = (node.input ?? []).length > 3 && node.input![3] !== '' ? needValue(node, inputs, 3, 'axes') : starts.map((_, i) => i);
@@ -209,7 +211,7 @@ export function reduceAxes(node: onnx.INodeProto, inputs: (TensorInfo | undefine
   return axes.map((a) => normAxis(node, a, rank)).sort((a, b) => a - b);
 }
 
-const reduceShape: ShapeRule = (node, inputs) => {
+export const reduceShape: ShapeRule = (node, inputs) => {
   const x = need(node, inputs, 0);
   const axes = reduceAxes(node, inputs, x.dims.length);
   const keep = attrInt(node, 'keepdims', 1) === 1;
@@ -237,6 +239,9 @@ export function padAmounts(node: onnx.INodeProto, inputs: (TensorInfo | undefine
 }
 
 export const shapeRules: Record<string, ShapeRule> = {
+  // Rule groups kept in their own files (transformer math; indexing and resampling).
+  ...mathShapeRules,
+  ...indexShapeRules,
   Relu: same,
   LeakyRelu: same,
   Sigmoid: same,
