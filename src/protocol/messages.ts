@@ -12,12 +12,16 @@ import type {
   MaskMethod,
   ModelSummary,
   RunEvent,
+  RunSummary,
   ScheduleKind,
   ValidationReport,
   Violation,
 } from '../core/types';
 
-export type { LayerOp, LayerValidation, MaskMethod, ModelSummary, RunEvent, ScheduleKind, ValidationReport, Violation };
+export type { LayerOp, LayerValidation, MaskMethod, ModelSummary, RunEvent, RunSummary, ScheduleKind, ValidationReport, Violation };
+
+/** The numeric check's judgement of a written model (ValidationReport and RunSummary `numeric.verdict.kind`). */
+export type NumericVerdictKind = NonNullable<ValidationReport['numeric']>['verdict']['kind'];
 
 /** What every view's `#status` element reads. Tests wait for DONE or ERROR. */
 export type ViewStatus = 'LOADING' | 'RUNNING' | 'DONE' | 'ERROR';
@@ -28,6 +32,31 @@ export const COMMON_PATTERNS: readonly string[] = ['2:4', '1:4', '3:4', '4:8', '
 
 /** A model's graph inputs and outputs, as shown in the views' headers. */
 export type TensorSignature = ModelSummary['inputs'][number];
+
+/**
+ * A model's BatchNorm situation for one pattern's layer selection, as the views show it: inspect's
+ * BatchNormSummary with the skipped layers counted, not listed.
+ */
+export interface BatchNormInfo {
+  /** BatchNormalization nodes in the graph. */
+  nodes: number;
+  /** Selected layers with no BatchNorm after them. */
+  bnFree: number;
+  /** Of those, how many a run with data normalises for the run and folds back. */
+  normalisable: number;
+  /** BN-free selected layers a run leaves as they are. */
+  skipped: number;
+  /** The export folded BatchNorm into the layers (BN-free layers and no BatchNorm node left). */
+  folded: boolean;
+  /** The core's line on what a run does about it; null when every selected layer has its BatchNorm. */
+  message: string | null;
+}
+
+/**
+ * What follows a layer, for a run's BatchNorm handling: a BatchNorm ('after'); none, and a run with data can
+ * normalise it and fold that back ('normalisable'); none, and a run leaves it as it is ('left', see bnReason).
+ */
+export type LayerBnStatus = 'after' | 'normalisable' | 'left';
 
 // ─────────────────────────────────────────── Sparsify form ───────────────────────────────────────────
 
@@ -48,6 +77,8 @@ export interface SparsifyFormValues {
   decayStart: number;
   decayEnd: number;
   bnRecalibrate: boolean;
+  /** Normalise selected layers without BatchNorm for the run, folded back at export (SparsifyOptions.normalise). */
+  normalise: boolean;
   dataKind: DataKind;
   npyInputs: string;
   npyLabels: string;
@@ -68,6 +99,10 @@ export interface PolicyLayerRow {
   /** Selected by the policy alone (before the form's overrides). */
   selected: boolean;
   reason?: string;
+  /** BatchNorm after the layer, or what a run does without one (eligible layers; ineligible ones: 'after' or 'left'). */
+  bn?: LayerBnStatus;
+  /** Why a run leaves this BN-free layer as it is (bn 'left' of an eligible layer). */
+  bnReason?: string;
 }
 
 export type SparsifyFormToWebview =
@@ -76,9 +111,12 @@ export type SparsifyFormToWebview =
       modelPath: string;
       modelName: string;
       inputs: TensorSignature[];
+      /** The model's default-domain opset (one-shot BatchNorm re-estimation needs 14). */
+      opset: number;
       defaults: SparsifyFormValues;
     }
-  | { type: 'layers'; requestId: number; pattern: string; layers: PolicyLayerRow[] }
+  /** batchNorm is for the policy's selection; the form recounts it for the selection with its overrides. */
+  | { type: 'layers'; requestId: number; pattern: string; layers: PolicyLayerRow[]; batchNorm: BatchNormInfo }
   | { type: 'layersFailed'; requestId: number; pattern: string; message: string }
   | { type: 'outputSuggested'; requestId: number; path: string }
   | { type: 'pathPicked'; field: PathField; path: string }
@@ -128,6 +166,8 @@ export interface InspectorLayerRow {
   eligible: boolean;
   selected: boolean;
   reason?: string;
+  /** A BatchNormalization normalises the layer's output channels; absent when not known. */
+  bnAfter?: boolean;
   grid: HeatmapGridInfo;
 }
 
@@ -142,6 +182,8 @@ export interface InspectorModelInfo {
   hasExternalData: boolean;
   inputs: TensorSignature[];
   outputs: TensorSignature[];
+  /** For the pattern the inspector opened with; a 'layers' answer brings the one for a new pattern. */
+  batchNorm: BatchNormInfo;
 }
 
 /** |w|, the MaxQ soft mask H⊙(1+F+P), or the hard mask (kept vs pruned). */
@@ -219,8 +261,8 @@ export interface CellHighlight {
 
 export type InspectorToWebview =
   | { type: 'model'; model: InspectorModelInfo; pattern: string; method: MaskMethod; layers: InspectorLayerRow[] }
-  /** Layers recomputed for another pattern (eligibility depends on M). */
-  | { type: 'layers'; requestId: number; pattern: string; method: MaskMethod; layers: InspectorLayerRow[] }
+  /** Layers recomputed for another pattern (eligibility depends on M, and so does the BatchNorm summary). */
+  | { type: 'layers'; requestId: number; pattern: string; method: MaskMethod; layers: InspectorLayerRow[]; batchNorm: BatchNormInfo }
   | { type: 'checks'; pattern: string; checks: Record<string, LayerCheck> }
   | { type: 'checksFailed'; pattern: string; message: string }
   | { type: 'modelFailed'; message: string }

@@ -1,8 +1,9 @@
 /** The run's headline: what runs, where it is, coverage now, accuracy, outcome, and the actions on the result. */
-import type { RunOutcome } from '../../src/protocol/messages';
+import type { RunOutcome, RunSummary } from '../../src/protocol/messages';
 import { button } from '../components/button';
 import { h } from '../components/dom';
 import { baseName, formatPercent } from '../components/format';
+import { verdictDetail, verdictPill } from '../components/verdict';
 import type { RunSeries } from './runSeries';
 
 export interface SummaryActions {
@@ -27,6 +28,7 @@ export class SummaryView {
   private readonly outcome: HTMLElement;
   private readonly phase: HTMLElement;
   private readonly note: HTMLElement;
+  private readonly checks: HTMLElement;
   private readonly cancel: HTMLElement;
   private readonly resultActions: HTMLElement;
 
@@ -36,6 +38,7 @@ export class SummaryView {
     this.outcome = h('span', { id: 'run-outcome', class: 'pill muted' }, OUTCOME_TEXT.loading);
     this.phase = h('span', { id: 'run-phase', class: 'muted' });
     this.note = h('div', { id: 'run-note' });
+    this.checks = h('div', { id: 'run-checks' });
     this.cancel = button({ id: 'cancel-run', label: 'Cancel run', appearance: 'secondary', onClick: actions.cancel });
     this.resultActions = h('div', { class: 'actions' },
       button({ id: 'open-inspector', label: 'Open Inspector', appearance: 'primary', onClick: actions.inspect }),
@@ -46,7 +49,7 @@ export class SummaryView {
         h('div', {}, h('div', { class: 'muted' }, 'N:M coverage'), this.coverage),
         h('div', { class: 'headline-status' }, this.outcome, this.phase),
         h('div', { class: 'actions' }, this.cancel, this.resultActions)),
-      this.facts, this.note);
+      this.facts, this.checks, this.note);
   }
 
   render(s: RunSeries, live: boolean, outcome: RunOutcome | null, message: string | null): void {
@@ -78,6 +81,7 @@ export class SummaryView {
       if (sum.finalAccuracy !== null) facts.push(['final accuracy', formatPercent(sum.finalAccuracy, 2)]);
       facts.push(['pattern check', sum.validationPass ? 'pass' : 'FAIL'], ['time', `${sum.seconds.toFixed(1)} s`]);
     }
+    this.checks.replaceChildren(...(sum ? resultChecks(sum) : []));
     const items = facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]);
     // The coverage the finished model has: only once the run completed (tests read #coverage-final).
     if (outcome === 'completed' && last) items.unshift(h('dt', {}, 'final coverage'), h('dd', { id: 'coverage-final', 'data-coverage': String(last.coverage) }, formatPercent(last.coverage)));
@@ -85,4 +89,27 @@ export class SummaryView {
     const text = message ?? s.error;
     this.note.replaceChildren(...(text ? [h('div', { class: `message message-${outcome === 'failed' ? 'error' : 'info'}`, role: 'status' }, text)] : []));
   }
+}
+
+/**
+ * What the finished run says about the model it wrote: the normalisation of layers without BatchNorm (inserted
+ * for the run and folded back) and the numeric check's verdict against the dense model. Records of older runs
+ * have neither.
+ */
+function resultChecks(sum: RunSummary): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  const norm = sum.normalisation;
+  if (norm) {
+    const tone = norm.normalised.length > 0 && norm.skipped.length === 0 ? 'info' : 'warning';
+    out.push(h('p', { id: 'run-normalisation', class: `message message-${tone}`, 'data-normalised': String(norm.normalised.length) }, norm.message));
+  }
+  const n = sum.numeric;
+  if (n) {
+    const v = n.verdict;
+    out.push(h('p', { id: 'run-numeric-verdict', class: 'verdict', 'data-verdict': v.kind },
+      h('span', { class: 'verdict-label' }, 'Numeric check'),
+      verdictPill(v.kind),
+      h('span', { class: 'verdict-detail', title: `Against ${baseName(n.reference)} on ${n.samples} samples of ${n.inputsFrom}.` }, verdictDetail(v.kind, v.message))));
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 /**
- * The inspector's layer table: op, weight shape, parameters, eligibility (with the reason), zero fraction, the
- * detected N:M and pass/fail for the chosen pattern. Sortable; filtered by name text and a scope.
+ * The inspector's layer table: op, weight shape, parameters, eligibility (with the reason), whether a BatchNorm
+ * follows the layer, zero fraction, the detected N:M and pass/fail for the chosen pattern. Sortable; filtered by
+ * name text and a scope.
  */
 import type { InspectorLayerRow, LayerCheck } from '../../src/protocol/messages';
 import { DataTable, SortState } from '../components/dataTable';
@@ -56,6 +57,13 @@ export class LayerTable {
           // The reason is cut to the column width; the full text is the cell's tooltip and under the heatmap.
           render: (r) => (r.eligible && r.selected ? 'yes' : h('span', { class: 'muted reason' }, `${r.eligible ? 'dense' : 'no'}${r.reason ? `: ${r.reason}` : ''}`)),
           title: (r) => r.reason,
+        },
+        {
+          key: 'bn', label: 'BN after', sortValue: (r) => (r.bnAfter === undefined ? 2 : r.bnAfter ? 0 : 1),
+          render: (r) => (r.bnAfter === undefined ? '–' : r.bnAfter ? 'yes' : h('span', { class: 'bn-none' }, 'no')),
+          title: (r) => (r.bnAfter === undefined ? undefined : r.bnAfter
+            ? 'A BatchNormalization normalises this layer’s output channels.'
+            : 'No BatchNorm after this layer (folded at export, or never there): a run with data normalises it for the run and folds that back.'),
         },
         { key: 'zeros', label: 'Zeros', numeric: true, sortValue: (r) => check(r)?.zeroFraction ?? -1, render: (r) => formatPercent(check(r)?.zeroFraction ?? null) },
         { key: 'detected', label: 'Detected', sortValue: (r) => check(r)?.detected ?? '', render: (r) => detectedText(check(r)) },

@@ -4,6 +4,7 @@
  * editor or reloading the window brings back the same view.
  */
 import type {
+  BatchNormInfo,
   CellHighlight,
   HeatmapMode,
   InspectorLayerRow,
@@ -99,6 +100,20 @@ function modelHeader(m: InspectorModelInfo): HTMLElement {
     ` · in: ${io(m.inputs)} · out: ${io(m.outputs)}`);
 }
 
+/** The model's BatchNorm line under the header (BatchNorm folded at export, BN-free layers); hidden when none. */
+const bnNote = h('div', { id: 'inspector-bn-note', class: 'message message-info', role: 'status' });
+bnNote.hidden = true;
+
+function showBatchNorm(b: BatchNormInfo | undefined): void {
+  const text = b?.message ?? null;
+  bnNote.hidden = !text;
+  bnNote.textContent = text ?? '';
+  bnNote.className = `message message-${b?.folded ? 'warning' : 'info'}`;
+  bnNote.dataset.folded = String(Boolean(b?.folded));
+  bnNote.dataset.bnFree = String(b?.bnFree ?? 0);
+  bnNote.dataset.normalisable = String(b?.normalisable ?? 0);
+}
+
 function build(model: InspectorModelInfo): void {
   const pattern = state.pattern as string;
   const method = state.method as MaskMethod;
@@ -151,7 +166,7 @@ function build(model: InspectorModelInfo): void {
   const title = h('h2', { id: 'layer-title' }, '');
   ui = { table, heatmap, title, toolbar };
   replaceChildren(byId('app'),
-    modelHeader(model),
+    h('div', { class: 'model-header' }, modelHeader(model), bnNote),
     toolbar.element,
     h('div', { class: 'inspector-grid' },
       h('section', { class: 'layers-pane', 'aria-label': 'Layers' }, table.element),
@@ -168,6 +183,7 @@ function receive(m: InspectorToWebview): void {
       // A second 'model' (the file changed on disk) keeps the page and only swaps the data.
       if (ui) document.getElementById('model-info')?.replaceWith(modelHeader(m.model));
       else build(m.model);
+      showBatchNorm(m.model.batchNorm);
       ui?.table.setRows(rows);
       checksPending = true;
       selectLayer(defaultLayer());
@@ -177,6 +193,7 @@ function receive(m: InspectorToWebview): void {
       if (m.requestId !== layersRequest || !ui) return;
       layersRequest = 0;
       rows = m.layers;
+      showBatchNorm(m.batchNorm);
       ui.table.setRows(rows);
       selectLayer(defaultLayer());
       ui.heatmap.refresh();

@@ -2,7 +2,8 @@
  * Builds the sparsify form from the current values and reports every edit. Field ids are stable: tests and
  * the E2E suite address them directly (see the report in README of the extension).
  */
-import type { DataKind, MaskMethod, OptimizerChoice, PathField, ScheduleKind, SparsifyFormValues, TensorSignature } from '../../src/protocol/messages';
+import { batchNormNote } from '../../src/protocol/batchNormNote';
+import type { BatchNormInfo, DataKind, MaskMethod, OptimizerChoice, PathField, ScheduleKind, SparsifyFormValues, TensorSignature } from '../../src/protocol/messages';
 import { SCHEDULE_KINDS } from '../../src/protocol/messages';
 import { button } from '../components/button';
 import { checkbox } from '../components/checkbox';
@@ -30,6 +31,10 @@ export interface FormView {
   setDecay(start: number, end: number): void;
   setLayersMessage(text: string | null, kind?: 'error' | 'info'): void;
   setLayersSummary(text: string): void;
+  /** The model's BatchNorm summary for the pattern (null: layers not known); the note follows the form's values. */
+  setBatchNorm(info: BatchNormInfo | null): void;
+  /** Recount the BatchNorm note for the current selection, data and options. */
+  refreshBatchNorm(): void;
   setPatternProblem(text: string | null): void;
   setFormError(text: string | null): void;
   setRunning(running: boolean): void;
@@ -53,7 +58,7 @@ function intOf(text: string): number {
   return /^-?\d+$/.test(t) ? Number(t) : NaN;
 }
 
-export function buildForm(modelName: string, inputs: TensorSignature[], v: SparsifyFormValues, cb: FormCallbacks): FormView {
+export function buildForm(modelName: string, inputs: TensorSignature[], opset: number, v: SparsifyFormValues, cb: FormCallbacks): FormView {
   const numberField = (id: string, label: string, key: 'epochs' | 'batchSize' | 'decayStart' | 'decayEnd', size = 6): TextFieldControl => {
     const f = textField({
       id, label, value: String(v[key]), size, inputMode: 'numeric',
@@ -145,6 +150,36 @@ export function buildForm(modelName: string, inputs: TensorSignature[], v: Spars
   const decayEnd = numberField('decay-end', 'Decay end epoch', 'decayEnd', 4);
   const bn = checkbox({ id: 'bn-recalibrate', label: 'Re-estimate BatchNorm statistics after pruning', checked: v.bnRecalibrate, onChange: (c) => { v.bnRecalibrate = c; cb.changed('bnRecalibrate'); } });
 
+  // BatchNorm folded at export: what the run does about selected layers without BatchNorm (recounted on every
+  // change of the selection, the data, the epochs or the BN options).
+  let bnInfo: BatchNormInfo | null = null;
+  const bnNote = h('div', { id: 'bn-folded-note', class: 'message message-info', role: 'status' });
+  bnNote.hidden = true;
+  const runNorm = checkbox({
+    id: 'run-norm', label: 'Normalise layers without BatchNorm for the run (folded back at export)', checked: v.normalise,
+    title: 'Each sparsified layer with no BatchNorm after it gets a normalisation that is the identity on the dense model; the run re-estimates or trains it, and the export folds it into the layer’s weight and bias.',
+    onChange: (c) => { v.normalise = c; cb.changed('normalise'); },
+  });
+  const runNormRow = h('div', { class: 'field-row', id: 'run-norm-row' }, runNorm);
+  runNormRow.hidden = true;
+  const refreshBatchNorm = () => {
+    const note = bnInfo ? batchNormNote(policy.includedRows(), bnInfo.nodes, opset, v) : null;
+    bnNote.hidden = !note;
+    runNormRow.hidden = !note || note.counts.normalisable === 0;
+    if (!note) {
+      bnNote.textContent = '';
+      for (const k of ['case', 'folded', 'bnFree', 'normalisable']) delete bnNote.dataset[k];
+      return;
+    }
+    bnNote.className = `message message-${note.tone}`;
+    // A live region: only a changed text is announced again.
+    if (bnNote.textContent !== note.text) bnNote.textContent = note.text;
+    bnNote.dataset.case = note.runCase;
+    bnNote.dataset.folded = String(note.folded);
+    bnNote.dataset.bnFree = String(note.counts.bnFree);
+    bnNote.dataset.normalisable = String(note.counts.normalisable);
+  };
+
   // Output
   const output = pathRow('output', 'output', 'Output model', 'model.maxq-2of4.onnx');
 
@@ -157,7 +192,8 @@ export function buildForm(modelName: string, inputs: TensorSignature[], v: Spars
     section('model-section', 'Model', null, h('p', { id: 'model-summary' }, h('strong', {}, modelName), inputText ? h('span', { class: 'muted' }, ` — input ${inputText}`) : null)),
     section('pattern-section', 'Pattern and method', null, h('div', { class: 'field-row' }, pattern.element), method.element),
     section('layers-section', 'Layers', 'Eligible layers follow the policy; tick or untick to override. Ineligible layers say why.',
-      layersMessage, policy.table.element, h('div', { class: 'actions' }, layersSummary, resetLayers)),
+      layersMessage, policy.table.element, h('div', { class: 'actions' }, layersSummary, resetLayers),
+      h('div', { id: 'bn-norm' }, bnNote, runNormRow)),
     section('data-section', 'Data', null, dataKind.element, ...Object.values(dataDetails)),
     section('training-section', 'Training', 'Coverage grows from 0% at the decay start epoch to 100% at the decay end epoch, then holds.',
       h('div', { class: 'field-row' }, epochs.element, batch.element, lr.element, optimizer.element),
@@ -199,6 +235,11 @@ export function buildForm(modelName: string, inputs: TensorSignature[], v: Spars
     setLayersSummary(text) {
       layersSummary.textContent = text;
     },
+    setBatchNorm(info) {
+      bnInfo = info;
+      refreshBatchNorm();
+    },
+    refreshBatchNorm,
     setPatternProblem(text) {
       pattern.setProblem(text);
     },

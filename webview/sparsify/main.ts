@@ -62,6 +62,7 @@ function onChanged(field: keyof SparsifyFormValues): void {
     if (end !== v.decayEnd || v.decayStart > end) view.setDecay(Math.min(v.decayStart, end), end);
   }
   if (field === 'include') view.setLayersSummary(view.policy.summary());
+  view.refreshBatchNorm();
   view.setFormError(null);
   save();
 }
@@ -69,7 +70,9 @@ function onChanged(field: keyof SparsifyFormValues): void {
 function init(m: Extract<SparsifyFormToWebview, { type: 'init' }>): void {
   const saved = host.getState();
   state = saved && saved.modelPath === m.modelPath ? saved : { modelPath: m.modelPath, values: m.defaults, outputEdited: false };
-  view = buildForm(m.modelName, m.inputs, state.values, {
+  // State saved before the option existed: the default (on).
+  if (typeof state.values.normalise !== 'boolean') state.values.normalise = m.defaults.normalise;
+  view = buildForm(m.modelName, m.inputs, m.opset, state.values, {
     changed: onChanged,
     pick: (field: PathField) => host.post({ type: 'pickPath', field, current: state?.values[field] ?? '' }),
     run: () => {
@@ -96,6 +99,7 @@ function receive(m: SparsifyFormToWebview): void {
       view.setLayersMessage(null);
       view.policy.setRows(m.layers);
       view.setLayersSummary(view.policy.summary());
+      view.setBatchNorm(m.batchNorm);
       setStatus('DONE');
       return;
     case 'layersFailed':
@@ -103,6 +107,7 @@ function receive(m: SparsifyFormToWebview): void {
       view.policy.setRows([]);
       view.setLayersMessage(m.message, 'error');
       view.setLayersSummary('');
+      view.setBatchNorm(null);
       setStatus('DONE');
       return;
     case 'outputSuggested':
@@ -114,6 +119,7 @@ function receive(m: SparsifyFormToWebview): void {
       if (!view || !state) return;
       view.setPathField(m.field, m.path);
       if (m.field === 'output') state.outputEdited = true;
+      view.refreshBatchNorm();
       save();
       return;
     case 'runRejected':

@@ -82,6 +82,11 @@ export class PolicyTable {
     this.table.setRows(this.rows);
   }
 
+  /** The rows the run would sparsify: the policy with the overrides. */
+  includedRows(): PolicyLayerRow[] {
+    return this.rows.filter((r) => isIncluded(r, this.overrides));
+  }
+
   summary(): string {
     const included = this.rows.filter((r) => isIncluded(r, this.overrides));
     const params = included.reduce((s, r) => s + r.params, 0);

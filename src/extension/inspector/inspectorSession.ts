@@ -12,7 +12,7 @@ import { errorMessage, reportError } from '../log/reportError';
 import { onMessage, post } from '../webviewHost/messaging';
 import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
 import { InspectorDocument } from './inspectorDocument';
-import { inspectorModelInfo, inspectorRows, layerChecks } from './layerRows';
+import { batchNormInfo, inspectorModelInfo, inspectorRows, layerChecks } from './layerRows';
 
 export interface RevealRequest {
   layer: string;
@@ -76,7 +76,7 @@ export class InspectorSession implements vscode.Disposable {
         try {
           const summary = await this.document.summary(m.pattern);
           this.rows = inspectorRows(summary.layers);
-          this.send({ type: 'layers', requestId: m.requestId, pattern: m.pattern, method: m.method, layers: this.rows });
+          this.send({ type: 'layers', requestId: m.requestId, pattern: m.pattern, method: m.method, layers: this.rows, batchNorm: batchNormInfo(summary.batchNorm) });
         } catch (e) {
           this.send({ type: 'requestFailed', requestId: m.requestId, message: errorMessage(e) });
           return;

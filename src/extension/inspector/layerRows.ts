@@ -1,6 +1,6 @@
 /** The core's layer list and validation report, shaped as the inspector's table rows. Pure: no vscode import. */
-import type { LayerInfo, ModelSummary, ValidationReport } from '../../core/types';
-import type { InspectorLayerRow, InspectorModelInfo, LayerCheck } from '../../protocol/messages';
+import type { BatchNormSummary, LayerInfo, ModelSummary, ValidationReport } from '../../core/types';
+import type { BatchNormInfo, InspectorLayerRow, InspectorModelInfo, LayerCheck } from '../../protocol/messages';
 import { dimsOfShape, heatmapGrid } from '../heatmap/grid';
 
 export function inspectorRows(layers: readonly LayerInfo[]): InspectorLayerRow[] {
@@ -15,6 +15,7 @@ export function inspectorRows(layers: readonly LayerInfo[]): InspectorLayerRow[]
     eligible: l.eligible,
     selected: l.selected,
     ...(l.reason ? { reason: l.reason } : {}),
+    ...(l.bnAfter !== undefined ? { bnAfter: l.bnAfter } : {}),
     grid: heatmapGrid(dimsOfShape(l.canonicalShape)),
   }));
 }
@@ -31,7 +32,14 @@ export function inspectorModelInfo(s: ModelSummary, fileName: string): Inspector
     hasExternalData: s.hasExternalData,
     inputs: s.inputs,
     outputs: s.outputs,
+    batchNorm: batchNormInfo(s.batchNorm),
   };
+}
+
+/** What the views show of inspect's BatchNorm summary: the counts and the line, not the per-layer list. */
+export function batchNormInfo(b: BatchNormSummary | undefined): BatchNormInfo {
+  if (!b) return { nodes: 0, bnFree: 0, normalisable: 0, skipped: 0, folded: false, message: null };
+  return { nodes: b.nodes, bnFree: b.bnFree, normalisable: b.normalisable, skipped: b.skipped.length, folded: b.folded, message: b.message };
 }
 
 export function layerChecks(report: ValidationReport): Record<string, LayerCheck> {

@@ -5,6 +5,7 @@
 import type { DataSpec, SparsifyOptions } from '../../core/sparsify/options';
 import type { MaskMethod } from '../../core/types';
 import { DenseFractionSchedule } from '../../core/masks/denseFractionSchedule';
+import { formHasData } from '../../protocol/batchNormNote';
 import { MASK_METHODS, SCHEDULE_KINDS, SparsifyFormValues, TensorSignature } from '../../protocol/messages';
 
 export interface FormDefaultsInput {
@@ -40,6 +41,7 @@ export function defaultFormValues(d: FormDefaultsInput): SparsifyFormValues {
     decayStart: 0,
     decayEnd: defaultDecayEnd(d.epochs),
     bnRecalibrate: true,
+    normalise: true,
     dataKind: looksLikeMnist(d.inputs) ? 'mnist-demo' : 'npy',
     npyInputs: '',
     npyLabels: '',
@@ -86,6 +88,8 @@ function samePath(a: string, b: string): boolean {
 }
 
 function dataSpec(v: SparsifyFormValues): DataSpec {
+  // A one-shot run may go without data (formProblems asks for it when fine-tuning): an empty path is none.
+  if (!formHasData(v)) return { kind: 'none' };
   switch (v.dataKind) {
     case 'mnist-demo':
       return { kind: 'mnist-demo' };
@@ -115,6 +119,8 @@ export function toSparsifyOptions(v: SparsifyFormValues, model: string, extra: {
     ...(v.exclude.length ? { exclude: v.exclude } : {}),
     data: dataSpec(v),
     bnRecalibrate: v.bnRecalibrate,
+    // Saved form state from before the option existed has none: the core's default (on).
+    normalise: v.normalise !== false,
     ...(extra.threads > 0 ? { threads: extra.threads } : {}),
     ...(extra.overwrite ? { overwrite: true } : {}),
   };

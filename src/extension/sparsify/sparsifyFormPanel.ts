@@ -11,10 +11,11 @@ import { readSettings } from '../config/settings';
 import { errorMessage, reportError } from '../log/reportError';
 import { onMessage, post } from '../webviewHost/messaging';
 import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
+import { batchNormInfo } from '../inspector/layerRows';
 import { CoreWorkerClient } from '../worker/coreWorkerClient';
 import { defaultFormValues, formProblems, toSparsifyOptions } from './formValues';
 import { suggestOutputPath } from './outputName';
-import { policyRows } from './policyRows';
+import { everyEligibleInclude, policyRows } from './policyRows';
 import { runSparsify, SparsifyUi } from './sparsifyRunner';
 
 export const SPARSIFY_FORM_VIEW_TYPE = 'maxq.sparsifyForm';
@@ -69,7 +70,10 @@ export class SparsifyFormPanel implements vscode.Disposable {
       case 'requestLayers':
         try {
           const summary = await this.deps.worker.call('inspect', { path: this.modelPath, pattern: m.pattern });
-          this.send({ type: 'layers', requestId: m.requestId, pattern: m.pattern, layers: policyRows(summary.layers) });
+          // Whether each eligible layer could be normalised for the run, also those only an override selects.
+          const include = everyEligibleInclude(summary.layers);
+          const every = include ? await this.deps.worker.call('inspect', { path: this.modelPath, pattern: m.pattern, include }) : summary;
+          this.send({ type: 'layers', requestId: m.requestId, pattern: m.pattern, layers: policyRows(summary.layers, every.batchNorm), batchNorm: batchNormInfo(summary.batchNorm) });
         } catch (e) {
           this.send({ type: 'layersFailed', requestId: m.requestId, pattern: m.pattern, message: errorMessage(e) });
         }
@@ -115,7 +119,7 @@ export class SparsifyFormPanel implements vscode.Disposable {
         // The suggested output follows a prefilled pattern and method, unless the prefill chose one.
         if (defaults.output === base.output) defaults = { ...defaults, output: this.suggestOutput(defaults.pattern, defaults.method) };
       }
-      this.send({ type: 'init', modelPath: this.modelPath, modelName: path.basename(this.modelPath), inputs: summary.inputs, defaults });
+      this.send({ type: 'init', modelPath: this.modelPath, modelName: path.basename(this.modelPath), inputs: summary.inputs, opset: summary.opset, defaults });
     } catch (e) {
       this.send({ type: 'fatal', message: errorMessage(e) });
       reportError(this.deps.log, `Sparsify ${path.basename(this.modelPath)}`, e);

@@ -11,6 +11,7 @@ import { OutputLog } from '../log/outputLog';
 import { reportError } from '../log/reportError';
 import { ActiveRun } from '../runs/activeRun';
 import { RunRegistry } from '../runs/runRegistry';
+import { RunEndNotice, runEndNotice } from './runEndNotice';
 
 export interface SparsifyUi {
   runs: RunRegistry;
@@ -57,16 +58,15 @@ function progressFor(run: ActiveRun, e: RunEvent): { message?: string; increment
   return null;
 }
 
-function offerNextSteps(summary: RunSummary): void {
-  const acc = summary.finalAccuracy !== null ? `, accuracy ${(summary.finalAccuracy * 100).toFixed(2)}%` : '';
-  const check = summary.validationPass ? '' : ' — pattern check FAILED';
-  void vscode.window
-    .showInformationMessage(`MaxQ: wrote ${path.basename(summary.output)} (${summary.pattern} ${summary.method}${acc})${check}.`, 'Open Inspector', 'Validate')
-    .then((pick) => {
-      const uri = vscode.Uri.file(summary.output);
-      if (pick === 'Open Inspector') void vscode.commands.executeCommand('maxq.openInspector', uri);
-      if (pick === 'Validate') void vscode.commands.executeCommand('maxq.validate', uri);
-    });
+function offerNextSteps(summary: RunSummary, notice: RunEndNotice): void {
+  const shown = notice.level === 'warning'
+    ? vscode.window.showWarningMessage(notice.text, 'Open Inspector', 'Validate')
+    : vscode.window.showInformationMessage(notice.text, 'Open Inspector', 'Validate');
+  void Promise.resolve(shown).then((pick) => {
+    const uri = vscode.Uri.file(summary.output);
+    if (pick === 'Open Inspector') void vscode.commands.executeCommand('maxq.openInspector', uri);
+    if (pick === 'Validate') void vscode.commands.executeCommand('maxq.validate', uri);
+  });
 }
 
 /** Starts the run and resolves with its summary; rejects (after telling the user) when it fails or is cancelled. */
@@ -100,7 +100,12 @@ export function runSparsify(ui: SparsifyUi, options: SparsifyOptions): Promise<R
         try {
           const summary = await run.done;
           ui.log.info(`Sparsify ${name}: finished in ${summary.seconds.toFixed(1)} s, ${summary.sparsifiedLayers} layers, pattern check ${summary.validationPass ? 'passed' : 'FAILED'}`);
-          offerNextSteps(summary);
+          const notice = runEndNotice(summary);
+          for (const line of notice.log) {
+            if (line.level === 'warn') ui.log.warn(line.text);
+            else ui.log.info(line.text);
+          }
+          offerNextSteps(summary, notice);
           return summary;
         } catch (e) {
           if (run.outcome === 'cancelled') {

@@ -64,6 +64,7 @@ test('options: form values become the core SparsifyOptions', () => {
     include: ['fc.weight'],
     data: { kind: 'npy', inputs: '/d/x.npy' },
     bnRecalibrate: true,
+    normalise: true,
     threads: 4,
     overwrite: true,
   });
@@ -72,4 +73,25 @@ test('options: form values become the core SparsifyOptions', () => {
   assert.deepEqual(toSparsifyOptions(values({ dataKind: 'images', imagesDir: '/imgs' }), '/m/net.onnx', { threads: 0, overwrite: false }).data, { kind: 'images', dir: '/imgs' });
   const plain = toSparsifyOptions(values(), '/m/net.onnx', { threads: 0, overwrite: false });
   assert.equal('lr' in plain || 'optimizer' in plain || 'threads' in plain || 'overwrite' in plain, false);
+});
+
+test('run normalisation: on by default, the checkbox maps to SparsifyOptions.normalise', () => {
+  assert.equal(values().normalise, true);
+  const opts = (over: Parameters<typeof values>[0]) => toSparsifyOptions(values(over), '/m/net.onnx', { threads: 0, overwrite: false });
+  assert.equal(opts({}).normalise, true);
+  assert.equal(opts({ normalise: false }).normalise, false);
+  assert.equal(opts({ normalise: false, bnRecalibrate: false }).bnRecalibrate, false, 'independent of BN re-estimation');
+  // Form state saved before the option existed has no `normalise`: the core's default.
+  const old = values() as Partial<ReturnType<typeof values>>;
+  delete old.normalise;
+  assert.equal(toSparsifyOptions(old as ReturnType<typeof values>, '/m/net.onnx', { threads: 0, overwrite: false }).normalise, true);
+});
+
+test('data: a one-shot run with an empty data path runs without data; a filled-in choice is data', () => {
+  const data = (over: Parameters<typeof values>[0]) => toSparsifyOptions(values(over), '/m/net.onnx', { threads: 0, overwrite: false }).data;
+  assert.deepEqual(data({ epochs: 0, dataKind: 'npy', npyInputs: ' ' }), { kind: 'none' });
+  assert.deepEqual(data({ epochs: 0, dataKind: 'images', imagesDir: '' }), { kind: 'none' });
+  assert.equal(formProblems(values({ epochs: 0, dataKind: 'npy', npyInputs: '' }), '/m/net.onnx').length, 0, 'data is optional for one-shot');
+  assert.deepEqual(data({ epochs: 0, dataKind: 'npy', npyInputs: '/d/x.npy' }), { kind: 'npy', inputs: '/d/x.npy' });
+  assert.deepEqual(data({ epochs: 0 }), { kind: 'mnist-demo' });
 });
