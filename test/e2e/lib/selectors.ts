@@ -46,6 +46,9 @@ export const form = {
   epochs: '#epochs',
   dataMnistDemo: '#data-mnist-demo',
   run: '#run',
+  /** What the run does about layers with no BatchNorm after them (data-case, data-folded, data-bn-free). */
+  bnNote: '#bn-folded-note',
+  runNorm: '#run-norm',
 } as const;
 
 /** Run dashboard webview. */
@@ -53,6 +56,8 @@ export const dashboard = {
   status: '#status',
   coverageChart: '#coverage-chart',
   coverageFinal: '#coverage-final',
+  runNormalisation: '#run-normalisation',
+  numericVerdict: '#run-numeric-verdict',
 } as const;
 
 /** Layer inspector (custom editor) webview. */
@@ -60,6 +65,7 @@ export const inspector = {
   layerTable: '#layer-table',
   layerRow: '.layer-row',
   heatmap: '#heatmap',
+  bnNote: '#inspector-bn-note',
 } as const;
 
 /** Validation view webview. */

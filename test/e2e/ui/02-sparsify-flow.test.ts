@@ -49,6 +49,16 @@ export const suite: UiSuite = {
         await setFieldValue(formFrame, form.method, 'maxq');
         await setFieldValue(formFrame, form.epochs, '2');
         await formFrame.locator(form.dataMnistDemo).first().click();
+        // The fixture is BN-free (like every eval-mode torch export): the form says so and what the run will do.
+        const note = formFrame.locator(form.bnNote).first();
+        const noteCase = await pollUntil(async () => ((await note.getAttribute('data-case')) === 'normalise' ? 'normalise' : undefined), {
+          timeoutMs: 20_000, what: `${form.bnNote} with data-case="normalise"`,
+        });
+        const noteText = ((await note.textContent()) ?? '').trim();
+        if ((await note.getAttribute('data-folded')) !== 'true' || (await note.getAttribute('data-bn-free')) !== '2' || !/normalises them/.test(noteText)) {
+          throw new Error(`BN note (${noteCase}): folded=${await note.getAttribute('data-folded')} bn-free=${await note.getAttribute('data-bn-free')} "${noteText}"`);
+        }
+        if (!(await formFrame.locator(form.runNorm).first().evaluate((el) => (el as unknown as { checked: boolean }).checked))) throw new Error('the run-normalisation checkbox is not ticked by default');
         await ctx.shot('sparsify-form-filled');
         await formFrame.locator(form.run).first().click();
 
@@ -70,6 +80,11 @@ export const suite: UiSuite = {
         if (coverage < 99.95) throw new Error(`final N:M coverage is ${coverageText}, expected 100 %`);
         const chart = await waitForDrawnCanvas(dash, dashboard.coverageChart, 'the coverage chart');
         ctx.log(`coverage ${coverageText}; chart ${JSON.stringify(chart)}`);
+        const norm = ((await dash.locator(dashboard.runNormalisation).first().textContent()) ?? '').trim();
+        if (!norm.includes('2 of 2 sparsified layers had no BatchNorm: 2 normalised for the run, folded back')) throw new Error(`dashboard normalisation line: "${norm}"`);
+        const verdict = await dash.locator(dashboard.numericVerdict).first().getAttribute('data-verdict');
+        if (!verdict || verdict === 'blown-up') throw new Error(`numeric verdict on the dashboard: ${verdict}`);
+        ctx.log(`normalisation: ${norm}; numeric verdict ${verdict}`);
 
         const out = path.join(ctx.workspace, SPARSE_OUTPUT);
         if (!fs.existsSync(out)) throw new Error(`no sparse model at ${out}`);
@@ -110,6 +125,10 @@ export const suite: UiSuite = {
         await rows.filter({ hasText: fixtureLayers.conv2 }).first().click();
         const heat = await waitForDrawnCanvas(frame, inspector.heatmap, 'the heatmap');
         ctx.log(`${count} layer rows; heatmap ${JSON.stringify(heat)}`);
+        const bn = frame.locator(inspector.bnNote).first();
+        if ((await bn.getAttribute('data-folded')) !== 'true' || !/BatchNorm was folded into the layers at export/.test((await bn.textContent()) ?? '')) {
+          throw new Error(`inspector BN note: folded=${await bn.getAttribute('data-folded')} "${await bn.textContent()}"`);
+        }
         await ctx.shot('inspector-heatmap');
       },
     },
