@@ -43,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
       return 130;
     }
     const message = e instanceof Error ? e.message : String(e);
+    // With --json the failure is one JSON document too, with the full details behind the summary line.
+    if (rest.includes('--json') && isMaxqError(e)) process.stdout.write(JSON.stringify({ error: message, kind: e.kind, ...(e.details ? { details: e.details } : {}) }, null, 2) + '\n');
     const [first, ...more] = message.split('\n');
     process.stderr.write(`maxq ${command}: ${isMaxqError(e) ? '' : 'error: '}${first}\n`);
     if (isMaxqError(e) && e.kind === 'usage' && more.length > 0) process.stderr.write(more.join('\n') + '\n');

@@ -9,12 +9,18 @@ export class MaxqError extends Error {
   readonly kind: MaxqErrorKind;
   /** The file the problem is in, when there is one. Already part of `message`. */
   readonly file?: string;
+  /**
+   * The whole story when `message` is a summary (every node of a long list): JSON-able, shown by `--json`, the
+   * run record and the extension's Output channel.
+   */
+  details?: Record<string, unknown>;
 
-  constructor(kind: MaxqErrorKind, message: string, file?: string) {
+  constructor(kind: MaxqErrorKind, message: string, file?: string, details?: Record<string, unknown>) {
     super(file ? `${file}: ${message}` : message);
     this.name = 'MaxqError';
     this.kind = kind;
     this.file = file;
+    if (details) this.details = details;
   }
 }
 
@@ -24,8 +30,8 @@ export function usageError(message: string): MaxqError {
 }
 
 /** Bad input file: corrupt, truncated, unsupported op or dtype, missing external data, … */
-export function inputError(file: string | undefined, message: string): MaxqError {
-  return new MaxqError('input', message, file);
+export function inputError(file: string | undefined, message: string, details?: Record<string, unknown>): MaxqError {
+  return new MaxqError('input', message, file, details);
 }
 
 export function isMaxqError(e: unknown): e is MaxqError {

@@ -35,6 +35,8 @@ export interface LayerInfo {
   reason?: string;
   /** Selected for sparsification by the policy and the include/exclude overrides. */
   selected: boolean;
+  /** Selected because the model has no eligible conv (vision transformers): its linear layers are sparsified. */
+  linearFallback?: boolean;
   /** A BatchNormalization normalises this layer's output channels (set by inspect). */
   bnAfter?: boolean;
 }

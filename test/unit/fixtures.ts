@@ -83,7 +83,7 @@ export interface TinyCnnOptions {
   size?: number;
   classes?: number;
   /** An extra op (no gradient rule) between the first ReLU and the second conv. */
-  extraOp?: 'Erf' | 'LRN';
+  extraOp?: 'Erf' | 'LRN' | 'Softplus';
   /** Put a MatMul `mm.weight` [8 in, 12 out] + ReLU between Flatten and fc (then fc is [K, 12]). */
   matmulHead?: boolean;
 }
@@ -105,6 +105,9 @@ export function tinyCnn(o: TinyCnnOptions = {}): Uint8Array {
   x = 'relu1.out';
   if (o.extraOp === 'Erf') {
     nodes.push(node('Erf', [x], ['extra.out'], {}, 'extra_erf'));
+    x = 'extra.out';
+  } else if (o.extraOp === 'Softplus') {
+    nodes.push(node('Softplus', [x], ['extra.out'], {}, 'extra_softplus'));
     x = 'extra.out';
   } else if (o.extraOp === 'LRN') {
     nodes.push(node('LRN', [x], ['extra.out'], { size: 3 }, 'extra_lrn'));

@@ -4,6 +4,7 @@
  * running mean/var. Weights are untouched.
  */
 import { OnnxModel } from '../onnx/onnxModel';
+import { untieShared } from '../onnx/untie';
 import { writeModel } from '../onnx/modelWriter';
 import { inputError } from '../errors';
 import { DataSpec } from '../sparsify/options';
@@ -37,7 +38,8 @@ export interface ReestimateResult {
 }
 
 export async function reestimateModelFile(modelPath: string, o: ReestimateOptions): Promise<ReestimateResult> {
-  const model = await OnnxModel.load(modelPath);
+  // Statistics one tensor holds for several BNs get a copy each: every BN is re-estimated on its own.
+  const { model } = untieShared(await OnnxModel.load(modelPath), new Set(['bn-stat']));
   if (batchNormCount(model) === 0) throw inputError(modelPath, 'has no BatchNormalization layer to re-estimate');
   const batchSize = o.batchSize ?? RUN_DEFAULTS.batchSize;
   const data = openRunData(model, o.data, 0, o.seed ?? 0);

@@ -30,7 +30,8 @@ function firstConvNodes(model: OnnxModel): Set<onnx.INodeProto> {
     const tensor = frontier.pop() as string;
     for (const node of model.consumersOf(tensor)) {
       if (LAYER_OPS.has(node.opType ?? '')) {
-        if (node.opType === 'Conv' && node.input?.[0] === tensor) stems.add(node);
+        // A conv, or a linear patch embedding, reading the input (or its reshaped patches) is the stem.
+        if (node.input?.[0] === tensor) stems.add(node);
         continue; // do not walk past a parameterised layer
       }
       for (const out of node.output ?? []) {
@@ -72,6 +73,7 @@ function product(dims: number[]): number {
 export function discoverLayers(model: OnnxModel, opts: DiscoveryOptions = {}): LayerInfo[] {
   const stems = firstConvNodes(model);
   const layers: LayerInfo[] = [];
+  const roles: PolicyRole[] = [];
   const claimed = new Map<string, string>(); // weight tensor -> node that uses it first
 
   for (const node of model.nodes) {
@@ -117,7 +119,7 @@ export function discoverLayers(model: OnnxModel, opts: DiscoveryOptions = {}): L
       else {
         transposed = op === 'MatMul' || intAttr(node, 'transB', 0) === 0;
         canonical = transposed ? [dims[1], dims[0], 1, 1] : [dims[0], dims[1], 1, 1];
-        role = feedsGraphOutput(model, node) ? 'final-classifier' : 'linear';
+        role = feedsGraphOutput(model, node) ? 'final-classifier' : stems.has(node) ? 'stem-linear' : 'linear';
       }
     }
     if (!structural && info && !MASKABLE_DTYPES.has(info.dataType)) structural = `unsupported weight dtype ${dtype}`;
@@ -130,10 +132,34 @@ export function discoverLayers(model: OnnxModel, opts: DiscoveryOptions = {}): L
 
     const layer = { name: resolved.source, nodeName };
     const { selected, reason } = applyPolicy(layer, structural, role, opts);
+    roles[layers.length] = role;
     layers.push({
       ...base, name: resolved.source, group, via, storageShape, canonicalShape: canonical, storageTransposed: transposed,
       dtype, params: product(storageShape), eligible: structural === undefined, selected, reason,
     });
   }
+  applyLinearFallback(layers, roles, opts);
   return layers;
+}
+
+/**
+ * Vision transformers have no eligible conv but for the patch embedding: when the default policy selects no
+ * conv and nothing was included by name, the model's linear layers are selected instead (never the final
+ * classifier or a linear stem), marked `linearFallback` so every view can say so.
+ */
+function applyLinearFallback(layers: LayerInfo[], roles: PolicyRole[], opts: DiscoveryOptions): void {
+  if ((opts.include ?? []).length > 0) return;
+  if (layers.some((l) => l.selected && l.op === 'Conv')) return;
+  layers.forEach((l, i) => {
+    if (roles[i] !== 'linear' || !l.eligible || l.selected || /--exclude/.test(l.reason ?? '')) return;
+    l.selected = true;
+    l.reason = undefined;
+    l.linearFallback = true;
+  });
+}
+
+/** The one line that says the linear fallback happened, or null. */
+export function linearFallbackNote(layers: readonly LayerInfo[]): string | null {
+  const n = layers.filter((l) => l.linearFallback).length;
+  return n > 0 ? `no eligible conv: sparsifying the ${n} linear layer${n === 1 ? '' : 's'}; --exclude to narrow` : null;
 }

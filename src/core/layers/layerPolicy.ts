@@ -12,7 +12,7 @@ export interface LayerSelection {
 }
 
 /** Why the default policy leaves a structurally eligible layer dense. */
-export type PolicyRole = 'first-conv' | 'final-classifier' | 'linear' | null;
+export type PolicyRole = 'first-conv' | 'stem-linear' | 'final-classifier' | 'linear' | null;
 
 export function globToRegExp(pattern: string): RegExp {
   const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
@@ -32,6 +32,7 @@ function matches(patterns: string[] | undefined, layer: Pick<LayerInfo, 'name' |
 
 const ROLE_REASON: Record<Exclude<PolicyRole, null>, string> = {
   'first-conv': 'first conv (consumes the model input; the MaxQ reference keeps it dense)',
+  'stem-linear': 'linear stem (patch embedding of the model input; kept dense like the first conv)',
   'final-classifier': 'final classifier (kept dense unless named with --include)',
   linear: 'linear layer (opt-in: name it with --include)',
 };

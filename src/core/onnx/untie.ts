@@ -50,3 +50,49 @@ export function untieInputs(model: OnnxModel, requests: readonly UntieRequest[])
   if (missed.length > 0) throw new Error(`internal: initializers ${missed.join(', ')} not found in ${model.path}`);
   return { model: OnnxModel.fromBytes(pieces.concat(), model.path), names };
 }
+
+/** What a node input holds, for choosing which shared tensors a run must untie. */
+export type SlotKind = 'weight' | 'bias' | 'bn-param' | 'bn-stat';
+
+const SLOTS: Record<string, [number, SlotKind][]> = {
+  Conv: [[1, 'weight'], [2, 'bias']],
+  Gemm: [[1, 'weight'], [2, 'bias']],
+  MatMul: [[1, 'weight']],
+  BatchNormalization: [[1, 'bn-param'], [2, 'bn-param'], [3, 'bn-stat'], [4, 'bn-stat']],
+  LayerNormalization: [[1, 'bn-param'], [2, 'bn-param']],
+};
+
+/**
+ * Inputs of the given kinds whose initializer another node also reads (directly or through Identity): every
+ * reader but the first in graph order, which keeps the original tensor. Untying them lets a run change each
+ * node's tensor on its own.
+ */
+export function sharedInputs(model: OnnxModel, kinds: ReadonlySet<SlotKind>): UntieRequest[] {
+  const readers = new Map<string, { node: onnx.INodeProto; input: number; kind: SlotKind | null }[]>();
+  for (const node of model.nodes) {
+    const slots = new Map(SLOTS[node.opType ?? ''] ?? []);
+    (node.input ?? []).forEach((name, input) => {
+      if (!name || node.opType === 'Identity') return;
+      const src = resolveWeight(model, name);
+      if (!src || src.via.some((s) => s.op !== 'Identity') || model.tensorInfo(src.source)?.source !== 'initializer') return;
+      const list = readers.get(src.source) ?? [];
+      list.push({ node, input, kind: slots.get(input) ?? null });
+      readers.set(src.source, list);
+    });
+  }
+  const out: UntieRequest[] = [];
+  for (const list of readers.values()) {
+    if (list.length < 2 || !list.some((r) => r.kind && kinds.has(r.kind))) continue;
+    // The first reader keeps the original, unless a reader that is no parameter slot (an Add of a constant, say)
+    // shares it: then that reader keeps it and every slot reader gets a copy.
+    const keep = list.slice(1).some((r) => !r.kind) ? list.find((r) => !r.kind) : list[0];
+    for (const r of list) if (r !== keep && r.kind) out.push({ node: r.node, input: r.input });
+  }
+  return out;
+}
+
+/** The model with every shared tensor of the given kinds untied (the same model when none is shared). */
+export function untieShared(model: OnnxModel, kinds: ReadonlySet<SlotKind>): { model: OnnxModel; untied: number } {
+  const requests = sharedInputs(model, kinds);
+  return requests.length === 0 ? { model, untied: 0 } : { model: untieInputs(model, requests).model, untied: requests.length };
+}

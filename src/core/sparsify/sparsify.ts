@@ -27,6 +27,8 @@ import { RunRecorder, runRecordPath } from './runRecord';
 import { throwIfCancelled } from './cancellation';
 import { openRunData } from './runData';
 import { RUN_DEFAULTS } from './defaults';
+import { SlotKind, untieShared } from '../onnx/untie';
+import { linearFallbackNote } from '../layers/layerDiscovery';
 import { keepFilterScale } from '../masks/filterScale';
 import { describeNormPlan, NormSite, planRunNormalisation, prepareRunNormalisation } from '../norm/normSites';
 import { NormValues } from '../norm/insertNormalisation';
@@ -95,11 +97,16 @@ async function evaluateModel(model: OnnxModel, edits: Map<string, Float32Array> 
 export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => undefined, signal?: AbortSignal): Promise<RunSummary> {
   const started = Date.now();
   const pattern = checkSparsifyOptions(opts);
-  const loaded = await OnnxModel.load(opts.model);
+  const withData = opts.data !== undefined && opts.data.kind !== 'none';
+  // Exporters deduplicate equal tensors (zero biases, fresh BN statistics, tied weights). Whatever this run
+  // changes gets a copy per node, so a change for one layer never changes another.
+  const kinds = new Set<SlotKind>(['weight']);
+  if (withData && opts.bnRecalibrate !== false) kinds.add('bn-stat');
+  if (opts.epochs > 0) for (const k of ['bias', 'bn-param', 'bn-stat'] as const) kinds.add(k);
+  const { model: loaded, untied } = untieShared(await OnnxModel.load(opts.model), kinds);
   const layers = selectedLayers(loaded, { pattern, include: opts.include, exclude: opts.exclude });
   // BN-free layers are normalised for the run when data is given (a one-shot run also needs BN re-estimation
   // on); shared biases are untied first so each folds into its own.
-  const withData = opts.data !== undefined && opts.data.kind !== 'none';
   const wantsNorm = withData && opts.normalise !== false && (opts.epochs > 0 || opts.bnRecalibrate !== false);
   const prepared = wantsNorm ? prepareRunNormalisation(loaded, layers) : { model: loaded, plan: planRunNormalisation(loaded, layers), untied: 0 };
   const model = prepared.model;
@@ -113,6 +120,10 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
     recorder.add(e);
     emit(e);
   };
+  const fallback = linearFallbackNote(layers);
+  if (fallback) sink({ type: 'log', level: 'info', message: fallback });
+  const copies = untied + prepared.untied;
+  if (copies > 0) sink({ type: 'log', level: 'info', message: `${copies} shared tensor use${copies === 1 ? '' : 's'} untied: each node this run changes gets its own copy, so a change for one layer never changes another` });
   const fineTuning = opts.epochs > 0;
   const data = openRunData(model, opts.data, fineTuning ? RUN_DEFAULTS.valFraction : 0, seed);
   if (fineTuning && !data) throw usageError('fine-tuning needs data: give --inputs (with or without --labels), --images or --mnist-demo');

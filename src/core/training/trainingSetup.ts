@@ -14,6 +14,7 @@ import { LayerInfo, MaskMethod } from '../types';
 import { buildTrainingGraph, FormulationOptions, TrainingGraph } from './graph';
 import { OptimParam } from './optim';
 import { SparseLayer } from './sparseLayer';
+import { observeShapes } from './observeShapes';
 import { NormSite } from '../norm/normSites';
 import { insertNormalisation, NormValues } from '../norm/insertNormalisation';
 
@@ -62,7 +63,10 @@ export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts:
     }
   }
   const initialValue = async (name: string): Promise<Float32Array> => inline.get(name) ?? inserted.get(name) ?? (await model.readFloat32(name));
-  const graph = buildTrainingGraph(forward, { batchSize: opts.batchSize, loss: opts.loss, labelSmoothing: opts.labelSmoothing, formulation: opts.formulation, file: model.path });
+  // Nodes the generator has no shape rule for (integer mask arithmetic and the like) are measured by running
+  // the forward model once; only nodes on a float path from a parameter to the loss need a gradient rule.
+  const observed = await observeShapes(forward, { batchSize: opts.batchSize, threads: opts.threads, file: model.path });
+  const graph = buildTrainingGraph(forward, { batchSize: opts.batchSize, loss: opts.loss, labelSmoothing: opts.labelSmoothing, formulation: opts.formulation, file: model.path, observed });
   const session = await createSession(graph.modelBytes, `${model.path} (training graph)`, { threads: opts.threads, allowSpinning: false, memoryPattern: false });
 
   const sparseParam = new Map<string, string>();
@@ -85,6 +89,8 @@ export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts:
     params.push({ name: p.name, data, grad: new Float32Array(data.length), decay: p.kind === 'conv-weight' || p.kind === 'linear-weight' });
   }
   const running = new Map<string, Float32Array>();
+  const shared = graph.bnStats.flatMap((b) => [b.meanInitializer, b.varInitializer]).find((t, i, all) => all.indexOf(t) !== i);
+  if (shared) throw inputError(model.path, `BatchNorm statistics '${shared}' are shared by several BatchNormalization nodes; untie them first (sparsify does)`);
   for (const b of graph.bnStats) {
     running.set(b.meanInitializer, Float32Array.from(await initialValue(b.meanInitializer)));
     running.set(b.varInitializer, Float32Array.from(await initialValue(b.varInitializer)));

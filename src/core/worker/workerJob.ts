@@ -14,7 +14,7 @@ export type ToJobWorker<O> = { type: 'run'; options: O } | { type: 'cancel' };
 export type FromJobWorker<E, R> =
   | { type: 'event'; event: E }
   | { type: 'result'; result: R }
-  | { type: 'failed'; message: string; kind: MaxqErrorKind | 'internal' | 'cancelled'; stack?: string };
+  | { type: 'failed'; message: string; kind: MaxqErrorKind | 'internal' | 'cancelled'; stack?: string; details?: Record<string, unknown> };
 
 export interface WorkerJob<R> {
   done: Promise<R>;
@@ -47,7 +47,7 @@ export function startWorkerJob<O, E, R>(script: string, options: O, onEvent: (e:
         const err = new Error(m.message);
         if (m.stack) err.stack = m.stack;
         finish(() => reject(err));
-      } else finish(() => reject(new MaxqError(m.kind as MaxqErrorKind, m.message)));
+      } else finish(() => reject(new MaxqError(m.kind as MaxqErrorKind, m.message, undefined, m.details)));
     });
     worker.on('error', (e) => finish(() => reject(e)));
     worker.on('exit', (code) => finish(() => reject(cancelled ? new CancelledError() : new Error(`${label} worker exited with code ${code}`))));
@@ -83,7 +83,7 @@ export function serveWorkerJob<O, E, R>(job: (options: O, emit: (e: E) => void, 
       (result) => send({ type: 'result', result }),
       (e: unknown) => {
         if (isCancelled(e)) send({ type: 'failed', message: 'cancelled', kind: 'cancelled' });
-        else send({ type: 'failed', message: e instanceof Error ? e.message : String(e), kind: isMaxqError(e) ? e.kind : 'internal', stack: e instanceof Error ? e.stack : undefined });
+        else send({ type: 'failed', message: e instanceof Error ? e.message : String(e), kind: isMaxqError(e) ? e.kind : 'internal', stack: e instanceof Error ? e.stack : undefined, details: isMaxqError(e) ? e.details : undefined });
       },
     );
   });

@@ -17,6 +17,8 @@ export function reportError(log: OutputLog, action: string, err: unknown): void 
   // A MaxqError is the user's to fix and its message says what is wrong; anything else is a bug worth a stack.
   const userError = isMaxqError(err);
   log.error(`${action} failed: ${reason}`, userError ? undefined : err);
+  // The full list behind a summary (every node without a gradient rule, say) goes to the Output channel.
+  if (userError && err.details) log.error(`${action}: details ${JSON.stringify(err.details, null, 2)}`);
   void vscode.window.showErrorMessage(`MaxQ: ${action} failed: ${reason}`, 'Show Details').then((pick) => {
     if (pick) log.show();
   });

@@ -14,7 +14,7 @@ interface Pending {
 
 function fromWorkerError(e: WorkerError): Error {
   // MaxqError's constructor prefixes the file; the message already has it, so build without one.
-  const err = e.kind ? new MaxqError(e.kind, e.message) : new Error(e.message);
+  const err = e.kind ? new MaxqError(e.kind, e.message, undefined, e.details) : new Error(e.message);
   err.name = e.name;
   if (e.stack) err.stack = e.stack;
   return err;

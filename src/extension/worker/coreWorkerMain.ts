@@ -40,7 +40,7 @@ async function handle(msg: ToCoreWorker): Promise<CoreOps[typeof msg.op]['res']>
 }
 
 function toWorkerError(e: unknown): WorkerError {
-  if (isMaxqError(e)) return { name: e.name, message: e.message, kind: e.kind, stack: e.stack };
+  if (isMaxqError(e)) return { name: e.name, message: e.message, kind: e.kind, stack: e.stack, details: e.details };
   if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
   return { name: 'Error', message: String(e) };
 }

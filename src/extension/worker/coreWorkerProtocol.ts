@@ -43,6 +43,8 @@ export interface WorkerError {
   /** Set for MaxqError: 'usage' | 'input'. */
   kind?: 'usage' | 'input';
   stack?: string;
+  /** MaxqError.details (the full list behind a summary message). */
+  details?: Record<string, unknown>;
 }
 
 export type FromCoreWorker = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: WorkerError };

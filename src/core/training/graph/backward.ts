@@ -46,16 +46,32 @@ export function activeNodes(nodes: readonly onnx.INodeProto[], needs: Set<string
   );
 }
 
-/** The error for unsupported nodes: every op and node, in graph order. */
+/** Longest refusal line: op types with counts and the first node names; the full list goes in `details`. */
+const REFUSAL_CHARS = 300;
+
+/**
+ * The error for nodes without a gradient (or shape) rule: one short line of op types with counts and the first
+ * few node names each, in graph order; every node in `details.missingGradientRules`.
+ */
 export function unsupportedError(file: string | undefined, nodes: readonly onnx.INodeProto[]): Error {
-  const seen = new Set<onnx.INodeProto>();
-  const parts: string[] = [];
-  for (const n of nodes) {
-    if (seen.has(n)) continue;
-    seen.add(n);
-    parts.push(`op ${n.domain ? `${n.domain}.` : ''}${n.opType} (node ${nodeLabel(n)})`);
+  const groups = new Map<string, string[]>();
+  for (const n of new Set(nodes)) {
+    const op = `${n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.` : ''}${n.opType}`;
+    groups.set(op, [...(groups.get(op) ?? []), nodeLabel(n)]);
   }
-  return inputError(file, `no gradient rule for ${parts.join(', ')}`);
+  const parts = [...groups].map(([op, names]) => `${op} ×${names.length} (${names.slice(0, 2).join(', ')}${names.length > 2 ? ', …' : ''})`);
+  let line = '';
+  let shown = 0;
+  for (const p of parts) {
+    if (shown > 0 && line.length + p.length > REFUSAL_CHARS) break;
+    line += `${shown > 0 ? '; ' : ''}${p}`;
+    shown++;
+  }
+  if (shown < parts.length) line += `; and ${parts.length - shown} more op types`;
+  const total = [...groups.values()].reduce((a, b) => a + b.length, 0);
+  return inputError(file, `no gradient rule for ${total} node${total === 1 ? '' : 's'} on the training path: ${line} (--json lists every node)`, {
+    missingGradientRules: [...groups].map(([op, names]) => ({ op, count: names.length, nodes: names })),
+  });
 }
 
 /** Active nodes without a gradient rule. */

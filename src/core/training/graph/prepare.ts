@@ -68,6 +68,12 @@ export interface PrepareOptions {
   /** Emit the BN batch-statistic outputs under these names (keyed by BN scale tensor). */
   bnStats: boolean;
   file?: string;
+  /**
+   * Dims, dtype and (small integer) values of the outputs of nodes that have no shape rule, measured by running
+   * the forward model once (observeShapes.ts): such nodes are then computed in the forward graph like any
+   * other, and only need a gradient rule when they lie on a float path from a parameter to the loss.
+   */
+  observed?: ReadonlyMap<string, TensorInfo>;
 }
 
 const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16]);
@@ -226,8 +232,22 @@ export function prepareForward(model: onnx.IModelProto, opts: PrepareOptions): P
   for (const n of nodes) {
     const rule = !n.domain || n.domain === 'ai.onnx' ? shapeRules[n.opType!] : undefined;
     if (!rule) {
-      unsupported.push(n);
-      kept.push(n);
+      const seen = (n.output ?? []).map((o) => (o ? opts.observed?.get(o) : undefined));
+      if ((n.output ?? []).some((o, k) => o && !seen[k])) {
+        unsupported.push(n);
+        kept.push(n);
+        continue;
+      }
+      // Values observed for one input batch are constants only when every input is one (shape arithmetic).
+      const constant = (n.input ?? []).every((i) => !i || infos.get(i)?.value !== undefined || (inits.has(i) && !lifted.has(i)));
+      (n.output ?? []).forEach((o, k) => {
+        if (o) infos.set(o, { dims: [...seen[k]!.dims], dtype: seen[k]!.dtype, value: constant ? seen[k]!.value : undefined });
+      });
+      if (constant && (n.output ?? []).every((o) => !o || (infos.get(o)?.value && !outputs.has(o)))) {
+        (n.output ?? []).forEach((o) => {
+          if (o) folded.set(o, valueTensor(o, infos.get(o)!));
+        });
+      } else kept.push(n);
       continue;
     }
     const ins = (n.input ?? []).map((i) => (i ? infos.get(i) : undefined));
@@ -265,6 +285,16 @@ export function prepareForward(model: onnx.IModelProto, opts: PrepareOptions): P
       unsupported: unsupported.filter((n) => (n.output ?? []).some((o) => live.has(o))), names,
     };
   }
+
+  // BN statistics may reach their node through Identity (exporters deduplicate equal tensors): the running
+  // statistics live in the initializer at the root.
+  const identityOf = new Map<string, string>();
+  for (const n of rawNodes) if (n.opType === 'Identity' && n.output?.[0] && n.input?.[0]) identityOf.set(n.output[0], n.input[0]);
+  const rootInit = (t: string): string => {
+    let cur = t;
+    for (let guard = 0; guard < 64 && !inits.has(cur) && identityOf.has(cur); guard++) cur = identityOf.get(cur)!;
+    return cur;
+  };
 
   // Rewrite for training.
   const bn: BnSite[] = [];
@@ -331,8 +361,8 @@ export function prepareForward(model: onnx.IModelProto, opts: PrepareOptions): P
         bn.push({
           node: nodeLabel(n),
           scale,
-          meanInitializer: mean,
-          varInitializer: variance,
+          meanInitializer: rootInit(mean),
+          varInitializer: rootInit(variance),
           meanOutput: meanOut,
           varOutput: varOut,
           momentum: 1 - attrFloat(n, 'momentum', 0.9),

@@ -12,6 +12,7 @@ import { emitBackward, gradFlow, missingRules, unsupportedError } from './backwa
 import { BnSite, ParamCandidate, ParamKind, PreparedForward, findParamCandidates, prepareForward } from './prepare';
 import { emitLoss } from './loss';
 import { attrInt, staticShape } from './onnxUtil';
+import type { TensorInfo } from './shapes';
 
 export type { ParamCandidate, ParamKind } from './prepare';
 export type { FormulationOptions, ConvFormulation, ConvDxMode, ConvDwMode, ConvLayerInfo } from './context';
@@ -40,6 +41,8 @@ export interface TrainingGraphOptions {
   inputName?: string;
   /** The model's file, for error messages. */
   file?: string;
+  /** Observed shapes of nodes without a shape rule (observeShapes.ts; prepare.ts's `observed`). */
+  observed?: ReadonlyMap<string, TensorInfo>;
 }
 
 export interface TrainingParam {
@@ -176,7 +179,7 @@ export function buildTrainingGraph(model: onnx.IModelProto, options: TrainingGra
   if ((graph.output ?? []).length === 0) throw inputError(file, 'the model has no output');
   const input = resolveDataInput(model, options.batchSize, options.inputShape, options.inputName, file);
   const chosen = selectParams(findParamCandidates(model), options.trainable);
-  const prep = prepareForward(model, { inputDims: new Map([[input.name, input.dims]]), lift: chosen, bnStats: true, file });
+  const prep = prepareForward(model, { inputDims: new Map([[input.name, input.dims]]), lift: chosen, bnStats: true, file, observed: options.observed });
   const logits = graph.output![0].name!;
   const dtypeOf = (n: string) => prep.infos.get(n)?.dtype;
   const paramNames = chosen.map((p) => p.name);

@@ -307,7 +307,7 @@ test('unsupported ops: one input error listing every op and node, before anythin
       node('Elu', ['a'], ['e'], {}, 'elu1'),
       node('GlobalMaxPool', ['e'], ['g'], {}, 'gmp'),
       node('Flatten', ['g'], ['f']),
-      node('Erf', ['f'], ['h'], {}, 'erf1'),
+      node('Softplus', ['f'], ['h'], {}, 'sp1'),
       node('Gemm', ['h', 'fc'], ['logits'], { transB: 1 }, 'fc'),
     ],
     inits: [floatTensor('w', [3, 2, 3, 3], randn(rng, [3, 2, 3, 3])), floatTensor('fc', [2, 3], randn(rng, [2, 3]))],
@@ -318,8 +318,34 @@ test('unsupported ops: one input error listing every op and node, before anythin
       isMaxqError(e) &&
       e.kind === 'input' &&
       e.file === 'm.onnx' &&
-      e.message === 'm.onnx: no gradient rule for op Elu (node elu1), op GlobalMaxPool (node gmp), op Erf (node erf1)',
+      e.message === 'm.onnx: no gradient rule for 3 nodes on the training path: Elu ×1 (elu1); GlobalMaxPool ×1 (gmp); Softplus ×1 (sp1) (--json lists every node)' &&
+      JSON.stringify(e.details) === JSON.stringify({ missingGradientRules: [
+        { op: 'Elu', count: 1, nodes: ['elu1'] }, { op: 'GlobalMaxPool', count: 1, nodes: ['gmp'] }, { op: 'Softplus', count: 1, nodes: ['sp1'] },
+      ] }),
   );
+});
+
+test('a long refusal stays one short line: op types with counts and the first node names; every node in details', () => {
+  const rng = new Rng(3);
+  const nodes = [node('Conv', ['input', 'w'], ['a0'], { pads: [1, 1, 1, 1] }, 'conv')];
+  const ops = ['Elu', 'Softplus', 'Softsign', 'Selu', 'Celu', 'ThresholdedRelu', 'Mish', 'Sin', 'Cos', 'Abs'];
+  let x = 'a0';
+  for (let i = 0; i < 60; i++) {
+    const op = ops[i % ops.length];
+    nodes.push(node(op, [x], [`a${i + 1}`], {}, `/blocks/block.${i}/${op.toLowerCase()}/${op}`));
+    x = `a${i + 1}`;
+  }
+  nodes.push(node('GlobalAveragePool', [x], ['g']), node('Flatten', ['g'], ['logits']));
+  const m = model({ inputs: [['input', [1, 2, 4, 4]]], outputs: ['logits'], nodes, inits: [floatTensor('w', [3, 2, 3, 3], randn(rng, [3, 2, 3, 3]))] });
+  assert.throws(() => buildTrainingGraph(m, { batchSize: 2 }), (e: unknown) => {
+    assert.ok(isMaxqError(e));
+    assert.ok(e.message.length <= 400, `${e.message.length} characters: ${e.message}`);
+    assert.match(e.message, /^no gradient rule for 60 nodes on the training path: Elu ×6 \(\/blocks\/block\.0\/elu\/Elu, \/blocks\/block\.10\/elu\/Elu, …\); Softplus ×6 /);
+    assert.match(e.message, /; and \d+ more op types \(--json lists every node\)$/);
+    const listed = (e.details!.missingGradientRules as { nodes: string[] }[]).flatMap((g) => g.nodes);
+    assert.equal(listed.length, 60);
+    return true;
+  });
 });
 
 test('an op without a rule on the gradient path is reported even when shapes are known', () => {
@@ -334,7 +360,7 @@ test('an op without a rule on the gradient path is reported even when shapes are
     ],
     inits: [floatTensor('w', [3, 2, 3, 3], randn(rng, [3, 2, 3, 3]))],
   });
-  assert.throws(() => buildTrainingGraph(m, { batchSize: 2 }), /no gradient rule for op GlobalMaxPool \(node gmp\)$/);
+  assert.throws(() => buildTrainingGraph(m, { batchSize: 2 }), /no gradient rule for 1 node on the training path: GlobalMaxPool ×1 \(gmp\) \(--json lists every node\)$/);
 });
 
 test('bad options are usage errors', () => {
