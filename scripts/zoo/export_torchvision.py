@@ -17,6 +17,10 @@ except ImportError:
     sys.exit("needs PyTorch and torchvision: apt-get install python3-torch python3-torchvision")
 
 
+# Families that need a larger input than the default.
+MIN_SIZE = {"inception_v3": 96}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -34,8 +38,11 @@ def main():
         if name.startswith("inception") or name.startswith("googlenet"):
             kwargs["aux_logits"] = False
             kwargs["init_weights"] = True
+        size = max(a.size, MIN_SIZE.get(name, 0))
+        if name.startswith("vit_"):
+            kwargs["image_size"] = size
         model = ctor(**kwargs).eval()
-        x = torch.randn(1, 3, a.size, a.size)
+        x = torch.randn(1, 3, size, size)
         path = os.path.join(a.out, f"{name}{'-bn' if a.keep_bn else ''}.onnx")
         extra = {}
         if a.keep_bn:
