@@ -6,9 +6,10 @@
  * everything else in the file is kept byte for byte.
  */
 import { OnnxModel } from './onnxModel';
-import { resolveWeight } from './weightResolver';
+import { ResolvedWeight, resolveWeight } from './weightResolver';
 import { nodeLabel } from './nodeAttributes';
 import { onnx } from './proto';
+import { isFloatType } from './dtypes';
 import { rewriteModel, RewritePlan } from './modelRewrite';
 
 export interface UntieRequest {
@@ -62,6 +63,30 @@ const SLOTS: Record<string, [number, SlotKind][]> = {
   LayerNormalization: [[1, 'bn-param'], [2, 'bn-param']],
 };
 
+/** A constant initializer reached directly or through Identity only. */
+function identityInitializer(model: OnnxModel, name: string | undefined): ResolvedWeight | undefined {
+  const src = name ? resolveWeight(model, name) : undefined;
+  return src && !src.via.some((s) => s.op !== 'Identity') && model.tensorInfo(src.source)?.source === 'initializer' ? src : undefined;
+}
+
+/**
+ * The bias input of `Add(MatMul(X, W), b)` (torch.onnx.export's nn.Linear on 3-D input), which fine-tuning
+ * trains like a Gemm bias (training/graph/prepare.ts's findParamCandidates): b a 1-D float initializer with
+ * one value per output feature of the initializer W. Undefined for any other Add.
+ */
+function matMulBiasInput(model: OnnxModel, node: onnx.INodeProto): number | undefined {
+  if (node.opType !== 'Add' || (node.input ?? []).length !== 2 || (node.domain && node.domain !== 'ai.onnx')) return undefined;
+  for (const k of [0, 1]) {
+    const mm = model.producerOf(node.input![1 - k]);
+    if (!mm || mm.opType !== 'MatMul' || (mm.domain && mm.domain !== 'ai.onnx') || mm.output?.[0] !== node.input![1 - k]) continue;
+    const w = identityInitializer(model, mm.input?.[1]);
+    const b = identityInitializer(model, node.input![k]);
+    if (!w || !b || !isFloatType(model.tensorInfo(b.source)?.dataType ?? 0)) continue;
+    if (w.sourceDims.length >= 2 && b.sourceDims.length === 1 && b.sourceDims[0] === w.sourceDims[w.sourceDims.length - 1]) return k;
+  }
+  return undefined;
+}
+
 /**
  * Inputs of the given kinds whose initializer another node also reads (directly or through Identity): every
  * reader but the first in graph order, which keeps the original tensor. Untying them lets a run change each
@@ -71,6 +96,8 @@ export function sharedInputs(model: OnnxModel, kinds: ReadonlySet<SlotKind>): Un
   const readers = new Map<string, { node: onnx.INodeProto; input: number; kind: SlotKind | null }[]>();
   for (const node of model.nodes) {
     const slots = new Map(SLOTS[node.opType ?? ''] ?? []);
+    const mmBias = matMulBiasInput(model, node);
+    if (mmBias !== undefined) slots.set(mmBias, 'bias');
     (node.input ?? []).forEach((name, input) => {
       if (!name || node.opType === 'Identity') return;
       const src = resolveWeight(model, name);

@@ -85,7 +85,7 @@ export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts:
     const data = sparseNames.has(p.name) ? new Float32Array(new SharedArrayBuffer(4 * initial.length)) : new Float32Array(initial.length);
     data.set(initial);
     values.set(p.name, data);
-    // Weight decay only on weights (ndim > 1), never on BN parameters or biases (spec §6).
+    // Weight decay only on conv/linear weights (ndim > 1), never on BN or LayerNorm scale/bias nor on biases (spec §6).
     params.push({ name: p.name, data, grad: new Float32Array(data.length), decay: p.kind === 'conv-weight' || p.kind === 'linear-weight' });
   }
   const running = new Map<string, Float32Array>();

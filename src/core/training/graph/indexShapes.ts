@@ -2,8 +2,7 @@
  * Shape rules of the indexing and resampling ops (Split, Expand, Tile, Range, GatherND, GatherElements,
  * ScatterND, ScatterElements, Resize). Small constant tensors keep their `value` through Split, Expand, Tile,
  * Range, GatherND and ScatterND so shape arithmetic still folds. (Gather and Slice live in shapes.ts.)
- *
- * shapes.ts imports this file: nothing from it may be used at load time, only inside the rules.
+ * The helpers come from shapeHelpers.ts, which imports no rule file, so load order does not matter.
  */
 import { onnx } from '../../onnx/proto';
 import { attrFloat, attrInt, attrInts, attrString, numel } from './onnxUtil';

@@ -1,12 +1,12 @@
 /**
  * Shape rules of the transformer math ops (Erf, Gelu, Pow, Sqrt, Exp, Log, Reciprocal, Where, ReduceMax/Min,
  * LayerNormalization) and of the comparison/logic ops that build Where conditions.
- * shapes.ts imports this file, so its helpers are only read inside the rules (at call time), never at load;
- * import the rules through shapes.ts's `shapeRules` (loading this file first leaves them out of that table).
+ * The helpers come from shapeHelpers.ts, not shapes.ts (which spreads these rules into `shapeRules`): either
+ * file may be loaded first.
  */
 import { DataType } from '../../onnx/proto';
 import { attrInt, isIntType } from './onnxUtil';
-import { ShapeRule, TensorInfo, binary, broadcastShapes, broadcastValues, need, normAxis, reduceShape, same } from './shapes';
+import { ShapeRule, TensorInfo, binary, broadcastShapes, broadcastValues, need, normAxis, reduceShape, same } from './shapeHelpers';
 
 const unary: ShapeRule = (node, inputs) => same(node, inputs);
 

@@ -1,7 +1,8 @@
 /**
  * Forward preparation shared by the training-graph and VJP builders:
  * 1. Constant nodes become initializers; parameter candidates are found (Conv/Gemm/MatMul weights and biases,
- *    BN scale/bias), following `Identity(initializer)` ties so each tied use becomes its own parameter.
+ *    the bias of a `MatMul → Add` linear layer, BN and LayerNormalization scale/bias), following
+ *    `Identity(initializer)` ties so each tied use becomes its own parameter.
  * 2. Static shapes are propagated; small constant integer sub-graphs (Shape → Gather → Concat …) are folded.
  * 3. Nodes are rewritten for training: explicit pads instead of auto_pad, MaxPool with its Indices output,
  *    BatchNormalization in native training mode (momentum 0, batch statistics as outputs), Dropout → Identity,
@@ -15,7 +16,7 @@ import { TensorInfo, shapeRules, infoOfTensor, constantNodeTensor } from './shap
 import { resolveWindow } from './geometry';
 import { attrFloat, attrInt, attrInts, nodeLabel, numel, tensorDims } from './onnxUtil';
 
-export type ParamKind = 'conv-weight' | 'linear-weight' | 'bias' | 'bn-scale' | 'bn-bias';
+export type ParamKind = 'conv-weight' | 'linear-weight' | 'bias' | 'bn-scale' | 'bn-bias' | 'norm-scale' | 'norm-bias';
 
 export interface ParamCandidate {
   /** The tensor the consuming node reads: the initializer itself, or the output of an Identity tie. */
@@ -108,12 +109,15 @@ const PARAM_SLOTS: Record<string, [number, ParamKind][]> = {
   Gemm: [[1, 'linear-weight'], [2, 'bias']],
   MatMul: [[1, 'linear-weight']],
   BatchNormalization: [[1, 'bn-scale'], [2, 'bn-bias']],
+  LayerNormalization: [[1, 'norm-scale'], [2, 'norm-bias']],
 };
 
 /**
  * Every tensor that may be a trainable parameter by default, in graph order: float initializers in
- * Conv/Gemm/MatMul weight or bias slots and BN scale/bias slots, directly or through Identity ties (then the
- * parameter is named after the Identity output, so each tied use trains separately).
+ * Conv/Gemm/MatMul weight or bias slots, BN and LayerNormalization scale/bias slots, and the bias of a linear
+ * layer exported as `MatMul(X, W) → Add(·, b)` (torch.onnx.export's nn.Linear on 3-D input), directly or
+ * through Identity ties (then the parameter is named after the Identity output, so each tied use trains
+ * separately). Other Add/Mul constants (attention masks, epsilons, positional tables) stay frozen.
  */
 export function findParamCandidates(model: onnx.IModelProto): ParamCandidate[] {
   const graph = model.graph;
@@ -134,7 +138,7 @@ export function findParamCandidates(model: onnx.IModelProto): ParamCandidate[] {
   const out: ParamCandidate[] = [];
   const seen = new Set<string>();
   for (const n of nodes) {
-    const slots = (!n.domain || n.domain === 'ai.onnx') && PARAM_SLOTS[n.opType!];
+    const slots = (!n.domain || n.domain === 'ai.onnx') && (PARAM_SLOTS[n.opType!] ?? matMulBiasSlot(n, producer, root, inits));
     if (!slots) continue;
     for (const [i, kind] of slots) {
       const t = n.input?.[i];
@@ -148,6 +152,33 @@ export function findParamCandidates(model: onnx.IModelProto): ParamCandidate[] {
     }
   }
   return out;
+}
+
+/**
+ * The bias slot of `Add(MatMul(X, W), b)`, either operand order: b is a 1-D float initializer (or Identity of
+ * one) with one value per output feature of W, itself a float initializer (or Identity of one) of rank ≥ 2.
+ * Anything else (a scalar epsilon, a 2-D positional table, a mask, an Add after an activation MatMul) is none.
+ */
+function matMulBiasSlot(
+  n: onnx.INodeProto,
+  producer: ReadonlyMap<string, onnx.INodeProto>,
+  root: (t: string) => string | undefined,
+  inits: ReadonlyMap<string, onnx.ITensorProto>,
+): [number, ParamKind][] | undefined {
+  if (n.opType !== 'Add' || (n.input ?? []).length !== 2) return undefined;
+  for (const k of [0, 1]) {
+    const mm = producer.get(n.input![1 - k]);
+    if (!mm || mm.opType !== 'MatMul' || (mm.domain && mm.domain !== 'ai.onnx') || mm.output?.[0] !== n.input![1 - k]) continue;
+    const wSrc = mm.input?.[1] ? root(mm.input[1]) : undefined;
+    const bSrc = n.input![k] ? root(n.input![k]) : undefined;
+    if (!wSrc || !bSrc) continue;
+    const w = inits.get(wSrc)!;
+    const b = inits.get(bSrc)!;
+    const wd = tensorDims(w);
+    const bd = tensorDims(b);
+    if (wd.length >= 2 && bd.length === 1 && bd[0] === wd[wd.length - 1] && isFloatType(w.dataType ?? 0)) return [[k, 'bias']];
+  }
+  return undefined;
 }
 
 function valueTensor(name: string, info: TensorInfo): onnx.ITensorProto {

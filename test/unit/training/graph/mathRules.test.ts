@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataType } from '../../../../src/core/onnx/proto';
 import { int64Tensor, tensor } from '../../../../src/core/onnx/builder';
-// Through shapes.ts, not mathShapes.ts: loading mathShapes first would leave shapes.ts's table without it (import cycle).
+// The whole table (shapes.ts spreads mathShapes.ts's rules into it).
 import { shapeRules as mathShapeRules } from '../../../../src/core/training/graph/shapes';
 import { Rng, assertReports, checkVjp, distinct, floatTensor, model, node, randn, runVjp } from './helpers';
 
