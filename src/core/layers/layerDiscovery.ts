@@ -20,28 +20,40 @@ export interface DiscoveryOptions extends LayerSelection {
   m?: number;
 }
 
-/** Convs reached from a graph input before any other parameterised layer: the stem(s). */
+/** Ops that only rearrange the input: a linear layer reached through these alone embeds raw patches. */
+const LAYOUT_OPS = new Set(['Reshape', 'Transpose', 'Flatten', 'Identity', 'Squeeze', 'Unsqueeze', 'Cast']);
+
+/**
+ * The stem(s): convs reached from a graph input before any other parameterised layer, and linear layers that
+ * read the input through layout ops only (a patch embedding written as Reshape → MatMul). A transformer's
+ * residual stream also reaches every block without passing a layer, so for linear layers only layout ops count.
+ */
 function firstConvNodes(model: OnnxModel): Set<onnx.INodeProto> {
   const initializers = new Set((model.graph.initializer ?? []).map((t) => t.name));
-  const frontier = (model.graph.input ?? []).map((i) => i.name as string).filter((n) => !initializers.has(n));
-  const seen = new Set<string>(frontier);
+  const inputs = (model.graph.input ?? []).map((i) => i.name as string).filter((n) => !initializers.has(n));
   const stems = new Set<onnx.INodeProto>();
-  while (frontier.length > 0) {
-    const tensor = frontier.pop() as string;
-    for (const node of model.consumersOf(tensor)) {
-      if (LAYER_OPS.has(node.opType ?? '')) {
-        // A conv, or a linear patch embedding, reading the input (or its reshaped patches) is the stem.
-        if (node.input?.[0] === tensor) stems.add(node);
-        continue; // do not walk past a parameterised layer
-      }
-      for (const out of node.output ?? []) {
-        if (!seen.has(out)) {
-          seen.add(out);
-          frontier.push(out);
+  const walk = (through: (node: onnx.INodeProto) => boolean, isStem: (node: onnx.INodeProto, tensor: string) => boolean) => {
+    const frontier = [...inputs];
+    const seen = new Set<string>(frontier);
+    while (frontier.length > 0) {
+      const tensor = frontier.pop() as string;
+      for (const node of model.consumersOf(tensor)) {
+        if (LAYER_OPS.has(node.opType ?? '')) {
+          if (isStem(node, tensor)) stems.add(node);
+          continue; // do not walk past a parameterised layer
+        }
+        if (!through(node)) continue;
+        for (const out of node.output ?? []) {
+          if (!seen.has(out)) {
+            seen.add(out);
+            frontier.push(out);
+          }
         }
       }
     }
-  }
+  };
+  walk(() => true, (node, tensor) => node.opType === 'Conv' && node.input?.[0] === tensor);
+  walk((node) => LAYOUT_OPS.has(node.opType ?? ''), (node, tensor) => node.opType !== 'Conv' && node.input?.[0] === tensor);
   return stems;
 }
 

@@ -20,6 +20,7 @@ import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { setUpTraining, TrainingSetup } from './trainingSetup';
 import { TrainStepper } from './trainStep';
 import { divergenceMessage, maxAbs } from './divergence';
+import { MAX_STEP } from './stepGuard';
 import { NormSite } from '../norm/normSites';
 import { NormValues } from '../norm/insertNormalisation';
 import { foldNormalisation } from '../norm/foldNormalisation';
@@ -155,7 +156,7 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   try {
     for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
       const plan = epochBatches(o.train.count, { batchSize: N, seed: o.seed, epoch, dropLast: true });
-      let lossSum = 0, correct = 0, seen = 0, p = 0;
+      let lossSum = 0, correct = 0, seen = 0, p = 0, clipped = 0;
       for (let step = 0; step < plan.length; step++) {
         throwIfCancelled(o.signal);
         const started = Date.now();
@@ -168,10 +169,11 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
           plan[step].forEach((idx, r) => teacher!.set(o.teacher!.logits.subarray(idx * k, idx * k + k), r * k));
         }
         const lr = lrs.at(epoch, step);
-        const { loss, out } = await stepper.step({ inputs: batch.inputs, inputDims: [N, c, h, w], labels: batch.labels, teacher }, p, lr);
+        const { loss, out, guard } = await stepper.step({ inputs: batch.inputs, inputDims: [N, c, h, w], labels: batch.labels, teacher }, p, lr);
         if (!Number.isFinite(loss)) {
           throw usageError(divergenceMessage({ epoch, step, lr, loss, firstLogitScale, lastLogitScale, unnormalised: o.unnormalisedLayers ?? [] }));
         }
+        if (guard === 'clipped') clipped++;
         lastLogitScale = maxAbs(out[graph.logitsName].data as Float32Array);
         if (firstLogitScale < 0) firstLogitScale = lastLogitScale;
         lossSum += loss;
@@ -186,6 +188,9 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
         seen += N;
         o.emit({ type: 'step', epoch, step, globalStep, loss, lr, stepMs: Date.now() - started, denseFraction: p });
         globalStep++;
+      }
+      if (clipped > 0) {
+        o.emit({ type: 'log', level: 'warn', message: `epoch ${epoch + 1}: ${clipped} of ${plan.length} steps would have moved the weights by more than ${MAX_STEP * 100} % of their norm and were scaled down (very large gradients: check the data's preprocessing and the dense model's outputs)` });
       }
       // Coverage and importance at the dense fraction this epoch ended with.
       const layerCoverage: Record<string, number> = {};

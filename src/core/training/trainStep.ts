@@ -3,8 +3,8 @@
  * the bench times exactly the product's per-step work:
  *   1. every sparse layer recomputes H and S from its dense W at the dense fraction p and fills W·S;
  *   2. one run of the training graph (forward + loss + backward);
- *   3. the straight-through gradient plus the SR-STE decay, the optimizer step on the dense weights, and the
- *      BN running statistics from the batch statistics.
+ *   3. the straight-through gradient plus the SR-STE decay, the step guard (stepGuard.ts), the optimizer step
+ *      on the dense weights, and the BN running statistics from the batch statistics.
  *
  * The parameter feeds are created once: each ort.Tensor wraps a buffer that the step updates in place (W·S for
  * sparse layers, the dense weight for the others), so a step allocates no input tensors beyond the batch.
@@ -16,6 +16,7 @@ import { defaultThreadCount, MaskPool } from '../masks/parallelMasks';
 import { Optimizer } from './optim';
 import { SparseLayer } from './sparseLayer';
 import { TrainingSetup } from './trainingSetup';
+import { GuardResult, guardStep } from './stepGuard';
 
 export interface StepperOptions {
   /** Threads for the per-step masks, the calling thread included (default: the available cores); 1: no workers. */
@@ -44,7 +45,10 @@ export interface StepPhases {
 }
 
 export interface StepOutput {
+  /** NaN when the gradients were not finite (the weights were then left as they were). */
   loss: number;
+  /** Whether the step guard scaled this step's gradient down, or found it non-finite (see stepGuard.ts). */
+  guard: GuardResult;
   /** Graph outputs of this step (logits, batch statistics, gradients). */
   out: ort.InferenceSession.OnnxValueMapType;
   phases: StepPhases;
@@ -99,6 +103,9 @@ export class TrainStepper {
       prm.grad.set(out[this.gradOutputs[i]].data as Float32Array);
       sparse.get(prm.name)?.adjustGradient(prm.grad);
     }
+    const guard = guardStep(params, lr);
+    const loss = Number((out[graph.lossName].data as Float32Array)[0]);
+    if (guard === 'non-finite') return { loss: Number.isFinite(loss) ? NaN : loss, out, guard, phases: { masksMs: t1 - t0, runMs: t2 - t1, updateMs: performance.now() - t2 } };
     this.optimizer.step(params, lr);
     graph.bnStats.forEach((b, j) => {
       const mu = this.bnMomentum[j];
@@ -110,8 +117,7 @@ export class TrainStepper {
       }
     });
     const t3 = performance.now();
-    const loss = Number((out[graph.lossName].data as Float32Array)[0]);
-    return { loss, out, phases: { masksMs: t1 - t0, runMs: t2 - t1, updateMs: t3 - t2 } };
+    return { loss, out, guard, phases: { masksMs: t1 - t0, runMs: t2 - t1, updateMs: t3 - t2 } };
   }
 
   /** H, S and W·S of every sparse layer at dense fraction p (the same masks as SparseLayer.prepare). */

@@ -16,15 +16,21 @@ export const VERDICT_THRESHOLDS = {
   cosine: 0.9,
   /** max |sparse − dense| above x times the dense output range: drift (below: the same function). */
   sameFunction: 1e-4,
+  /**
+   * Absolute differences up to this are float noise whatever the ratios say: a model whose dense outputs are
+   * all ~0 (a degenerate or freshly initialised network) must not read as blown up.
+   */
+  absoluteFloor: 1e-6,
 } as const;
 
 function judgeOutput(o: NumericOutputCheck): NumericVerdict['kind'] {
   const t = VERDICT_THRESHOLDS;
   if (!o.finite) return 'blown-up';
+  if (o.maxAbsDiff <= t.absoluteFloor) return 'same-function';
   if (o.scaleRatio > t.scaleRatio || o.scaleRatio < 1 / t.scaleRatio) return 'blown-up';
-  if (o.maxAbsDiff > t.rangeMultiple * Math.max(o.referenceRange, 1e-12)) return 'blown-up';
+  if (o.maxAbsDiff > t.rangeMultiple * Math.max(o.referenceRange, t.absoluteFloor)) return 'blown-up';
   if ((o.top1Agreement !== null && o.top1Agreement < t.top1Agreement) || o.cosine < t.cosine) return 'changed-predictions';
-  if (o.maxAbsDiff > t.sameFunction * Math.max(o.referenceRange, 1e-12)) return 'small-drift';
+  if (o.maxAbsDiff > t.sameFunction * Math.max(o.referenceRange, t.absoluteFloor)) return 'small-drift';
   return 'same-function';
 }
 

@@ -29,6 +29,11 @@ describe('numeric verdict', () => {
     assert.deepEqual(v.thresholds, { ...VERDICT_THRESHOLDS });
   });
 
+  it('differences at float-noise level are the same function, whatever the ratios of near-zero outputs say', () => {
+    assert.equal(kind({ maxAbsDiff: 1.2e-7, referenceRange: 3.4e-9, scaleRatio: 36, cosine: 0.6, top1Agreement: 0.28 }), 'same-function');
+    assert.equal(kind({ maxAbsDiff: 2e-5, referenceRange: 3.4e-9, scaleRatio: 36 }), 'blown-up');
+  });
+
   it('the worst output decides', () => {
     const v = judgeNumericCheck({ outputs: [{ ...base, name: 'a', maxAbsDiff: 0.01 }, { ...base, name: 'b', maxAbsDiff: 1, cosine: 0.5 }, { ...base, name: 'c' }] });
     assert.equal(v.kind, 'changed-predictions');
