@@ -52,6 +52,8 @@ export const mathShapeRules: Record<string, ShapeRule> = {
   Log: unary,
   Reciprocal: unary,
   Pow: (node, inputs) => binary((a, b) => a ** b)(node, inputs),
+  // Integer Mod takes the divisor's sign (Python's %), fmod = 1 the dividend's (C's fmod); shape arithmetic uses it.
+  Mod: (node, inputs) => binary(attrInt(node, 'fmod', 0) === 1 ? (a, b) => a % b : (a, b) => ((a % b) + b) % b)(node, inputs),
   Where: where,
   ReduceMax: (node, inputs) => reduceShape(node, inputs),
   ReduceMin: (node, inputs) => reduceShape(node, inputs),

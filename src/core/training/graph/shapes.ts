@@ -19,7 +19,7 @@ import { resolveWindow } from './geometry';
 import { attr, attrInt, attrInts, numberData, numel, isIntType } from './onnxUtil';
 import {
   TensorInfo, ShapeRule, MAX_CONST_VALUE, fail, need, needValue, normAxis, broadcastShapes, binary, same, axesInput, constantNodeTensor,
-  infoOfTensor, sliceParams, reduceShape, padAmounts,
+  infoOfTensor, sliceParams, reduceShape, padAmounts, strides,
 } from './shapeHelpers';
 import { mathShapeRules } from './mathShapes';
 import { indexShapeRules } from './indexShapes';
@@ -56,6 +56,23 @@ function poolShape(node: onnx.INodeProto, inputs: (TensorInfo | undefined)[]): T
   if (node.opType === 'MaxPool') outs.push({ dims: [...dims], dtype: DataType.INT64 });
   return outs;
 }
+/** Row-major values of a strided view: element (i₀, i₁, …) of `dims` is source[offset + Σ iₖ·stride[k]]. */
+function gatherStrided(dims: readonly number[], stride: readonly number[], offset: number, source: readonly number[]): number[] {
+  const out: number[] = [];
+  const idx = new Array<number>(dims.length).fill(0);
+  const total = numel(dims);
+  for (let n = 0; n < total; n++) {
+    let at = offset;
+    for (let k = 0; k < dims.length; k++) at += idx[k] * stride[k];
+    out.push(source[at]);
+    for (let k = dims.length - 1; k >= 0; k--) {
+      if (++idx[k] < dims[k]) break;
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
+
 export const shapeRules: Record<string, ShapeRule> = {
   // Rule groups kept in their own files (transformer math; indexing and resampling).
   ...mathShapeRules,
@@ -124,7 +141,14 @@ export const shapeRules: Record<string, ShapeRule> = {
   Transpose: (node, inputs) => {
     const x = need(node, inputs, 0);
     const perm = attrInts(node, 'perm') ?? x.dims.map((_, i) => x.dims.length - 1 - i);
-    return [{ dims: perm.map((p) => x.dims[p]), dtype: x.dtype }];
+    const dims = perm.map((p) => x.dims[p]);
+    // Small constant tensors keep their values (Swin computes its window padding with Reshape → Slice → Transpose).
+    let value: number[] | undefined;
+    if (x.value) {
+      const inStrides = strides(x.dims);
+      value = gatherStrided(dims, perm.map((p) => inStrides[p]), 0, x.value);
+    }
+    return [{ dims, dtype: x.dtype, value }];
   },
   Squeeze: (node, inputs) => {
     const x = need(node, inputs, 0);
@@ -218,9 +242,9 @@ export const shapeRules: Record<string, ShapeRule> = {
     const x = need(node, inputs, 0);
     const { begin, count, step } = sliceParams(node, inputs, x);
     let value: number[] | undefined;
-    if (x.value && x.dims.length === 1) {
-      value = [];
-      for (let i = 0; i < count[0]; i++) value.push(x.value[begin[0] + i * step[0]]);
+    if (x.value) {
+      const inStrides = strides(x.dims);
+      value = gatherStrided(count, inStrides.map((s, i) => s * step[i]), begin.reduce((a, b, i) => a + b * inStrides[i], 0), x.value);
     }
     return [{ dims: count, dtype: x.dtype, value }];
   },
