@@ -1,7 +1,7 @@
 /** `maxq inspect` and the inspector's layer table: a model's I/O, size and its layers with eligibility. */
 import { OnnxModel } from './onnx/onnxModel';
 import { dataTypeName, onnx } from './onnx/proto';
-import { discoverLayers } from './layers/layerDiscovery';
+import { discoverLayers, linearFallbackNote } from './layers/layerDiscovery';
 import { NmPattern } from './masks/nmPattern';
 import { ModelSummary } from './types';
 import { batchNormSummary, markBnAfter } from './norm/normSites';
@@ -39,6 +39,7 @@ export function summarizeModel(model: OnnxModel, opts: InspectOptions = {}): Mod
     hasExternalData: model.hasExternalData,
     layers,
     batchNorm: batchNormSummary(model, layers),
+    selectionNote: linearFallbackNote(layers),
   };
 }
 

@@ -69,6 +69,8 @@ export interface ModelSummary {
   hasExternalData: boolean;
   layers: LayerInfo[];
   batchNorm: BatchNormSummary;
+  /** Why the selection differs from the reference policy (linear layers of a model with no eligible conv), or null. */
+  selectionNote: string | null;
 }
 
 /** One failing N:M group, in original-layout coordinates of the stored tensor. */

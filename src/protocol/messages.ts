@@ -116,7 +116,8 @@ export type SparsifyFormToWebview =
       defaults: SparsifyFormValues;
     }
   /** batchNorm is for the policy's selection; the form recounts it for the selection with its overrides. */
-  | { type: 'layers'; requestId: number; pattern: string; layers: PolicyLayerRow[]; batchNorm: BatchNormInfo }
+  /** linearFallback: how many linear layers are selected because the model has no eligible conv (transformers). */
+  | { type: 'layers'; requestId: number; pattern: string; layers: PolicyLayerRow[]; batchNorm: BatchNormInfo; linearFallback: number }
   | { type: 'layersFailed'; requestId: number; pattern: string; message: string }
   | { type: 'outputSuggested'; requestId: number; path: string }
   | { type: 'pathPicked'; field: PathField; path: string }

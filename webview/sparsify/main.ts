@@ -96,7 +96,7 @@ function receive(m: SparsifyFormToWebview): void {
       return;
     case 'layers':
       if (m.requestId !== layersRequest || !view) return;
-      view.setLayersMessage(null);
+      view.setLayersMessage(m.linearFallback > 0 ? `No eligible conv: the model’s ${m.linearFallback} linear layers are selected (attention and MLP projections; never the classifier). Untick any to keep it dense.` : null, 'info');
       view.policy.setRows(m.layers);
       view.setLayersSummary(view.policy.summary());
       view.setBatchNorm(m.batchNorm);

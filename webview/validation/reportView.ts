@@ -88,7 +88,7 @@ const VERDICT_LABELS: Record<string, string> = {
 };
 
 function thresholdsText(t: Record<string, number>): string {
-  return `Thresholds: blown up when the output scale ratio leaves [1/${t.scaleRatio}, ${t.scaleRatio}] or max |Δ| exceeds ${t.rangeMultiple}× the dense range; changed predictions below ${t.top1Agreement * 100}% top-1 agreement or cosine ${t.cosine}; same function when max |Δ| ≤ ${t.sameFunction}× the dense range.`;
+  return `Thresholds: blown up when the output scale ratio leaves [1/${t.scaleRatio}, ${t.scaleRatio}] or max |Δ| exceeds ${t.rangeMultiple}× the dense range; changed predictions below ${t.top1Agreement * 100}% top-1 agreement or cosine ${t.cosine}; same function when max |Δ| ≤ ${t.sameFunction}× the dense range or ≤ ${t.absoluteFloor} (float noise).`;
 }
 
 export function numericSection(report: ValidationReport, request: ValidationRequestInfo, pickReference: HTMLElement): HTMLElement {

@@ -25,6 +25,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     ['layer', 'op', 'shape', 'params', 'dtype', 'BN after', 'N:M'],
     summary.layers.map((l) => [l.name, l.op, `[${l.storageShape.join('x')}]`, l.params.toLocaleString('en-US'), l.dtype, l.bnAfter ? 'yes' : 'no', l.selected ? 'sparsify' : `dense: ${l.reason}`]),
   ));
+  if (summary.selectionNote) out.push('', summary.selectionNote);
   if (summary.batchNorm.message) out.push('', summary.batchNorm.message);
   process.stdout.write(out.join('\n') + '\n');
   return 0;

@@ -30,6 +30,12 @@ export function selectedLayers(model: OnnxModel, req: Pick<MaskRequest, 'pattern
   const layers = discoverLayers(model, { m: req.pattern.m, include: req.include, exclude: req.exclude });
   const selected = layers.filter((l) => l.selected);
   if (selected.length === 0) {
+    // Two words, used the same way everywhere: eligible (N:M can apply) and selected (will be sparsified).
+    const eligible = layers.filter((l) => l.eligible);
+    if (eligible.length > 0) {
+      const why = eligible.map((l) => `${l.name}: ${l.reason}`).slice(0, 4).join('; ');
+      throw inputError(model.path, `no layer selected for ${req.pattern}: ${eligible.length} eligible layer${eligible.length === 1 ? ' is' : 's are'} left dense by the policy (${why}); select them with --include`);
+    }
     const why = layers.length === 0
       ? 'it has no Conv, Gemm or MatMul layer with a constant weight'
       : layers.map((l) => `${l.name}: ${l.reason}`).slice(0, 6).join('; ');

@@ -73,7 +73,7 @@ export class SparsifyFormPanel implements vscode.Disposable {
           // Whether each eligible layer could be normalised for the run, also those only an override selects.
           const include = everyEligibleInclude(summary.layers);
           const every = include ? await this.deps.worker.call('inspect', { path: this.modelPath, pattern: m.pattern, include }) : summary;
-          this.send({ type: 'layers', requestId: m.requestId, pattern: m.pattern, layers: policyRows(summary.layers, every.batchNorm), batchNorm: batchNormInfo(summary.batchNorm) });
+          this.send({ type: 'layers', requestId: m.requestId, pattern: m.pattern, layers: policyRows(summary.layers, every.batchNorm), batchNorm: batchNormInfo(summary.batchNorm), linearFallback: summary.layers.filter((l) => l.linearFallback).length });
         } catch (e) {
           this.send({ type: 'layersFailed', requestId: m.requestId, pattern: m.pattern, message: errorMessage(e) });
         }
