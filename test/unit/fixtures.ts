@@ -86,6 +86,8 @@ export interface TinyCnnOptions {
   extraOp?: 'Erf' | 'LRN' | 'Softplus';
   /** Put a MatMul `mm.weight` [8 in, 12 out] + ReLU between Flatten and fc (then fc is [K, 12]). */
   matmulHead?: boolean;
+  /** Output features of that MatMul (default 12). */
+  mmOut?: number;
 }
 
 /**
@@ -119,11 +121,12 @@ export function tinyCnn(o: TinyCnnOptions = {}): Uint8Array {
   nodes.push(node('Flatten', ['gap.out'], ['flat.out'], {}, 'flatten'));
   let feat = 'flat.out', F = 8;
   if (o.matmulHead) {
-    inits.push(floatTensor('mm.weight', [8, 12], gaussianFill(96, Math.sqrt(2 / 8), rand)));
+    const out = o.mmOut ?? 12;
+    inits.push(floatTensor('mm.weight', [8, out], gaussianFill(8 * out, Math.sqrt(2 / 8), rand)));
     nodes.push(node('MatMul', [feat, 'mm.weight'], ['mm.out'], {}, 'mm'));
     nodes.push(node('Relu', ['mm.out'], ['mm.relu'], {}, 'mm_relu'));
     feat = 'mm.relu';
-    F = 12;
+    F = out;
   }
   inits.push(floatTensor('fc.weight', [K, F], gaussianFill(K * F, Math.sqrt(1 / F), rand)));
   inits.push(floatTensor('fc.bias', [K], new Float32Array(K)));

@@ -155,13 +155,17 @@ export function discoverLayers(model: OnnxModel, opts: DiscoveryOptions = {}): L
 }
 
 /**
- * Vision transformers have no eligible conv but for the patch embedding: when the default policy selects no
- * conv and nothing was included by name, the model's linear layers are selected instead (never the final
- * classifier or a linear stem), marked `linearFallback` so every view can say so.
+ * Vision transformers have no eligible conv but for the patch embedding, and ConvNeXt keeps most of its weights
+ * in the MLP linears its blocks apply per position (pointwise convs in all but name). When nothing was included
+ * by name and the default policy selects no conv, or the model's linear layers hold more weights than its
+ * selected convs, the linear layers are selected too (never the final classifier or a linear stem), marked
+ * `linearFallback` so every view can say so.
  */
 function applyLinearFallback(layers: LayerInfo[], roles: PolicyRole[], opts: DiscoveryOptions): void {
   if ((opts.include ?? []).length > 0) return;
-  if (layers.some((l) => l.selected && l.op === 'Conv')) return;
+  const convWeights = layers.filter((l) => l.selected && l.op === 'Conv').reduce((a, l) => a + l.params, 0);
+  const linearWeights = layers.filter((l, i) => roles[i] === 'linear' && l.eligible).reduce((a, l) => a + l.params, 0);
+  if (convWeights > 0 && linearWeights <= convWeights) return;
   layers.forEach((l, i) => {
     if (roles[i] !== 'linear' || !l.eligible || l.selected || /--exclude/.test(l.reason ?? '')) return;
     l.selected = true;
@@ -173,5 +177,9 @@ function applyLinearFallback(layers: LayerInfo[], roles: PolicyRole[], opts: Dis
 /** The one line that says the linear fallback happened, or null. */
 export function linearFallbackNote(layers: readonly LayerInfo[]): string | null {
   const n = layers.filter((l) => l.linearFallback).length;
-  return n > 0 ? `no eligible conv: sparsifying the ${n} linear layer${n === 1 ? '' : 's'}; --exclude to narrow` : null;
+  if (n === 0) return null;
+  const what = `the ${n} linear layer${n === 1 ? '' : 's'}`;
+  return layers.some((l) => l.selected && l.op === 'Conv')
+    ? `the linear layers hold most of the weights: sparsifying ${what} too; --exclude to narrow`
+    : `no eligible conv: sparsifying ${what}; --exclude to narrow`;
 }

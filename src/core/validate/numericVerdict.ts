@@ -20,7 +20,7 @@ export const VERDICT_THRESHOLDS = {
    * Absolute differences up to this are float noise whatever the ratios say: a model whose dense outputs are
    * all ~0 (a degenerate or freshly initialised network) must not read as blown up.
    */
-  absoluteFloor: 1e-6,
+  absoluteFloor: 1e-4,
 } as const;
 
 function judgeOutput(o: NumericOutputCheck): NumericVerdict['kind'] {
@@ -46,7 +46,7 @@ function describe(kind: NumericVerdict['kind'], o: NumericOutputCheck): string {
     case 'small-drift':
       return `small drift: ${numbers}`;
     default:
-      return `same function: ${numbers}`;
+      return `same function: ${numbers}${o.referenceRange < VERDICT_THRESHOLDS.absoluteFloor ? `; the dense outputs span only ${o.referenceRange.toExponential(1)}, too little to tell functions apart (an untrained or degenerate model?)` : ''}`;
   }
 }
 

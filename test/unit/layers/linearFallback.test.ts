@@ -45,6 +45,13 @@ describe('linear layers when no conv is selected', () => {
     assert.equal(linearFallbackNote(layers), null);
   });
 
+  it('linear layers holding more weights than the selected convs are selected too (ConvNeXt\'s MLPs)', async () => {
+    const m = await load('tiny-big-mm.onnx', tinyCnn({ matmulHead: true, mmOut: 80 }));
+    const layers = discoverLayers(m, { m: 4 });
+    assert.deepEqual(layers.filter((l) => l.selected).map((l) => [l.name, l.linearFallback ?? false]), [['conv2.weight', false], ['mm.weight', true]]);
+    assert.equal(linearFallbackNote(layers), 'the linear layers hold most of the weights: sparsifying the 1 linear layer too; --exclude to narrow');
+  });
+
   it('ConvNeXt-like blocks whose only convs are the stem and depthwise ones get their MLP linears', async () => {
     const m = await load('convnext.onnx', convnextBlock());
     const selected = discoverLayers(m, { m: 4 }).filter((l) => l.selected);

@@ -31,7 +31,9 @@ describe('numeric verdict', () => {
 
   it('differences at float-noise level are the same function, whatever the ratios of near-zero outputs say', () => {
     assert.equal(kind({ maxAbsDiff: 1.2e-7, referenceRange: 3.4e-9, scaleRatio: 36, cosine: 0.6, top1Agreement: 0.28 }), 'same-function');
-    assert.equal(kind({ maxAbsDiff: 2e-5, referenceRange: 3.4e-9, scaleRatio: 36 }), 'blown-up');
+    assert.equal(kind({ maxAbsDiff: 1.1e-5, referenceRange: 2.3e-7, scaleRatio: 84 }), 'same-function');
+    assert.match(judgeNumericCheck({ outputs: [{ ...base, maxAbsDiff: 1.1e-5, referenceRange: 2.3e-7, scaleRatio: 84 }] }).message, /the dense outputs span only 2\.3e-7, too little to tell functions apart/);
+    assert.equal(kind({ maxAbsDiff: 2e-3, referenceRange: 3.4e-9, scaleRatio: 36 }), 'blown-up');
   });
 
   it('the worst output decides', () => {
