@@ -90,14 +90,19 @@ describe('layer discovery: structure and default policy (M = 4)', () => {
     assert.deepEqual(pick('mmt.w'), { op: 'MatMul', storage: [4, 8], canonical: [4, 8, 1, 1], transposed: true, via: ['Transpose'] });
   });
 
-  it('linear layers are opt-in and the final classifier stays dense by default', async () => {
+  it('linear layers holding more weights than the selected convs are selected too; the final classifier stays dense', async () => {
+    // Here the linears (448 weights) outweigh the selected convs; with lighter linears they are opt-in
+    // (test/unit/layers/linearFallback.test.ts).
     const m = byName(discoverLayers(await loadZoo(), { m: 4 }));
     for (const n of ['fc1.w', 'fc2.w', 'mm.w', 'mmt.w']) {
-      assert.equal(m.get(n)!.selected, false, n);
-      assert.equal(m.get(n)!.reason, 'linear layer (opt-in: name it with --include)', n);
+      assert.equal(m.get(n)!.selected, true, n);
+      assert.equal(m.get(n)!.linearFallback, true, n);
     }
+    assert.equal(m.get('cls.w')!.selected, false);
     assert.equal(m.get('cls.w')!.reason, 'final classifier (kept dense unless named with --include)');
     assert.equal(m.get('cls.w')!.eligible, true);
+    const narrowed = byName(discoverLayers(await loadZoo(), { m: 4, include: ['id.src'] }));
+    assert.equal(narrowed.get('fc1.w')!.reason, 'linear layer (opt-in: name it with --include)', 'an include list turns it off');
   });
 
   it('the bundled MNIST CNN: 4 convs selected, stem (Cin 1) and classifier dense', async () => {
