@@ -37,7 +37,11 @@ async function bundle(names) {
     const css = path.join(webviewDir, v, 'style.css');
     if (fs.existsSync(css)) entryPoints.push({ in: css, out: v });
   }
-  fs.rmSync(outDir, { recursive: true, force: true });
+  // Only the previous bundles go: tsc also compiles the webview modules unit tests import (out/webview/<view>/…),
+  // which .vscodeignore keeps out of the package.
+  if (fs.existsSync(outDir)) {
+    for (const e of fs.readdirSync(outDir, { withFileTypes: true })) if (e.isFile()) fs.rmSync(path.join(outDir, e.name), { force: true });
+  }
   const result = await esbuild.build({
     entryPoints,
     outdir: outDir,

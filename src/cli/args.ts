@@ -9,7 +9,29 @@ export interface Parsed {
   values: Record<string, string | boolean | undefined>;
 }
 
+/** Thrown by `parse` when the arguments ask for help: `maxq <command>` prints `usage` on stdout and exits 0. */
+export class HelpRequested extends Error {
+  constructor(readonly usage: string) {
+    super('help requested');
+    this.name = 'HelpRequested';
+  }
+}
+
+export function isHelpRequested(e: unknown): e is HelpRequested {
+  return e instanceof HelpRequested;
+}
+
+/** `--help` or `-h` anywhere before a `--` terminator (and not as the value of a string option). */
+export function wantsHelp(argv: string[]): boolean {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
+}
+
 export function parse(argv: string[], options: OptionSpec, usage: string): Parsed {
+  if (wantsHelp(argv)) throw new HelpRequested(usage);
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { positionals, values: values as Parsed['values'] };

@@ -5,10 +5,32 @@ export function formatTable(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-/** A one-line progress bar, redrawn in place on a TTY; silent elsewhere (logs stay clean in CI). */
+/** What ProgressLine writes to: process.stderr, or a stand-in in tests. */
+export interface ProgressStream {
+  isTTY?: boolean;
+  columns?: number;
+  write(chunk: string): unknown;
+}
+
+/**
+ * A one-line progress bar, redrawn in place on a TTY; silent elsewhere (logs stay clean in CI). Anything else
+ * written to the terminal while a bar is drawn must call `done()` (or `ProgressLine.clearActive()`) first, so it
+ * starts on a clean line instead of after the bar.
+ */
 export class ProgressLine {
-  private readonly tty = Boolean(process.stderr.isTTY);
+  /** The bar now drawn on the terminal, if any. */
+  private static active: ProgressLine | null = null;
+  private readonly tty: boolean;
   private last = '';
+
+  constructor(private readonly stream: ProgressStream = process.stderr) {
+    this.tty = Boolean(stream.isTTY);
+  }
+
+  /** Clears whichever bar is drawn (the error path: the message must not land on the bar's line). */
+  static clearActive(): void {
+    ProgressLine.active?.done();
+  }
 
   update(fraction: number, text: string): void {
     if (!this.tty) return;
@@ -17,11 +39,13 @@ export class ProgressLine {
     const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${text}`;
     if (line === this.last) return;
     this.last = line;
-    process.stderr.write(`\r${line.slice(0, (process.stderr.columns || 100) - 1)}\x1b[K`);
+    ProgressLine.active = this;
+    this.stream.write(`\r${line.slice(0, (this.stream.columns || 100) - 1)}\x1b[K`);
   }
 
   done(): void {
-    if (this.tty && this.last) process.stderr.write('\r\x1b[K');
+    if (this.tty && this.last) this.stream.write('\r\x1b[K');
     this.last = '';
+    if (ProgressLine.active === this) ProgressLine.active = null;
   }
 }

@@ -11,6 +11,8 @@ import { inspectCommand, usage as inspectUsage } from './commands/inspect';
 import { masksCommand, usage as masksUsage } from './commands/masks';
 import { sparsifyCommand, usage as sparsifyUsage } from './commands/sparsify';
 import { validateCommand, usage as validateUsage } from './commands/validate';
+import { isHelpRequested, wantsHelp } from './args';
+import { ProgressLine } from './format';
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   compare: compareCommand,
@@ -20,6 +22,16 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   validate: validateCommand,
   'bn-recalibrate': bnRecalibrateCommand,
   'fold-bn': foldBnCommand,
+};
+
+const USAGES: Record<string, string> = {
+  compare: compareUsage,
+  inspect: inspectUsage,
+  masks: masksUsage,
+  sparsify: sparsifyUsage,
+  validate: validateUsage,
+  'bn-recalibrate': bnUsage,
+  'fold-bn': foldBnUsage,
 };
 
 const HELP = ['MaxQ Studio: N:M sparsity for ONNX CNNs (MaxQ, CVPR 2024)', '', inspectUsage, masksUsage, sparsifyUsage, validateUsage, bnUsage, compareUsage, foldBnUsage].join('\n');
@@ -35,9 +47,20 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`maxq: unknown command '${command}' (use ${Object.keys(COMMANDS).join(', ')})\n`);
     return 2;
   }
+  // `maxq <command> --help` / `-h`: that command's usage on stdout, exit 0 (nothing is read or written).
+  if (wantsHelp(rest)) {
+    process.stdout.write(`usage: ${USAGES[command]}\n`);
+    return 0;
+  }
   try {
     return await run(rest);
   } catch (e) {
+    // A progress bar may still be drawn on stderr: clear its line so the message starts on a clean one.
+    ProgressLine.clearActive();
+    if (isHelpRequested(e)) {
+      process.stdout.write(`usage: ${e.usage}\n`);
+      return 0;
+    }
     if (isCancelled(e)) {
       process.stderr.write('maxq: cancelled; nothing was written\n');
       return 130;

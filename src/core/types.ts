@@ -125,6 +125,11 @@ export interface NumericCheck {
   reference: string;
   inputsFrom: string; // 'random (seed S)' or the .npy path
   samples: number;
+  /**
+   * The preprocessing applied to `--inputs` (`SCALE,MEAN,STD`, how reports name it, and where it came from: the
+   * option, or the model's `maxq.preprocessing` metadata); absent when the inputs were fed as stored.
+   */
+  preprocessing?: { normalize: string; label: string; from: 'option' | 'model metadata' };
   outputs: NumericOutputCheck[];
   verdict: NumericVerdict;
 }

@@ -18,6 +18,9 @@ import type {
   Violation,
 } from '../core/types';
 
+import type { PreprocessChoice } from './preprocessing';
+
+export type { PreprocessChoice };
 export type { LayerOp, LayerValidation, MaskMethod, ModelSummary, RunEvent, RunSummary, ScheduleKind, ValidationReport, Violation };
 
 /** The numeric check's judgement of a written model (ValidationReport and RunSummary `numeric.verdict.kind`). */
@@ -62,7 +65,9 @@ export type LayerBnStatus = 'after' | 'normalisable' | 'left';
 
 /** 'distil' trains against the dense model's own outputs on unlabelled .npy inputs (`npyInputs`, labels ignored). */
 export type DataKind = 'mnist-demo' | 'npy' | 'images' | 'distil';
-export type PathField = 'npyInputs' | 'npyLabels' | 'imagesDir' | 'output';
+export type PathField = 'npyInputs' | 'npyLabels' | 'imagesDir' | 'valInputs' | 'valLabels' | 'valDir' | 'output';
+/** Validation data: a seeded share of the training data ('holdout', `valPercent`) or separate files ('separate'). */
+export type ValidationKind = 'holdout' | 'separate';
 export type OptimizerChoice = 'default' | 'sgd' | 'adamw';
 
 export interface SparsifyFormValues {
@@ -83,6 +88,23 @@ export interface SparsifyFormValues {
   npyInputs: string;
   npyLabels: string;
   imagesDir: string;
+  /**
+   * Input preprocessing of .npy and image-folder data (DataSpec.normalize; see src/protocol/preprocessing.ts);
+   * the custom fields hold SCALE, MEAN and STD as typed (per-channel lists separated by ':'). The MNIST demo's
+   * preprocessing is fixed.
+   */
+  preprocess: PreprocessChoice;
+  customScale: string;
+  customMean: string;
+  customStd: string;
+  /** Validation data of .npy and image-folder data (the MNIST demo has its fixed test split). */
+  valKind: ValidationKind;
+  /** Share of the training data held out with 'holdout', in percent (SparsifyOptions.valFraction · 100); NaN or null when mistyped. */
+  valPercent: number;
+  /** 'separate': validation inputs and labels (.npy), or the validation image folder. */
+  valInputs: string;
+  valLabels: string;
+  valDir: string;
   output: string;
   /** Overrides of the layer policy, by layer name. */
   include: string[];
@@ -130,7 +152,8 @@ export type SparsifyFormToHost =
   | { type: 'ready' }
   | { type: 'requestLayers'; requestId: number; pattern: string }
   | { type: 'suggestOutput'; requestId: number; pattern: string; method: MaskMethod }
-  | { type: 'pickPath'; field: PathField; current: string }
+  /** `values`: the form's current values (the dialog opens beside the field's path or a related one). */
+  | { type: 'pickPath'; field: PathField; values: SparsifyFormValues }
   | { type: 'run'; values: SparsifyFormValues }
   | { type: 'close' };
 
@@ -261,6 +284,8 @@ export interface CellHighlight {
 }
 
 export type InspectorToWebview =
+  /** What the host is doing before the model can be shown (reading a large file takes seconds). */
+  | { type: 'progress'; text: string }
   | { type: 'model'; model: InspectorModelInfo; pattern: string; method: MaskMethod; layers: InspectorLayerRow[] }
   /** Layers recomputed for another pattern (eligibility depends on M, and so does the BatchNorm summary). */
   | { type: 'layers'; requestId: number; pattern: string; method: MaskMethod; layers: InspectorLayerRow[]; batchNorm: BatchNormInfo }
@@ -335,18 +360,30 @@ export interface ValidationRequestInfo {
   reference: string | null;
   inputs: string | null;
   bnRecalibrate: boolean;
+  /** Layers checked although the policy skips them (names or globs, as `maxq validate --include`). */
+  include?: string[];
+  /** Layers not checked although the policy selects them. */
+  exclude?: string[];
 }
+
+/**
+ * What the validation view shows about each layer besides its check, by tensor name: the graph node's name
+ * (torch exports name weights `onnx::Conv_629`; the node says `/layer4/layer4.0/conv2/Conv`) and whether N:M
+ * can apply to it at all (a skipped eligible layer can be included).
+ */
+export type ValidationLayerLabels = Record<string, { nodeName: string; eligible: boolean }>;
 
 export type ValidationToWebview =
   | { type: 'running'; request: ValidationRequestInfo }
-  | { type: 'report'; request: ValidationRequestInfo; report: ValidationReport }
+  | { type: 'report'; request: ValidationRequestInfo; report: ValidationReport; labels?: ValidationLayerLabels }
   | { type: 'failed'; request: ValidationRequestInfo; message: string };
 
 export type ValidationToHost =
   | { type: 'ready' }
   | { type: 'revealViolation'; layer: string; violation: Violation }
   | { type: 'revealLayer'; layer: string }
-  | { type: 'recheck'; pattern: string | null; bnRecalibrate: boolean }
+  /** `include`: layers (tensor names) to check in addition to the request's selection. */
+  | { type: 'recheck'; pattern: string | null; bnRecalibrate: boolean; include?: string[] }
   | { type: 'pickReference' };
 
 // ─────────────────────────────────────────── Persisted webview state ─────────────────────────────────
@@ -364,6 +401,7 @@ export interface DashboardState {
 export interface ValidationState {
   request: ValidationRequestInfo | null;
   report: ValidationReport | null;
+  labels?: ValidationLayerLabels;
   expanded: string[];
 }
 

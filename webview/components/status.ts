@@ -1,4 +1,4 @@
-/** The `#status` element every view has (rendered by the host): tests wait for DONE or ERROR. */
+/** The `#status` element every view has (rendered by the host, visually hidden: users see the view itself): tests read its text, DONE or ERROR. */
 import type { ViewStatus } from '../../src/protocol/messages';
 
 export function setStatus(status: ViewStatus, detail?: string): void {

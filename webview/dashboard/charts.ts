@@ -100,7 +100,8 @@ export class RunCharts {
     this.charts = {
       coverage: makeChart(this.canvases.coverage, c, 'N:M block coverage (%)', { yMin: 0, yMax: 100, legend: (l) => !l.startsWith(LAYER_PREFIX) }),
       loss: makeChart(this.canvases.loss, c, 'loss', {}),
-      accuracy: makeChart(this.canvases.accuracy, c, 'accuracy (%)', {}),
+      // Percent from the start: an empty chart would otherwise draw chart.js's default 0–1 axis.
+      accuracy: makeChart(this.canvases.accuracy, c, 'accuracy (%)', { yMin: 0, yMax: 100 }),
       lr: makeChart(this.canvases.lr, c, 'learning rate', { yMin: 0 }),
     };
   }
@@ -128,9 +129,19 @@ export class RunCharts {
       line('train loss', s.trainLoss, c.blue),
       line('validation loss', s.valLoss, c.orange),
     ];
+    // Never above 100%; zoomed to the data once there is some (0–100 until then, never chart.js's 0–1).
+    const accY = this.charts.accuracy.options.scales?.y;
+    const accValues = [...s.trainAccuracy, ...s.valAccuracy].map((p) => p.y);
+    if (accY) {
+      accY.min = accValues.length > 0 ? undefined : 0;
+      accY.max = 100;
+      const agreement = s.metric === 'agreement';
+      if (accY.title) accY.title.text = agreement ? 'agreement with the dense model (%)' : 'accuracy (%)';
+    }
+    const valLabel = s.metric === 'agreement' ? 'validation agreement with the dense model' : 'validation accuracy';
     this.charts.accuracy.data.datasets = [
       line('train accuracy', s.trainAccuracy, c.blue),
-      line('validation accuracy', s.valAccuracy, c.orange),
+      line(valLabel, s.valAccuracy, c.orange),
       ...(dense !== null && dense !== undefined ? [line('dense model', [{ x: 0, y: dense * 100 }, { x: epochs, y: dense * 100 }], c.muted, { borderDash: [6, 4], pointRadius: 0 })] : []),
     ];
     this.charts.lr.data.datasets = [line('learning rate', s.lr, c.purple, { pointRadius: 0 })];

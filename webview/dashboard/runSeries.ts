@@ -29,6 +29,12 @@ export interface RunSeries {
   error: string | null;
   cancelled: boolean;
   lastEpoch: Ev<'epoch'> | null;
+  /**
+   * What the accuracy numbers measure: top-1 against labels, or top-1 agreement with the dense model (data without
+   * labels). Known from the run's summary, or while it runs from its epochs (no train accuracy = no labels);
+   * null until then.
+   */
+  metric: 'accuracy' | 'agreement' | null;
 }
 
 const MAX_LOGS = 200;
@@ -36,7 +42,7 @@ const MAX_LOGS = 200;
 export function emptySeries(): RunSeries {
   return {
     start: null, phase: null, coverage: [], target: [], targetFromSteps: false, layerCoverage: new Map(), trainLoss: [], valLoss: [],
-    trainAccuracy: [], valAccuracy: [], stepLoss: [], lr: [], logs: [], done: null, error: null, cancelled: false, lastEpoch: null,
+    trainAccuracy: [], valAccuracy: [], stepLoss: [], lr: [], logs: [], done: null, error: null, cancelled: false, lastEpoch: null, metric: null,
   };
 }
 
@@ -78,6 +84,9 @@ export function applyEvent(s: RunSeries, e: RunEvent): void {
       if (e.valLoss !== null) s.valLoss.push({ x, y: e.valLoss });
       if (e.trainAccuracy !== null) s.trainAccuracy.push({ x, y: e.trainAccuracy * 100 });
       if (e.valAccuracy !== null) s.valAccuracy.push({ x, y: e.valAccuracy * 100 });
+      // A fine-tuning epoch without train accuracy had no labels: its validation number is agreement. (A one-shot
+      // run's single epoch has no train accuracy either way; its summary says.)
+      if (s.metric === null && (s.start?.epochs ?? 0) > 0 && e.valAccuracy !== null) s.metric = e.trainAccuracy === null ? 'agreement' : 'accuracy';
       return;
     }
     case 'log':
@@ -86,6 +95,7 @@ export function applyEvent(s: RunSeries, e: RunEvent): void {
     case 'done':
       s.done = e;
       s.phase = 'done';
+      if (e.summary.metric) s.metric = e.summary.metric;
       return;
     case 'error':
       s.error = e.message;

@@ -72,13 +72,18 @@ export class SummaryView {
     }
     if (last) {
       const acc = last.valAccuracy ?? last.trainAccuracy;
-      if (acc !== null) facts.push([last.valAccuracy !== null ? 'val accuracy' : 'train accuracy', formatPercent(acc, 2)]);
+      const valWhat = s.metric === 'agreement' ? 'agreement (with dense)' : 'val accuracy';
+      if (acc !== null) facts.push([last.valAccuracy !== null ? valWhat : 'train accuracy', formatPercent(acc, 2)]);
       facts.push(['target coverage', formatPercent(1 - last.denseFraction)]);
     }
     if (sum) {
       facts.push(['output', baseName(sum.output)]);
-      if (sum.denseAccuracy !== null) facts.push(['dense accuracy', formatPercent(sum.denseAccuracy, 2)]);
-      if (sum.finalAccuracy !== null) facts.push(['final accuracy', formatPercent(sum.finalAccuracy, 2)]);
+      if (sum.metric === 'agreement') {
+        if (sum.finalAccuracy !== null) facts.push(['final agreement (with dense)', formatPercent(sum.finalAccuracy, 2)]);
+      } else {
+        if (sum.denseAccuracy !== null) facts.push(['dense accuracy', formatPercent(sum.denseAccuracy, 2)]);
+        if (sum.finalAccuracy !== null) facts.push(['final accuracy', formatPercent(sum.finalAccuracy, 2)]);
+      }
       facts.push(['pattern check', sum.validationPass ? 'pass' : 'FAIL'], ['time', `${sum.seconds.toFixed(1)} s`]);
     }
     this.checks.replaceChildren(...(sum ? resultChecks(sum) : []));

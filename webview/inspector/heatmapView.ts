@@ -143,6 +143,8 @@ export class HeatmapView {
     this.legend.show(tiles.mode, tiles.scaleMax, this.palette);
     this.updateInfo();
     this.draw();
+    // A tooltip open over the new tiles (after a zoom or pan) says their tile size, not the old one's.
+    if (this.cellTarget && !this.tooltip.hidden) this.refreshTileSummary(this.cellTarget.row, this.cellTarget.col);
     this.requests.settled();
   }
 
@@ -150,8 +152,7 @@ export class HeatmapView {
     const t = this.cellTarget;
     if (requestId !== this.cellRequest || !t || t.row !== cell.row || t.col !== cell.col) return;
     this.tooltip.replaceChildren(cellContent(cell));
-    const summary = this.tiles ? tileSummary(this.tiles, cell.row, cell.col) : null;
-    if (summary) this.tooltip.append(h('div', { class: 'muted' }, summary));
+    this.refreshTileSummary(cell.row, cell.col);
     this.placeTooltip(t.px, t.py);
     if (t.keyboard) this.readout.textContent = cellLines(cell).join('. ');
   }
@@ -185,7 +186,16 @@ export class HeatmapView {
     this.viewChanged();
   }
 
+  /** The tooltip's "tile of H×W" line from the tiles drawn now (none while the view's tiles are on their way). */
+  private refreshTileSummary(row: number, col: number): void {
+    this.tooltip.querySelector('.tile-summary')?.remove();
+    const summary = this.tiles && this.pendingTiles === 0 ? tileSummary(this.tiles, row, col) : null;
+    if (summary) this.tooltip.append(h('div', { class: 'muted tile-summary' }, summary));
+  }
+
   private viewChanged(): void {
+    // The zoom changes the tile size: the open tooltip's tile line is stale until the new tiles arrive.
+    this.tooltip.querySelector('.tile-summary')?.remove();
     this.draw();
     this.updateInfo();
     this.requests.viewChanged(this.viewport);
@@ -391,8 +401,8 @@ export class HeatmapView {
 
   private askCell(row: number, col: number, px: number, py: number, keyboard: boolean): void {
     this.cellTarget = { row, col, px, py, keyboard };
-    const summary = this.tiles ? tileSummary(this.tiles, row, col) : null;
-    this.tooltip.replaceChildren(h('div', {}, `output ${row} · column ${col}`), summary ? h('div', { class: 'muted' }, summary) : '');
+    this.tooltip.replaceChildren(h('div', {}, `output ${row} · column ${col}`));
+    this.refreshTileSummary(row, col);
     this.placeTooltip(px, py);
     window.clearTimeout(this.hoverTimer);
     this.hoverTimer = window.setTimeout(() => {

@@ -9,6 +9,12 @@ import { h } from '../components/dom';
 import { dropdown } from '../components/dropdown';
 import { formatCount, formatPercent, formatShape } from '../components/format';
 import { textField } from '../components/textField';
+import { uiReason } from '../components/reasons';
+
+/** The node's name when the export named the weight after an op (`onnx::Conv_629`); the tensor name otherwise. */
+export function layerDisplayName(r: Pick<InspectorLayerRow, 'name' | 'nodeName'>): string {
+  return r.nodeName && r.nodeName !== r.name ? r.nodeName : r.name;
+}
 
 export type LayerScope = 'all' | 'eligible' | 'failing' | 'selected';
 
@@ -19,7 +25,7 @@ export interface LayerFilter {
 
 function checkCell(c: LayerCheck | undefined, pending: boolean): Node | string {
   if (!c) return pending ? h('span', { class: 'muted' }, '…') : '–';
-  if (c.status === 'skipped') return h('span', { class: 'pill skipped', title: c.reason ?? '' }, 'skipped');
+  if (c.status === 'skipped') return h('span', { class: 'pill skipped', title: uiReason(c.reason) }, 'skipped');
   const detail = c.violatingGroups ? ` (${formatCount(c.violatingGroups)} bad)` : '';
   return h('span', { class: `pill ${c.status}` }, `${c.status}${detail}`);
 }
@@ -48,15 +54,16 @@ export class LayerTable {
       rowClass: (r) => (r.eligible ? 'layer-row' : 'layer-row ineligible'),
       onActivate: onSelect,
       columns: [
-        { key: 'name', label: 'Layer', sortValue: (r) => r.index, render: (r) => h('span', { class: 'mono' }, r.name), title: (r) => `${r.name} (node ${r.nodeName})` },
+        // The node's name is the label; the tensor name (the layer's id everywhere) is on hover and in data-tensor.
+        { key: 'name', label: 'Layer', sortValue: (r) => r.index, render: (r) => h('span', { class: 'mono layer-name', 'data-tensor': r.name }, layerDisplayName(r)), title: (r) => `weight tensor: ${r.name}${r.nodeName ? `\nnode: ${r.nodeName}` : ''}` },
         { key: 'op', label: 'Op', sortValue: (r) => r.op, render: (r) => r.op },
         { key: 'shape', label: 'Weight shape', render: (r) => formatShape(r.storageShape) },
         { key: 'params', label: 'Params', numeric: true, sortValue: (r) => r.params, render: (r) => formatCount(r.params) },
         {
           key: 'eligible', label: 'Eligible', sortValue: (r) => (r.eligible ? 0 : 1),
-          // The reason is cut to the column width; the full text is the cell's tooltip and under the heatmap.
-          render: (r) => (r.eligible && r.selected ? 'yes' : h('span', { class: 'muted reason' }, `${r.eligible ? 'dense' : 'no'}${r.reason ? `: ${r.reason}` : ''}`)),
-          title: (r) => r.reason,
+          // The reason wraps in its cell (no cut-off); the full text is also the cell's tooltip and under the heatmap.
+          render: (r) => (r.eligible && r.selected ? 'yes' : h('span', { class: 'muted reason' }, `${r.eligible ? 'dense' : 'no'}${r.reason ? `: ${uiReason(r.reason)}` : ''}`)),
+          title: (r) => (r.reason ? uiReason(r.reason) : undefined),
         },
         {
           key: 'bn', label: 'BN after', sortValue: (r) => (r.bnAfter === undefined ? 2 : r.bnAfter ? 0 : 1),
@@ -113,7 +120,7 @@ export class LayerTable {
     const t = this.filter.text.trim().toLowerCase();
     const scope = this.filter.scope;
     this.table.setFilter((r) => {
-      if (t && !r.name.toLowerCase().includes(t) && !r.op.toLowerCase().includes(t)) return false;
+      if (t && !r.name.toLowerCase().includes(t) && !(r.nodeName ?? '').toLowerCase().includes(t) && !r.op.toLowerCase().includes(t)) return false;
       if (scope === 'eligible') return r.eligible;
       if (scope === 'selected') return r.selected;
       if (scope === 'failing') return this.checks[r.name]?.status === 'fail';

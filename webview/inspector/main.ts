@@ -17,12 +17,13 @@ import type {
 import { SortState } from '../components/dataTable';
 import { byId, h, replaceChildren } from '../components/dom';
 import { formatCount, formatShape } from '../components/format';
+import { progressRing } from '../components/progressRing';
 import { message } from '../components/section';
 import { setStatus } from '../components/status';
 import { registerToolkit } from '../components/toolkit';
 import { connectToHost } from '../components/vscodeApi';
 import { HeatmapView } from './heatmapView';
-import { LayerFilter, LayerTable } from './layerTable';
+import { layerDisplayName, LayerFilter, LayerTable } from './layerTable';
 import { buildToolbar } from './toolbar';
 import { Viewport } from './viewport';
 
@@ -62,8 +63,26 @@ function save(): void {
   host.setState(state);
 }
 
+/** What the view is waiting for, in words (the first open of a large model takes seconds). */
+const progressText = h('span', { id: 'inspector-progress-text' }, 'Reading model…');
+const progress = h('div', { id: 'inspector-progress', class: 'inspector-progress', role: 'status', 'aria-live': 'polite' }, progressRing('Loading'), progressText);
+
+function progressMessage(): string | null {
+  if (!ui) return progressText.textContent || 'Reading model…';
+  if (layersRequest !== 0) return `Recomputing the layers for ${state.pattern}…`;
+  if (checksPending) {
+    const n = rows.filter((r) => r.selected).length;
+    return `Computing masks for ${n} layer${n === 1 ? '' : 's'} (${state.pattern})…`;
+  }
+  if (!ui.heatmap.settled) return 'Drawing the heatmap…';
+  return null;
+}
+
 function updateStatus(): void {
   if (failed) return;
+  const busy = progressMessage();
+  progress.hidden = busy === null;
+  if (busy !== null) progressText.textContent = busy;
   if (!ui || checksPending || layersRequest !== 0 || !ui.heatmap.settled) setStatus('LOADING');
   else setStatus('DONE');
 }
@@ -79,7 +98,10 @@ function selectLayer(name: string | null, highlight: CellHighlight | null = null
   if (changed) state.viewport = null;
   const row = selectedRow();
   ui.table.table.select(row?.name ?? null);
-  ui.title.textContent = row ? `${row.name} — ${row.op} ${formatShape(row.storageShape)}` : 'No layer selected';
+  ui.title.textContent = row ? `${layerDisplayName(row)} — ${row.op} ${formatShape(row.storageShape)}` : 'No layer selected';
+  ui.title.title = row ? `weight tensor: ${row.name}` : '';
+  if (row) ui.title.dataset.layer = row.name;
+  else delete ui.title.dataset.layer;
   const restore = state.viewport && state.viewport.layer === row?.name ? state.viewport.view : null;
   ui.heatmap.setLayer(row, restore);
   ui.heatmap.setHighlight(highlight);
@@ -166,7 +188,7 @@ function build(model: InspectorModelInfo): void {
   const title = h('h2', { id: 'layer-title' }, '');
   ui = { table, heatmap, title, toolbar };
   replaceChildren(byId('app'),
-    h('div', { class: 'model-header' }, modelHeader(model), bnNote),
+    h('div', { class: 'model-header' }, modelHeader(model), bnNote, progress),
     toolbar.element,
     h('div', { class: 'inspector-grid' },
       h('section', { class: 'layers-pane', 'aria-label': 'Layers' }, table.element),
@@ -175,6 +197,12 @@ function build(model: InspectorModelInfo): void {
 
 function receive(m: InspectorToWebview): void {
   switch (m.type) {
+    case 'progress':
+      if (!ui && !failed) {
+        progressText.textContent = m.text;
+        updateStatus();
+      }
+      return;
     case 'model': {
       failed = false;
       state.pattern = m.pattern;
@@ -240,5 +268,6 @@ function receive(m: InspectorToWebview): void {
   }
 }
 
-setStatus('LOADING');
+replaceChildren(byId('app'), progress);
+updateStatus();
 host.post({ type: 'ready', pattern: state.pattern, method: state.method });

@@ -3,13 +3,16 @@
  * the E2E suite address them directly (see the report in README of the extension).
  */
 import { batchNormNote } from '../../src/protocol/batchNormNote';
-import type { BatchNormInfo, DataKind, MaskMethod, OptimizerChoice, PathField, ScheduleKind, SparsifyFormValues, TensorSignature } from '../../src/protocol/messages';
+import type { BatchNormInfo, DataKind, MaskMethod, OptimizerChoice, PathField, PreprocessChoice, ScheduleKind, SparsifyFormValues, TensorSignature, ValidationKind } from '../../src/protocol/messages';
 import { SCHEDULE_KINDS } from '../../src/protocol/messages';
+import {
+  customFieldsOf, customPreprocessProblems, DEFAULT_VAL_PERCENT, describeInputs, describeNormalize, formatPercent, inputChannels, looksLikeMnist,
+  MAX_VAL_PERCENT, MNIST_DEMO_NORMALIZE, normalizeOf, PREPROCESS_CHOICES, scheduleOffNote, valPercentOk,
+} from '../../src/protocol/preprocessing';
 import { button } from '../components/button';
 import { checkbox } from '../components/checkbox';
 import { h } from '../components/dom';
 import { dropdown } from '../components/dropdown';
-import { formatShape } from '../components/format';
 import { radioGroup } from '../components/radioGroup';
 import { message, section } from '../components/section';
 import { textField, TextFieldControl } from '../components/textField';
@@ -29,6 +32,8 @@ export interface FormView {
   setPathField(field: PathField, value: string): void;
   setOutput(path: string): void;
   setDecay(start: number, end: number): void;
+  /** Re-say whether the decay window leaves a gradual schedule (after epochs or the window changed). */
+  refreshSchedule(): void;
   setLayersMessage(text: string | null, kind?: 'error' | 'info'): void;
   setLayersSummary(text: string): void;
   /** The model's BatchNorm summary for the pattern (null: layers not known); the note follows the form's values. */
@@ -46,12 +51,22 @@ const METHODS: { value: MaskMethod; label: string; description: string }[] = [
   { value: 'magnitude', label: 'Magnitude', description: 'keep the N largest |w| of each block' },
 ];
 
+// The user's own data first: the bundled demo only when chosen (an MNIST-shaped model gets a hint, not the default).
 const DATA_KINDS: { value: DataKind; label: string; description: string }[] = [
-  { value: 'mnist-demo', label: 'Bundled MNIST demo', description: 'the demo data shipped with MaxQ (28×28 grey images)' },
   { value: 'npy', label: 'NumPy arrays', description: '.npy inputs, labels optional (without labels: distil from the dense model)' },
   { value: 'images', label: 'Image folder', description: 'one sub-folder per class' },
   { value: 'distil', label: 'Distil from the dense model', description: 'unlabelled .npy inputs: the sparse model learns the dense model’s outputs' },
+  { value: 'mnist-demo', label: 'Bundled MNIST demo', description: 'the demo data shipped with MaxQ (28×28 grey images), not your data' },
 ];
+
+const VALIDATION_KINDS: { value: ValidationKind; label: string; description: string }[] = [
+  { value: 'holdout', label: 'Hold out a share of the training data', description: 'a fixed, seeded share, not trained on' },
+  { value: 'separate', label: 'Separate validation data', description: 'your own held-out .npy files or image folder' },
+];
+
+function ownData(k: DataKind): boolean {
+  return k === 'npy' || k === 'images' || k === 'distil';
+}
 
 function intOf(text: string): number {
   const t = text.trim();
@@ -109,20 +124,111 @@ export function buildForm(modelName: string, inputs: TensorSignature[], opset: n
   const imagesDir = pathRow('imagesDir', 'images-dir', 'Image folder', '/path/to/images');
   // Distillation reads the same inputs field as the NumPy option, without labels.
   const distilInputs = pathRow('npyInputs', 'distil-inputs', 'Unlabelled inputs (.npy)', '/path/to/inputs.npy');
+  const npyHint = h('p', { class: 'hint', id: 'data-npy-hint' },
+    looksLikeMnist(inputs)
+      ? 'Choose your training inputs. This model takes MNIST-shaped inputs: to try it on the digits bundled with MaxQ instead, pick “Bundled MNIST demo” above.'
+      : 'Choose your training inputs (.npy, one sample per row of the first axis).');
   const dataDetails = {
-    'mnist-demo': h('p', { class: 'hint', id: 'data-mnist-note' }, 'Uses the MNIST images bundled with MaxQ; the model must take 1×28×28 inputs.'),
-    npy: h('div', { id: 'data-npy-fields' }, npyInputs.row, npyLabels.row),
+    'mnist-demo': h('p', { class: 'hint', id: 'data-mnist-note' }, 'Uses the MNIST images bundled with MaxQ, not your data; the model must take 1×28×28 inputs.'),
+    npy: h('div', { id: 'data-npy-fields' }, npyInputs.row, npyLabels.row, npyHint),
     images: h('div', { id: 'data-images-fields' }, imagesDir.row),
     distil: h('div', { id: 'data-distil-fields' }, distilInputs.row,
       h('p', { class: 'hint', id: 'data-distil-note' }, 'The dense model is the teacher: the sparse model learns to reproduce its outputs on these inputs. No labels needed.')),
   } satisfies Record<DataKind, HTMLElement>;
+
+  // Preprocessing of the user's data (the MNIST demo's is fixed).
+  const channels = inputChannels(inputs);
+  const customField = (id: string, label: string, key: 'customScale' | 'customMean' | 'customStd', placeholder: string, size: number) =>
+    textField({ id, label, value: v[key], placeholder, size, onInput: (t) => { v[key] = t; checkCustom(); cb.changed(key); } });
+  const customScale = customField('preprocess-scale', 'Scale', 'customScale', '1/255', 8);
+  const customMean = customField('preprocess-mean', 'Mean (a or a:b:c)', 'customMean', '0.485:0.456:0.406', 20);
+  const customStd = customField('preprocess-std', 'Std (a or a:b:c)', 'customStd', '0.229:0.224:0.225', 20);
+  const customRow = h('div', { class: 'field-row', id: 'preprocess-custom' }, customScale.element, customMean.element, customStd.element);
+  const preprocessNote = h('p', { class: 'hint', id: 'preprocess-note', 'aria-live': 'polite' });
+  const checkCustom = () => {
+    const custom = v.preprocess === 'custom';
+    const p = custom ? customPreprocessProblems(v, channels) : {};
+    customScale.setProblem(p.scale ?? null);
+    customMean.setProblem(p.mean ?? null);
+    customStd.setProblem(p.std ?? null);
+    const spec = normalizeOf(v);
+    preprocessNote.textContent = v.preprocess === 'unset'
+      ? 'Choose how the inputs were preprocessed when the model was trained: the run does not guess (8-bit data would otherwise be fed wrong). Already-normalised float .npy: none.'
+      : custom && (p.scale || p.mean || p.std)
+        ? 'x′ = (x · scale − mean) ÷ std, per channel when a:b:c.'
+        : `Each input value x becomes ${describeNormalize(spec!)}  (--normalize ${spec}).`;
+  };
+  const preprocess = dropdown<PreprocessChoice>({
+    id: 'preprocess', label: 'Preprocessing', value: v.preprocess, options: PREPROCESS_CHOICES,
+    onChange: (c) => {
+      // Custom starts from what was chosen, so a small change to a preset is a small edit.
+      if (c === 'custom' && v.preprocess !== 'unset') {
+        Object.assign(v, customFieldsOf(v.preprocess));
+        customScale.value = v.customScale;
+        customMean.value = v.customMean;
+        customStd.value = v.customStd;
+      }
+      v.preprocess = c;
+      showData();
+      cb.changed('preprocess');
+    },
+  });
+  const preprocessFields = h('div', { id: 'preprocess-fields' }, h('div', { class: 'field-row' }, preprocess.element), customRow, preprocessNote);
+  const demoPreprocess = h('p', { class: 'hint', id: 'preprocess-demo' },
+    `Preprocessing (fixed for the demo data): ${describeNormalize(MNIST_DEMO_NORMALIZE)} — MNIST mean/std.`);
+
+  // Validation data.
+  const valPercent = textField({
+    id: 'val-percent', label: 'Hold out (%)', value: valPercentOk(v.valPercent) ? formatPercent(v.valPercent) : String(v.valPercent ?? ''), size: 5, inputMode: 'decimal', placeholder: String(DEFAULT_VAL_PERCENT),
+    onInput: (t) => {
+      const s = t.trim();
+      v.valPercent = s === '' || !/^\d*\.?\d+$/.test(s) ? NaN : Number(s);
+      showData();
+      cb.changed('valPercent');
+    },
+  });
+  const valPercentNote = h('p', { class: 'hint', id: 'val-percent-note', 'aria-live': 'polite' });
+  const valPercentRow = h('div', { id: 'val-holdout-fields' }, h('div', { class: 'field-row' }, valPercent.element), valPercentNote);
+  const valInputs = pathRow('valInputs', 'val-inputs', 'Validation inputs (.npy)', '/path/to/val_inputs.npy');
+  const valLabels = pathRow('valLabels', 'val-labels', 'Validation labels (.npy)', '/path/to/val_labels.npy');
+  const valDir = pathRow('valDir', 'val-dir', 'Validation image folder', '/path/to/val_images');
+  const valNpyFields = h('div', { id: 'val-npy-fields' }, valInputs.row, valLabels.row);
+  const valDirFields = h('div', { id: 'val-images-fields' }, valDir.row);
+  const valKind = radioGroup({
+    id: 'val-kind', label: 'Validation data', options: VALIDATION_KINDS, value: v.valKind, optionId: (k) => `val-${k}`,
+    onChange: (k) => { v.valKind = k; showData(); cb.changed('valKind'); },
+  });
+  const validationFields = h('div', { id: 'validation-fields' }, valKind.element, valPercentRow, valNpyFields, valDirFields);
+  const demoValidation = h('p', { class: 'hint', id: 'val-demo-note' }, 'Validation (fixed for the demo data): its 2,000-digit test split, never trained on.');
+
+  const showValidation = () => {
+    const separate = v.valKind === 'separate';
+    valPercentRow.hidden = separate;
+    valNpyFields.hidden = !separate || v.dataKind === 'images';
+    valLabels.row.hidden = v.dataKind === 'distil';
+    valDirFields.hidden = !separate || v.dataKind !== 'images';
+    const ok = valPercentOk(v.valPercent);
+    valPercent.setProblem(ok ? null : `A number from 0 to ${MAX_VAL_PERCENT}.`);
+    valPercentNote.textContent = !ok ? ''
+      : v.epochs === 0 ? 'One-shot runs hold nothing out: they evaluate on the training data.'
+        : v.valPercent === 0 ? 'Nothing held out: the per-epoch accuracy is measured on the training data.'
+          : `${formatPercent(v.valPercent)} % of the training samples (seeded) are held out for the per-epoch accuracy and never trained on; the dashboard names the count.`;
+  };
+
   const showData = () => {
     for (const [k, el] of Object.entries(dataDetails)) el.hidden = k !== v.dataKind;
     npyInputs.control.value = v.npyInputs;
     distilInputs.control.value = v.npyInputs;
+    const own = ownData(v.dataKind);
+    preprocessFields.hidden = !own;
+    validationFields.hidden = !own;
+    demoPreprocess.hidden = v.dataKind !== 'mnist-demo';
+    demoValidation.hidden = v.dataKind !== 'mnist-demo';
+    customRow.hidden = v.preprocess !== 'custom';
+    checkCustom();
+    showValidation();
   };
   const dataKind = radioGroup({ id: 'data-kind', label: 'Training data', options: DATA_KINDS, value: v.dataKind, optionId: (k) => `data-${k}`, onChange: (k) => { v.dataKind = k; showData(); cb.changed('dataKind'); } });
-  showData();
 
   // Training
   const epochs = numberField('epochs', 'Epochs (0 = one-shot)', 'epochs');
@@ -148,6 +254,14 @@ export function buildForm(modelName: string, inputs: TensorSignature[], opset: n
   });
   const decayStart = numberField('decay-start', 'Decay start epoch', 'decayStart', 4);
   const decayEnd = numberField('decay-end', 'Decay end epoch', 'decayEnd', 4);
+  const scheduleNote = h('p', { class: 'hint', id: 'schedule-off-note', 'aria-live': 'polite' });
+  const refreshSchedule = () => {
+    const note = scheduleOffNote(v.epochs, v.decayStart, v.decayEnd);
+    scheduleNote.hidden = !note;
+    scheduleNote.textContent = note ?? '';
+    // The hold-out note depends on one-shot vs fine-tune.
+    showValidation();
+  };
   const bn = checkbox({ id: 'bn-recalibrate', label: 'Re-estimate BatchNorm statistics after pruning', checked: v.bnRecalibrate, onChange: (c) => { v.bnRecalibrate = c; cb.changed('bnRecalibrate'); } });
 
   // BatchNorm folded at export: what the run does about selected layers without BatchNorm (recounted on every
@@ -187,17 +301,18 @@ export function buildForm(modelName: string, inputs: TensorSignature[], opset: n
   const run = button({ id: 'run', label: 'Sparsify', appearance: 'primary', onClick: () => cb.run() });
   const cancel = button({ id: 'cancel', label: 'Cancel', appearance: 'secondary', onClick: () => cb.close() });
 
-  const inputText = inputs.map((i) => `${i.name} ${formatShape(i.shape)} ${i.dtype}`).join(', ');
+  const inputText = describeInputs(inputs);
   const root = h('form', { id: 'sparsify-form', novalidate: true },
-    section('model-section', 'Model', null, h('p', { id: 'model-summary' }, h('strong', {}, modelName), inputText ? h('span', { class: 'muted' }, ` — input ${inputText}`) : null)),
+    section('model-section', 'Model', null, h('p', { id: 'model-summary' }, h('strong', {}, modelName), inputText ? h('span', { class: 'muted' }, ` — ${inputText}`) : null)),
     section('pattern-section', 'Pattern and method', null, h('div', { class: 'field-row' }, pattern.element), method.element),
     section('layers-section', 'Layers', 'Eligible layers follow the policy; tick or untick to override. Ineligible layers say why.',
       layersMessage, policy.table.element, h('div', { class: 'actions' }, layersSummary, resetLayers),
       h('div', { id: 'bn-norm' }, bnNote, runNormRow)),
-    section('data-section', 'Data', null, dataKind.element, ...Object.values(dataDetails)),
+    section('data-section', 'Data', null, dataKind.element, ...Object.values(dataDetails), preprocessFields, demoPreprocess, validationFields, demoValidation),
     section('training-section', 'Training', 'Coverage grows from 0% at the decay start epoch to 100% at the decay end epoch, then holds.',
       h('div', { class: 'field-row' }, epochs.element, batch.element, lr.element, optimizer.element),
       h('div', { class: 'field-row' }, schedule.element, decayStart.element, decayEnd.element),
+      scheduleNote,
       h('div', { class: 'field-row' }, bn)),
     section('output-section', 'Output', 'Written beside the input unless you choose otherwise; an existing file is only replaced after you confirm.', output.row),
     h('div', { class: 'actions form-actions' }, run, cancel),
@@ -208,7 +323,13 @@ export function buildForm(modelName: string, inputs: TensorSignature[], opset: n
     cb.run();
   });
 
-  const paths = { npyInputs: npyInputs.control, npyLabels: npyLabels.control, imagesDir: imagesDir.control, output: output.control };
+  showData();
+  refreshSchedule();
+
+  const paths: Record<PathField, TextFieldControl> = {
+    npyInputs: npyInputs.control, npyLabels: npyLabels.control, imagesDir: imagesDir.control,
+    valInputs: valInputs.control, valLabels: valLabels.control, valDir: valDir.control, output: output.control,
+  };
   return {
     root,
     policy,
@@ -228,7 +349,9 @@ export function buildForm(modelName: string, inputs: TensorSignature[], opset: n
       decayEnd.value = String(end);
       decayStart.setProblem(null);
       decayEnd.setProblem(null);
+      refreshSchedule();
     },
+    refreshSchedule,
     setLayersMessage(text, kind = 'info') {
       layersMessage.replaceChildren(...(text ? [message(kind, text)] : []));
     },

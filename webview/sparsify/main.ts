@@ -5,6 +5,7 @@ import { message } from '../components/section';
 import { setStatus } from '../components/status';
 import { registerToolkit } from '../components/toolkit';
 import { connectToHost } from '../components/vscodeApi';
+import { completeFormValues } from '../../src/protocol/preprocessing';
 import { buildForm, FormView } from './formView';
 
 interface FormState {
@@ -61,6 +62,7 @@ function onChanged(field: keyof SparsifyFormValues): void {
     const end = Math.min(v.decayEnd, v.epochs - 1);
     if (end !== v.decayEnd || v.decayStart > end) view.setDecay(Math.min(v.decayStart, end), end);
   }
+  if (field === 'epochs' || field === 'decayStart' || field === 'decayEnd') view.refreshSchedule();
   if (field === 'include') view.setLayersSummary(view.policy.summary());
   view.refreshBatchNorm();
   view.setFormError(null);
@@ -70,11 +72,14 @@ function onChanged(field: keyof SparsifyFormValues): void {
 function init(m: Extract<SparsifyFormToWebview, { type: 'init' }>): void {
   const saved = host.getState();
   state = saved && saved.modelPath === m.modelPath ? saved : { modelPath: m.modelPath, values: m.defaults, outputEdited: false };
-  // State saved before the option existed: the default (on).
+  // State saved before an option existed: its default.
   if (typeof state.values.normalise !== 'boolean') state.values.normalise = m.defaults.normalise;
+  completeFormValues(state.values, m.defaults);
   view = buildForm(m.modelName, m.inputs, m.opset, state.values, {
     changed: onChanged,
-    pick: (field: PathField) => host.post({ type: 'pickPath', field, current: state?.values[field] ?? '' }),
+    pick: (field: PathField) => {
+      if (state) host.post({ type: 'pickPath', field, values: state.values });
+    },
     run: () => {
       if (!state || !view) return;
       view.setRunning(true);

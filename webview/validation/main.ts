@@ -55,7 +55,8 @@ function render(): void {
   if (report && !running) {
     const pick = button({ id: 'pick-reference', label: report.numeric ? 'Compare with another dense model…' : 'Compare with dense model…', appearance: 'secondary', onClick: () => host.post({ type: 'pickReference' }) });
     const expanded = new Set(state.expanded);
-    parts.push(verdict(report),
+    const includeSkipped = (layers: string[]) => host.post({ type: 'recheck', pattern: req.pattern, bnRecalibrate: req.bnRecalibrate, include: layers });
+    parts.push(verdict(report, state.labels, includeSkipped, running),
       layersTable(report, onlyFailing, expanded, {
         revealViolation: (layer, violation) => host.post({ type: 'revealViolation', layer, violation }),
         revealLayer: (layer) => host.post({ type: 'revealLayer', layer }),
@@ -65,7 +66,7 @@ function render(): void {
           render();
           document.getElementById(`toggle-${report.layers.findIndex((l) => l.name === layer)}`)?.focus();
         },
-      }),
+      }, state.labels),
       numericSection(report, req, pick));
   }
   replaceChildren(app, ...parts);
@@ -86,6 +87,7 @@ function receive(m: ValidationToWebview): void {
       failure = null;
       const firstReport = state.report?.file !== m.report.file;
       state.report = m.report;
+      state.labels = m.labels;
       // Open the failing layers' block lists the first time, so the violations are one click away.
       if (firstReport || state.expanded.length === 0) state.expanded = m.report.layers.filter((l) => l.status === 'fail').slice(0, 3).map((l) => l.name);
       break;

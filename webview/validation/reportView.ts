@@ -2,8 +2,10 @@
  * Renders a validation report: overall verdict, one row per layer (status, detected N:M, zeros, violating
  * groups) with the first violating blocks as buttons that open the inspector there, and the numeric check.
  */
-import type { LayerValidation, ValidationReport, ValidationRequestInfo, Violation } from '../../src/protocol/messages';
+import type { LayerValidation, ValidationLayerLabels, ValidationReport, ValidationRequestInfo, Violation } from '../../src/protocol/messages';
+import { button } from '../components/button';
 import { h } from '../components/dom';
+import { uiReason } from '../components/reasons';
 import { baseName, formatCount, formatNumber, formatPercent } from '../components/format';
 import { section } from '../components/section';
 
@@ -14,7 +16,27 @@ export interface ReportActions {
 }
 
 function statusPill(l: LayerValidation): HTMLElement {
-  return h('span', { class: `pill ${l.status}`, title: l.reason }, l.status);
+  return h('span', { class: `pill ${l.status}`, title: uiReason(l.reason) }, l.status);
+}
+
+/**
+ * A layer's label: the graph node's name when the export named the weight after an op (`onnx::Conv_629`), the
+ * tensor name on hover; the tensor name stays the row's id (`data-layer`).
+ */
+export function layerLabel(name: string, labels: ValidationLayerLabels | undefined): { text: string; title: string } {
+  const node = labels?.[name]?.nodeName;
+  if (node && node !== name) return { text: node, title: `weight tensor: ${name}` };
+  return { text: name, title: name };
+}
+
+/**
+ * Skipped layers N:M could apply to (a policy choice, not a structural limit): from the host's layer labels, or,
+ * for a report saved without them, from the policy's reasons.
+ */
+export function skippedEligible(report: ValidationReport, labels: ValidationLayerLabels | undefined): string[] {
+  return report.layers
+    .filter((l) => l.status === 'skipped' && (labels?.[l.name] ? labels[l.name].eligible : /--include|first conv|linear stem|--exclude/.test(l.reason ?? '')))
+    .map((l) => l.name);
 }
 
 function violationLabel(l: LayerValidation, v: Violation): string {
@@ -22,24 +44,25 @@ function violationLabel(l: LayerValidation, v: Violation): string {
   return `output ${v.o}, inputs ${v.i}–${v.i + m - 1}, kernel (${v.h}, ${v.w}): ${v.nonZeros} non-zeros`;
 }
 
-function layerRows(l: LayerValidation, k: number, expanded: boolean, a: ReportActions): HTMLElement[] {
+function layerRows(l: LayerValidation, k: number, expanded: boolean, a: ReportActions, labels: ValidationLayerLabels | undefined): HTMLElement[] {
+  const label = layerLabel(l.name, labels);
   const failing = l.status === 'fail';
   const violations = l.firstViolations ?? [];
   const toggle = failing && violations.length > 0
     ? h('button', { type: 'button', class: 'link-button', id: `toggle-${k}`, 'aria-expanded': expanded ? 'true' : 'false', 'aria-controls': `violations-${k}` }, expanded ? 'hide blocks' : 'show blocks')
     : null;
   toggle?.addEventListener('click', () => a.toggle(l.name, !expanded));
-  const open = h('button', { type: 'button', class: 'link-button', id: `open-layer-${k}`, title: `Open ${l.name} in the Layer Inspector` }, 'inspect');
+  const open = h('button', { type: 'button', class: 'link-button', id: `open-layer-${k}`, title: `Open ${label.text} in the Layer Inspector` }, 'inspect');
   open.addEventListener('click', () => a.revealLayer(l.name));
   const groups = l.violatingGroups !== undefined && l.totalGroups !== undefined ? `${formatCount(l.violatingGroups)} of ${formatCount(l.totalGroups)}` : '–';
   const row = h('tr', { id: `layer-row-${k}`, 'data-layer': l.name, 'data-status': l.status, class: `validation-row status-${l.status}` },
-    h('td', { class: 'mono' }, l.name),
+    h('td', { class: 'mono layer-name', title: label.title, 'data-tensor': l.name }, label.text),
     h('td', {}, l.op),
     h('td', {}, statusPill(l)),
     h('td', {}, l.detected === undefined ? '–' : l.detected ? `${l.detected.n}:${l.detected.m}` : 'none'),
     h('td', { class: 'num' }, formatPercent(l.zeroFraction ?? null)),
     h('td', { class: 'num' }, groups),
-    h('td', {}, l.status === 'skipped' ? h('span', { class: 'muted' }, l.reason ?? '') : h('span', { class: 'actions' }, open, toggle)));
+    h('td', {}, l.status === 'skipped' ? h('span', { class: 'muted reason' }, uiReason(l.reason)) : h('span', { class: 'actions' }, open, toggle)));
   if (!failing || !expanded) return [row];
   const list = h('ul', { class: 'violations', id: `violations-${k}` }, ...violations.map((v, j) => {
     const b = h('button', { type: 'button', class: 'violation link-button', id: `violation-${k}-${j}`, 'data-layer': l.name }, violationLabel(l, v));
@@ -50,25 +73,56 @@ function layerRows(l: LayerValidation, k: number, expanded: boolean, a: ReportAc
   return [row, h('tr', { class: 'violations-row' }, h('td', { colspan: 7 }, list, more))];
 }
 
-export function layersTable(report: ValidationReport, onlyFailing: boolean, expanded: Set<string>, a: ReportActions): HTMLElement {
+export function layersTable(report: ValidationReport, onlyFailing: boolean, expanded: Set<string>, a: ReportActions, labels?: ValidationLayerLabels): HTMLElement {
   const head = h('tr', {}, ...['Layer', 'Op', 'Status', 'Detected', 'Zeros', 'Violating groups', ''].map((t, i) => h('th', { scope: 'col', class: i === 4 || i === 5 ? 'num' : undefined }, t)));
   const body = h('tbody');
   report.layers.forEach((l, k) => {
     if (onlyFailing && l.status !== 'fail') return;
-    body.append(...layerRows(l, k, expanded.has(l.name), a));
+    body.append(...layerRows(l, k, expanded.has(l.name), a, labels));
   });
   if (!body.firstChild) body.append(h('tr', { class: 'empty-row' }, h('td', { colspan: 7 }, onlyFailing ? 'No layer fails.' : 'The model has no Conv, Gemm or MatMul layer.')));
   return h('div', { class: 'table-scroll' }, h('table', { id: 'validation-table', class: 'data-table' }, h('caption', { class: 'visually-hidden' }, 'Per-layer N:M check'), h('thead', {}, head), body));
 }
 
-export function verdict(report: ValidationReport): HTMLElement {
+/**
+ * The overall verdict. A report in which no layer was checked never says PASS: it says nothing was checked,
+ * what was skipped, and offers to include the skipped layers N:M can apply to (`include`).
+ */
+export function verdict(report: ValidationReport, labels?: ValidationLayerLabels, include?: (layers: string[]) => void, disabled = false): HTMLElement {
   const checked = report.layers.filter((l) => l.status !== 'skipped');
   const failing = checked.filter((l) => l.status === 'fail').length;
   const what = report.pattern ? `the ${report.pattern} pattern` : 'an N:M pattern (detect mode)';
+  if (checked.length === 0) {
+    const eligible = skippedEligible(report, labels);
+    const n = report.layers.length;
+    const skippedText = n === 0
+      ? 'The model has no Conv, Gemm or MatMul layer.'
+      : `All ${n} layer${n === 1 ? ' was' : 's were'} skipped${eligible.length > 0 ? ` (${eligible.length} of them could be checked: the sparsify policy leaves them dense)` : ' (N:M cannot apply to any of them)'}, so this says nothing about ${what}.`;
+    const reasons = summariseReasons(report.layers);
+    const includeButton = include && eligible.length > 0
+      ? button({ id: 'include-skipped', label: 'Include the skipped eligible layers', appearance: 'primary', disabled, onClick: () => include(eligible) })
+      : null;
+    return h('div', { class: 'verdict verdict-nothing' },
+      h('span', { id: 'overall', class: 'pill big warn', 'data-pass': 'false', 'data-checked': '0' }, 'NOTHING CHECKED'),
+      h('span', { id: 'overall-text' }, `Nothing was checked. ${skippedText}`),
+      reasons.length > 0 ? h('ul', { id: 'skipped-reasons', class: 'skipped-reasons' }, ...reasons.map(([reason, count]) => h('li', {}, `${count} × ${reason}`))) : null,
+      includeButton);
+  }
   const text = report.pass ? `All ${checked.length} checked layers follow ${what}.` : `${failing} of ${checked.length} checked layers violate ${what}.`;
   return h('div', { class: 'verdict' },
-    h('span', { id: 'overall', class: `pill big ${report.pass ? 'pass' : 'fail'}`, 'data-pass': String(report.pass) }, report.pass ? 'PASS' : 'FAIL'),
+    h('span', { id: 'overall', class: `pill big ${report.pass ? 'pass' : 'fail'}`, 'data-pass': String(report.pass), 'data-checked': String(checked.length) }, report.pass ? 'PASS' : 'FAIL'),
     h('span', { id: 'overall-text' }, text));
+}
+
+/** Skip reasons with their counts, most frequent first, in the views' wording. */
+function summariseReasons(layers: LayerValidation[]): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const l of layers) {
+    if (l.status !== 'skipped') continue;
+    const r = uiReason(l.reason) || 'no reason given';
+    counts.set(r, (counts.get(r) ?? 0) + 1);
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]);
 }
 
 /** What the BN re-estimation did, when the report comes from a re-estimated copy. */

@@ -12,7 +12,8 @@ export const usage = [
   '    [--lr-schedule cosine|step|constant] [--label-smoothing E] [--seed S] [--threads T]',
   '    [--schedule linear|cubic|cos|exp] [--decay-start S] [--decay-end E] [--schedule-granularity step|epoch]',
   '    [--inputs x.npy [--labels y.npy] [--val-inputs x.npy --val-labels y.npy] | --images DIR [--val-images DIR] | --mnist-demo]',
-  '    [--normalize SCALE,MEAN,STD] [--bn-recalibrate BATCHES | --no-bn-recalibrate] [--no-run-norm]',
+  '    [--normalize SCALE,MEAN,STD|none|unit|symmetric|imagenet|mnist] [--no-sanity-check]',
+  '    [--bn-recalibrate BATCHES | --no-bn-recalibrate] [--no-run-norm]',
   '    [--include NAMES] [--exclude NAMES]',
   '    [--run-dir DIR] [--resume DIR] [--json]',
 ].join('\n');
@@ -24,7 +25,7 @@ const OPTIONS = {
   'decay-end': { type: 'string' }, 'schedule-granularity': { type: 'string' }, inputs: { type: 'string' }, labels: { type: 'string' },
   'val-inputs': { type: 'string' }, 'val-labels': { type: 'string' }, images: { type: 'string' }, 'val-images': { type: 'string' },
   'mnist-demo': { type: 'boolean' }, normalize: { type: 'string' }, 'bn-recalibrate': { type: 'string' }, 'no-bn-recalibrate': { type: 'boolean' },
-  'no-run-norm': { type: 'boolean' },
+  'no-run-norm': { type: 'boolean' }, 'no-sanity-check': { type: 'boolean' },
   include: { type: 'string' }, exclude: { type: 'string' }, 'run-dir': { type: 'string' }, resume: { type: 'string' }, json: { type: 'boolean' },
   'label-smoothing': { type: 'string' }, 'weight-decay': { type: 'string' }, momentum: { type: 'string' },
   nesterov: { type: 'boolean' }, 'lr-schedule': { type: 'string' },
@@ -78,6 +79,7 @@ export function optionsFromArgs(p: Parsed, model: string): SparsifyOptions {
     data: dataFromArgs(p),
     bnRecalibrate: bn,
     normalise: p.values['no-run-norm'] ? false : undefined,
+    sanityCheck: p.values['no-sanity-check'] ? false : undefined,
     runDir: str(p, 'run-dir'),
     resume: str(p, 'resume'),
   };
@@ -96,7 +98,9 @@ function progressPrinter(json: boolean): (e: RunEvent) => void {
     } else if (e.type === 'epoch') {
       bar.done();
       if (!json && epochs > 0) {
-        const acc = e.valAccuracy !== null ? ` val acc ${(e.valAccuracy * 100).toFixed(2)}%` : '';
+        // Without labels (no train accuracy) the validation number is top-1 agreement with the dense model.
+        const what = e.trainAccuracy === null ? 'agreement' : 'val acc';
+        const acc = e.valAccuracy !== null ? ` ${what} ${(e.valAccuracy * 100).toFixed(2)}%` : '';
         process.stderr.write(`epoch ${e.epoch + 1}: train loss ${e.trainLoss.toFixed(4)}${acc}, N:M coverage ${(e.coverage * 100).toFixed(1)}%\n`);
       }
     } else if (e.type === 'phase' && !json) {
@@ -105,6 +109,9 @@ function progressPrinter(json: boolean): (e: RunEvent) => void {
     } else if (e.type === 'log' && e.level === 'warn') {
       bar.done();
       process.stderr.write(`warning: ${e.message}\n`);
+    } else if (e.type === 'error' || e.type === 'cancelled' || e.type === 'done') {
+      // Whatever is printed next (the error, the summary) starts on a clean line.
+      bar.done();
     }
   };
 }

@@ -1,6 +1,6 @@
 /** Data sets for fine-tuning and evaluation, and the helpers to shuffle, split, batch and validate them. */
 export { Batch, Dataset, sampleSize } from './dataset';
-export { Normalization, IDENTITY_NORMALIZATION, UNIT_NORMALIZATION, parseNormalization, formatNormalization } from './normalize';
+export { Normalization, IDENTITY_NORMALIZATION, UNIT_NORMALIZATION, parseNormalization, formatNormalization, PREPROCESSING_PRESETS, PreprocessingPreset, findPreset, resolveNormalize, describeNormalize } from './normalize';
 export { Rng, mulberry32, deriveSeed, shuffleInPlace, shuffledIndices } from './random';
 export { gaussianFill } from './gaussian';
 export { EpochPlanOptions, batchesPerEpoch, chunkIndices, epochBatches, readBatches } from './batches';

@@ -72,6 +72,8 @@ export class NpyDataset implements Dataset {
   readonly hasLabels: boolean;
   readonly layout: 'NCHW' | 'NHWC';
   readonly normalization: Normalization;
+  /** The stored element type; uint8 inputs need a preprocessing choice when a run opens them (see openData). */
+  readonly dtype: 'float32' | 'float64' | 'uint8';
 
   private readonly file: NpyFile;
   /** The whole inputs array when preloaded, else null (read per sample from `file`). */
@@ -90,6 +92,7 @@ export class NpyDataset implements Dataset {
       if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'uint8') {
         throw inputError(options.inputs, `inputs must be float32, float64 or uint8, not ${dtype}`);
       }
+      this.dtype = dtype;
       if (shape.length === 3) {
         this.layout = 'NCHW';
         this.inputShape = [1, shape[1], shape[2]];

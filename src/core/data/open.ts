@@ -14,6 +14,16 @@ import { MnistDemoDataset } from './mnist-demo';
 import { NpyDataset } from './npy-dataset';
 import { SubsetDataset, trainValSplit } from './split';
 import { checkCompatible } from './validate';
+import { PREPROCESSING_PRESETS } from './normalize';
+
+/**
+ * 8-bit inputs (uint8 .npy, image files) are never silently scaled: without a preprocessing choice a run does
+ * not start, and the message says which presets exist (`none` keeps the raw byte values).
+ */
+export function noPreprocessingError(source: string, what: string) {
+  const presets = PREPROCESSING_PRESETS.map((p) => `${p.name} (${p.label})`).join(', ');
+  return usageError(`${source}: ${what} hold 8-bit values and no preprocessing was chosen; give --normalize with a preset — ${presets} — or SCALE,MEAN,STD (e.g. 1/255,0.1307,0.3081)`);
+}
 
 export interface ModelIo {
   /** The model input's shape, [N, C, H, W] or [C, H, W]; symbolic dims as strings. */
@@ -58,6 +68,7 @@ export function openData(spec: DataSpec, model: ModelIo, options: OpenDataOption
         const open = (inputs: string, labels: string | undefined) => {
           const d = NpyDataset.open({ inputs, labels, normalization: spec.normalize, modelInputShape: model.inputShape });
           opened.push(d);
+          if (d.dtype === 'uint8' && !spec.normalize) throw noPreprocessingError(inputs, 'the inputs (uint8)');
           return d;
         };
         // Without labels the run distils from the dense model, so a labels file is optional.
@@ -72,6 +83,7 @@ export function openData(spec: DataSpec, model: ModelIo, options: OpenDataOption
       }
       case 'images': {
         const chw = concreteChw(model, 'an image folder');
+        if (!spec.normalize) throw noPreprocessingError(spec.dir, 'the images');
         const folder = new ImageFolderDataset({ dir: spec.dir, inputShape: chw, normalization: spec.normalize });
         train = folder;
         if (spec.valDir) {

@@ -8,6 +8,9 @@ import { AttributeForm, rewriteTensor, rewriteValueAttribute, TensorChange } fro
 import { bytesField, Field, firstString, payload, Pieces, replaceFields, scanFields, stringField, WireType } from './wireFormat';
 
 const MODEL_GRAPH = 7;
+/** ModelProto.metadata_props: repeated StringStringEntryProto { key = 1, value = 2 }. */
+const MODEL_METADATA = 14;
+const ENTRY = { key: 1, value: 2 } as const;
 const GRAPH = { node: 1, initializer: 5 } as const;
 const NODE = { output: 2, op_type: 4, attribute: 5, domain: 7 } as const;
 const ATTR = { name: 1, t: 5 } as const;
@@ -26,6 +29,16 @@ export interface RewritePlan {
   redirects?: Map<string, Map<number, string>>;
   /** Initializers to add: copies of existing ones (by name) under a new name. */
   copies?: { from: string; name: string }[];
+  /**
+   * ModelProto.metadata_props to set: an existing entry of the same key is replaced in place (later duplicates
+   * of it dropped), new keys go after the model's last field.
+   */
+  metadata?: Record<string, string>;
+}
+
+function metadataEntry(key: string, value: string): Pieces {
+  const body = new Pieces().pushAll(stringField(ENTRY.key, key)).pushAll(stringField(ENTRY.value, value));
+  return bytesField(MODEL_METADATA, body);
 }
 
 const NODE_INPUT = 1;
@@ -148,10 +161,27 @@ function rewriteGraph(graph: Uint8Array, plan: RewritePlan, applied: Set<string>
 export function rewriteModel(model: Uint8Array, plan: RewritePlan): RewriteResult {
   const applied = new Set<string>();
   const out = new Pieces();
+  const metadata = new Map(Object.entries(plan.metadata ?? {}));
+  const written = new Set<string>();
   for (const f of scanFields(model)) {
+    if (f.no === MODEL_METADATA && isMessage(f) && metadata.size > 0) {
+      const entry = payload(model, f);
+      const key = firstString(entry, scanFields(entry), ENTRY.key) ?? '';
+      if (metadata.has(key)) {
+        if (!written.has(key)) out.pushAll(metadataEntry(key, metadata.get(key) as string));
+        written.add(key);
+        applied.add(`metadata:${key}`);
+        continue;
+      }
+    }
     const g = f.no === MODEL_GRAPH && isMessage(f) ? rewriteGraph(payload(model, f), plan, applied) : undefined;
     if (g) out.pushAll(bytesField(MODEL_GRAPH, g));
     else out.pushField(model, f);
+  }
+  for (const [key, value] of metadata) {
+    if (written.has(key)) continue;
+    out.pushAll(metadataEntry(key, value));
+    applied.add(`metadata:${key}`);
   }
   return { pieces: out, applied };
 }

@@ -22,6 +22,8 @@ import { shown } from './shown';
 export interface WriteOptions extends EncodeOptions {
   /** Replace an existing output file (and data files of the same names). Off by default: never clobber. */
   overwrite?: boolean;
+  /** ModelProto.metadata_props entries to add, or to replace when the model has the key already. */
+  metadata?: Record<string, string>;
 }
 
 export interface WriteResult {
@@ -132,7 +134,7 @@ async function stageCopies(model: OnnxModel, outPath: string, kept: Set<string>,
 export async function writeModel(model: OnnxModel, edits: Map<string, Float32Array>, outPath: string, opts: WriteOptions = {}): Promise<WriteResult> {
   const overwrite = opts.overwrite ?? false;
   await checkOutputPath(model, outPath, overwrite);
-  const plan: RewritePlan = { initializers: new Map(), constants: new Map() };
+  const plan: RewritePlan = { initializers: new Map(), constants: new Map(), metadata: opts.metadata };
   const externalEdits: { name: string; bytes: Uint8Array; setChange: (c: TensorChange) => void }[] = [];
   const editedProtos = new Set<onnx.ITensorProto>();
   for (const [name, values] of edits) {

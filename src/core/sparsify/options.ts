@@ -29,6 +29,11 @@ export interface SparsifyOptions {
   include?: string[];
   exclude?: string[];
   data?: DataSpec;
+  /**
+   * Share of the training data held out for the per-epoch evaluation when the data names no validation set, in
+   * [0, 1) (0: none, the run evaluates on the training data); default RUN_DEFAULTS.valFraction. Fine-tuning only.
+   */
+  valFraction?: number;
   /** BN re-estimation after one-shot pruning: true/false, or the number of batches. */
   bnRecalibrate?: boolean | number;
   /**
@@ -36,6 +41,11 @@ export interface SparsifyOptions {
    * or trained, folded back at export). On by default whenever data is given.
    */
   normalise?: boolean;
+  /**
+   * The data sanity check before the run (dense accuracy or confidence under the chosen preprocessing; stops a
+   * run whose preprocessing is clearly wrong). On by default whenever data is given; false skips it.
+   */
+  sanityCheck?: boolean;
   seed?: number;
   threads?: number;
   runDir?: string;

@@ -1,7 +1,9 @@
 /** The data side of a run: the model's I/O as the data loaders need it, and opening the run's data. */
 import { onnx } from '../onnx/proto';
 import { OnnxModel } from '../onnx/onnxModel';
+import * as path from 'path';
 import { ModelIo, openData, OpenedData } from '../data/open';
+import { SubsetDataset } from '../data/split';
 import { DataSpec } from './options';
 
 function dims(v: onnx.IValueInfoProto | undefined): (number | string)[] {
@@ -19,4 +21,23 @@ export function modelIo(model: OnnxModel): ModelIo {
 export function openRunData(model: OnnxModel, spec: DataSpec | undefined, valFraction: number, seed: number): OpenedData | null {
   if (!spec || spec.kind === 'none') return null;
   return openData(spec, modelIo(model), { valFraction, seed });
+}
+
+/** "10", "12.5": a share in percent, as run messages print it. */
+function percent(fraction: number): string {
+  return String(Number((fraction * 100).toFixed(2)));
+}
+
+/**
+ * What a run evaluates on, for the 'dense evaluation' phase: "hold-out 10 % of x.npy (800 samples)", "val.npy
+ * (1000 samples)", or the training data itself ("x.npy (training data, 8000 samples)") when nothing is held out.
+ */
+export function evaluationSource(data: OpenedData, valFraction: number): string {
+  const { train, val } = data;
+  const samples = (n: number) => `${n} sample${n === 1 ? '' : 's'}`;
+  if (val instanceof SubsetDataset && train instanceof SubsetDataset && val.base === train.base) {
+    return `hold-out ${percent(valFraction)} % of ${path.basename(val.source)} (${samples(val.count)})`;
+  }
+  if (val) return `${val.source} (${samples(val.count)})`;
+  return `${train.source} (training data, ${samples(train.count)})`;
 }

@@ -25,7 +25,9 @@ import { computeModelMasks, selectedLayers } from './layerMasks';
 import { SparsifyOptions } from './options';
 import { RunRecorder, runRecordPath } from './runRecord';
 import { throwIfCancelled } from './cancellation';
-import { openRunData } from './runData';
+import { evaluationSource, openRunData } from './runData';
+import { dataSanityCheck, datasetNormalization } from './dataSanity';
+import { canonicalNormalize } from '../data/normalize';
 import { RUN_DEFAULTS } from './defaults';
 import { SlotKind, untieShared } from '../onnx/untie';
 import { linearFallbackNote } from '../layers/layerDiscovery';
@@ -125,15 +127,26 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
   const copies = untied + prepared.untied;
   if (copies > 0) sink({ type: 'log', level: 'info', message: `${copies} shared tensor use${copies === 1 ? '' : 's'} untied: each node this run changes gets its own copy, so a change for one layer never changes another` });
   const fineTuning = opts.epochs > 0;
-  const data = openRunData(model, opts.data, fineTuning ? RUN_DEFAULTS.valFraction : 0, seed);
+  const valFraction = fineTuning ? opts.valFraction ?? RUN_DEFAULTS.valFraction : 0;
+  const data = openRunData(model, opts.data, valFraction, seed);
   if (fineTuning && !data) throw usageError('fine-tuning needs data: give --inputs (with or without --labels), --images or --mnist-demo');
   try {
     const evalData = data ? data.val ?? data.train : null;
+    // The preprocessing the run's data actually gets, recorded in the written model and the run record.
+    const chosenNorm = data ? datasetNormalization(data.train) : null;
+    const preprocessing = chosenNorm ? canonicalNormalize(chosenNorm) : undefined;
+    if (preprocessing) recorder.record.options.preprocessing = preprocessing;
+    if (data && opts.sanityCheck !== false) {
+      sink({ type: 'phase', phase: 'data sanity check', detail: data.train.source });
+      const sanity = await dataSanityCheck(model.path, data.train, { batchSize: batch, threads: opts.threads, signal });
+      if (sanity?.warning) sink({ type: 'log', level: 'warn', message: sanity.warning });
+      else if (sanity) sink({ type: 'log', level: 'info', message: `data sanity check: dense ${sanity.metric === 'accuracy' ? `accuracy ${(sanity.value * 100).toFixed(1)} %` : `mean normalised entropy ${sanity.value.toFixed(2)}`} under ${sanity.label} on ${sanity.samples} samples` });
+    }
     // Without labels, accuracy means agreement with the dense model's predictions.
     let reference: { logits: Float32Array; k: number } | undefined;
     let denseAccuracy: number | null = null;
     if (evalData) {
-      sink({ type: 'phase', phase: 'dense evaluation', detail: evalData.source });
+      sink({ type: 'phase', phase: 'dense evaluation', detail: evaluationSource(data!, valFraction) });
       const dense = await createSession(model.path, model.path, { threads: opts.threads });
       try {
         if (!evalData.hasLabels) reference = await predictLogits(dense, evalData, batch, signal);
@@ -169,7 +182,7 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
         sink({ type: 'log', level: 'info', message: normMessage(true) as string });
       }
       normalised = Boolean(normalisation);
-      sink({ type: 'phase', phase: 'fine-tune', detail: `${opts.epochs} epochs, dense-fraction schedule ${schedule!.kind} ${schedule!.decayStart}→${schedule!.decayEnd}, per ${opts.scheduleGranularity ?? 'step'}` });
+      sink({ type: 'phase', phase: 'fine-tune', detail: `${opts.epochs} epoch${opts.epochs === 1 ? '' : 's'}, dense-fraction schedule ${schedule!.kind} ${schedule!.decayStart}→${schedule!.decayEnd}, per ${opts.scheduleGranularity ?? 'step'}` });
       const result = await fineTune({
         model, layers, pattern, method: opts.method, epochs: opts.epochs, batchSize: batch,
         lr: opts.lr ?? (opts.optimizer === 'adamw' ? RUN_DEFAULTS.adamwLr : RUN_DEFAULTS.sgdLr), optimizer: opts.optimizer ?? 'sgd',
@@ -229,7 +242,10 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
     }
     throwIfCancelled(signal);
     sink({ type: 'phase', phase: 'write', detail: opts.out });
-    await writeModel(model, edits, opts.out, { canonicalZeros: true, overwrite: opts.overwrite });
+    // The written model carries how it was made: validating or re-running it later picks its preprocessing up.
+    const metadata: Record<string, string> = { 'maxq.pattern': pattern.toString(), 'maxq.method': opts.method, 'maxq.source': path.basename(opts.model) };
+    if (preprocessing) metadata['maxq.preprocessing'] = preprocessing;
+    await writeModel(model, edits, opts.out, { canonicalZeros: true, overwrite: opts.overwrite, metadata });
     const report = await validateLoadedModel(await OnnxModel.load(opts.out), { pattern: opts.pattern, include: opts.include, exclude: opts.exclude });
     // The pattern passing is not enough: does the written model still compute the dense model's function?
     sink({ type: 'phase', phase: 'numeric check', detail: `${opts.out} against ${opts.model}` });

@@ -9,6 +9,8 @@ import { NumericCheck } from '../types';
 import { mulberry32 } from '../data/random';
 import { gaussianFill } from '../data/gaussian';
 import { judgeNumericCheck } from './numericVerdict';
+import { channelAffine, describeNormalize, parseNormalization, resolveNormalize } from '../data/normalize';
+import { noPreprocessingError } from '../data/open';
 
 export interface NumericCheckOptions {
   /** .npy file with inputs for the model's first input; random inputs when absent. */
@@ -18,7 +20,17 @@ export interface NumericCheckOptions {
   threads?: number;
   /** In-memory inputs for the model's first input (a run's own preprocessed data), instead of a file. */
   batch?: { data: Float32Array; dims: number[]; from: string };
+  /**
+   * Preprocessing for `inputs` (`SCALE,MEAN,STD` or a preset name), applied along axis 1 as the run data code
+   * applies it; `from` says where it came from, for the report.
+   */
+  normalize?: { spec: string; from: 'option' | 'model metadata' };
+  /** How many of the `inputs` rows to run: the first N (default NUMERIC_INPUT_SAMPLES) or 'all'. */
+  limit?: number | 'all';
 }
+
+/** The numeric check's bounded sample of `--inputs`: seconds, not minutes, on any data set. */
+export const NUMERIC_INPUT_SAMPLES = 256;
 
 const ORT_TYPES: Record<string, 'float32' | 'int64' | 'int32' | 'uint8' | 'int8' | 'float64'> = {
   float32: 'float32', float: 'float32', int64: 'int64', int32: 'int32', uint8: 'uint8', int8: 'int8', float64: 'float64', double: 'float64',
@@ -93,6 +105,7 @@ export async function numericCheck(modelPath: string, referencePath: string, opt
       feeds[name] = randomTensor(type, inputDims(meta, samples), rand);
     }
     // The batch actually run: a model with a fixed batch dimension gets that, not `samples`.
+    let preprocessingUsed: NumericCheck['preprocessing'];
     let inputsFrom = `random normal (seed ${seed}, batch ${feeds[model.inputNames[0]]?.dims[0] ?? samples})`;
     if (opts.inputs) {
       const npy = await readNpy(opts.inputs);
@@ -102,9 +115,29 @@ export async function numericCheck(modelPath: string, referencePath: string, opt
       if (npy.shape.length !== expected.length || npy.shape.some((d, i) => i > 0 && d !== expected[i])) {
         throw inputError(opts.inputs, `inputs have shape [${npy.shape.join(', ')}] but the model's input '${first}' expects [N, ${expected.slice(1).join(', ')}]`);
       }
-      const data = npy.data instanceof Float32Array ? npy.data : Float32Array.from(npy.data as ArrayLike<number>);
-      feeds[first] = new ort.Tensor('float32', data, npy.shape);
-      inputsFrom = opts.inputs;
+      // Bytes are never fed silently, scaled or not: the preprocessing is chosen or recorded.
+      if (npy.dtype === 'uint8' && !opts.normalize) throw noPreprocessingError(opts.inputs, 'the inputs (uint8)');
+      const total = npy.shape[0] ?? 1;
+      const limit = opts.limit ?? NUMERIC_INPUT_SAMPLES;
+      const rows = limit === 'all' ? total : Math.max(1, Math.min(total, limit));
+      const rowSize = npy.shape.slice(1).reduce((a, b) => a * b, 1);
+      const stored = (npy.data as ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }).subarray(0, rows * rowSize);
+      const data = stored instanceof Float32Array && !opts.normalize ? stored : Float32Array.from(stored);
+      let preprocessing: NumericCheck['preprocessing'];
+      if (opts.normalize) {
+        const normalize = resolveNormalize(opts.normalize.spec);
+        const channels = npy.shape.length >= 2 ? npy.shape[1] : 1;
+        const plane = npy.shape.slice(2).reduce((a, b) => a * b, 1);
+        const { mul, add } = channelAffine(parseNormalization(normalize), channels);
+        for (let i = 0; i < data.length; i++) {
+          const c = Math.floor(i / plane) % channels;
+          data[i] = data[i] * mul[c] + add[c];
+        }
+        preprocessing = { normalize, label: describeNormalize(normalize), from: opts.normalize.from };
+      }
+      feeds[first] = new ort.Tensor('float32', data, [rows, ...npy.shape.slice(1)]);
+      inputsFrom = rows < total ? `the first ${rows} of ${total} samples of ${opts.inputs}` : opts.inputs;
+      if (preprocessing) preprocessingUsed = preprocessing;
     } else if (opts.batch) {
       feeds[model.inputNames[0]] = new ort.Tensor('float32', opts.batch.data, opts.batch.dims);
       inputsFrom = opts.batch.from;
@@ -118,7 +151,10 @@ export async function numericCheck(modelPath: string, referencePath: string, opt
       return { name, ...compare(a.data as Float32Array, b.data as Float32Array, a.dims) };
     });
     if (outputs.length === 0) throw inputError(modelPath, `shares no output name with the reference ${referencePath}`);
-    return { reference: referencePath, inputsFrom, samples: feeds[model.inputNames[0]].dims[0] ?? samples, outputs, verdict: judgeNumericCheck({ outputs }) };
+    return {
+      reference: referencePath, inputsFrom, samples: feeds[model.inputNames[0]].dims[0] ?? samples,
+      ...(preprocessingUsed ? { preprocessing: preprocessingUsed } : {}), outputs, verdict: judgeNumericCheck({ outputs }),
+    };
   } finally {
     await Promise.all([model.release(), reference.release()]);
   }

@@ -24,6 +24,13 @@ export interface ValidateOptions {
   reference?: string;
   /** .npy inputs for the numeric check (random inputs otherwise). */
   inputs?: string;
+  /**
+   * Preprocessing of `inputs` (`SCALE,MEAN,STD` or a preset name); absent = the model's `maxq.preprocessing`
+   * metadata when it has one (a model a run wrote), else the inputs as stored.
+   */
+  normalize?: string;
+  /** How many `inputs` rows the numeric check runs (default 256), or 'all'. */
+  samples?: number | 'all';
   maxListed?: number;
   threads?: number;
   /**
@@ -62,8 +69,21 @@ export async function validateLoadedModel(model: OnnxModel, opts: ValidateOption
     pass: results.every((r) => r.status !== 'fail'),
     layers: results,
   };
-  if (opts.reference) report.numeric = await numericCheck(model.path, opts.reference, { inputs: opts.inputs, threads: opts.threads });
+  if (opts.reference) {
+    const recorded = modelMetadata(model)['maxq.preprocessing'];
+    const normalize = !opts.inputs ? undefined
+      : opts.normalize !== undefined ? { spec: opts.normalize, from: 'option' as const }
+      : recorded ? { spec: recorded, from: 'model metadata' as const } : undefined;
+    report.numeric = await numericCheck(model.path, opts.reference, { inputs: opts.inputs, threads: opts.threads, normalize, limit: opts.samples });
+  }
   return report;
+}
+
+/** The model's metadata_props as a record (later entries of a repeated key win). */
+export function modelMetadata(model: OnnxModel): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of model.model.metadataProps ?? []) if (p.key) out[p.key] = p.value ?? '';
+  return out;
 }
 
 /** `<dir>/<name>.bn.onnx`: where the validation view's re-estimated copy goes. */

@@ -7,6 +7,7 @@ import type { CompareConfig, CompareRow } from '../../core/compare/compareReport
 import { RUN_DEFAULTS } from '../../core/sparsify/defaults';
 import type { DataSpec } from '../../core/sparsify/options';
 import type { SparsifyFormValues } from '../../protocol/messages';
+import { PREPROCESS_PRESETS } from '../../protocol/preprocessing';
 import { methodName } from './compareView';
 
 export interface RecipeFormResult {
@@ -33,7 +34,20 @@ function applyData(v: SparsifyFormValues, data: DataSpec | undefined, resolve: (
     v.dataKind = 'mnist-demo';
     return;
   }
-  if ('normalize' in data && data.normalize) caveats.push(`The comparison normalised inputs with ${data.normalize}; the form has no normalisation setting, so the run reads the data as it is.`);
+  if (data.normalize) {
+    // A preset (by name or by its string) shows as that preset; anything else as the custom fields.
+    const preset = PREPROCESS_PRESETS.find((p) => p.name === data.normalize!.trim().toLowerCase() || p.normalize === data.normalize!.replace(/\s+/g, ''));
+    if (preset) {
+      v.preprocess = preset.name;
+    } else {
+      const [scale, mean, std] = data.normalize.split(',');
+      if (std === undefined) caveats.push(`The comparison normalised inputs with ${data.normalize}, which the form cannot show; choose the preprocessing before running.`);
+      else Object.assign(v, { preprocess: 'custom', customScale: scale.trim(), customMean: mean.trim(), customStd: std.trim() });
+    }
+  }
+  // Without its own validation data the comparison held out the run default's share, as the form's hold-out does.
+  v.valKind = 'holdout';
+  v.valPercent = Math.round(RUN_DEFAULTS.valFraction * 100);
   if (data.kind === 'npy') {
     v.npyInputs = resolve(data.inputs);
     if (data.labels) {
@@ -43,12 +57,19 @@ function applyData(v: SparsifyFormValues, data: DataSpec | undefined, resolve: (
       v.dataKind = 'distil';
       v.npyLabels = '';
     }
-    if (data.valInputs) caveats.push(`The comparison measured on ${path.basename(data.valInputs)}; the form has no validation-data field, so the run holds out ${Math.round(RUN_DEFAULTS.valFraction * 100)} % of the training data instead.`);
+    if (data.valInputs) {
+      v.valKind = 'separate';
+      v.valInputs = resolve(data.valInputs);
+      v.valLabels = data.valLabels ? resolve(data.valLabels) : '';
+    }
     return;
   }
   v.dataKind = 'images';
   v.imagesDir = resolve(data.dir);
-  if (data.valDir) caveats.push(`The comparison measured on the images in ${data.valDir}; the form has no validation-folder field, so the run holds out ${Math.round(RUN_DEFAULTS.valFraction * 100)} % of the training images instead.`);
+  if (data.valDir) {
+    v.valKind = 'separate';
+    v.valDir = resolve(data.valDir);
+  }
 }
 
 /**

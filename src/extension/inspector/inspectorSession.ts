@@ -113,6 +113,7 @@ export class InspectorSession implements vscode.Disposable {
   private async sendModel(): Promise<void> {
     const pattern = this.pattern;
     try {
+      this.send({ type: 'progress', text: `Reading ${this.document.fileName}…` });
       const summary = await this.document.summary(pattern);
       this.rows = inspectorRows(summary.layers);
       this.send({ type: 'model', model: inspectorModelInfo(summary, this.document.fileName), pattern, method: this.method, layers: this.rows });

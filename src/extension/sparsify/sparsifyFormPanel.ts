@@ -6,14 +6,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { SparsifyFormToHost, SparsifyFormToWebview, SparsifyFormValues } from '../../protocol/messages';
+import type { PathField, SparsifyFormToHost, SparsifyFormToWebview, SparsifyFormValues } from '../../protocol/messages';
 import { readSettings } from '../config/settings';
 import { errorMessage, reportError } from '../log/reportError';
 import { onMessage, post } from '../webviewHost/messaging';
 import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
 import { batchNormInfo } from '../inspector/layerRows';
 import { CoreWorkerClient } from '../worker/coreWorkerClient';
-import { defaultFormValues, formProblems, toSparsifyOptions } from './formValues';
+import { browseStart, defaultFormValues, formProblems, inputChannels, toSparsifyOptions } from './formValues';
 import { suggestOutputPath } from './outputName';
 import { everyEligibleInclude, policyRows } from './policyRows';
 import { runSparsify, SparsifyUi } from './sparsifyRunner';
@@ -32,6 +32,8 @@ export class SparsifyFormPanel implements vscode.Disposable {
   private static readonly open = new Map<string, SparsifyFormPanel>();
   private readonly disposables: vscode.Disposable[] = [];
   private starting = false;
+  /** The model input's channel count (per-channel preprocessing must match it), once the model is read. */
+  private channels: number | undefined;
 
   /** With `prefill`, a form already open for the model is replaced by one showing the prefilled values. */
   static show(deps: SparsifyFormDeps, modelPath: string, prefill?: FormPrefill): SparsifyFormPanel {
@@ -82,7 +84,7 @@ export class SparsifyFormPanel implements vscode.Disposable {
         this.send({ type: 'outputSuggested', requestId: m.requestId, path: this.suggestOutput(m.pattern, m.method) });
         return;
       case 'pickPath':
-        await this.pickPath(m.field, m.current);
+        await this.pickPath(m.field, m.values);
         return;
       case 'run':
         await this.startRun(m.values);
@@ -105,6 +107,7 @@ export class SparsifyFormPanel implements vscode.Disposable {
     const s = readSettings();
     try {
       const summary = await this.deps.worker.call('inspect', { path: this.modelPath });
+      this.channels = inputChannels(summary.inputs);
       const base = defaultFormValues({
         pattern: s.defaultPattern,
         method: s.defaultMethod,
@@ -126,19 +129,30 @@ export class SparsifyFormPanel implements vscode.Disposable {
     }
   }
 
-  private async pickPath(field: 'npyInputs' | 'npyLabels' | 'imagesDir' | 'output', current: string): Promise<void> {
-    const near = vscode.Uri.file(current && path.isAbsolute(current) ? current : path.dirname(this.modelPath));
+  private async pickPath(field: PathField, values: SparsifyFormValues): Promise<void> {
+    // Beside what is already chosen, else the model's folder (or the workspace's): never a parent of them.
+    const model = vscode.Uri.file(this.modelPath);
+    const workspace = vscode.workspace.getWorkspaceFolder(model) ?? vscode.workspace.workspaceFolders?.[0];
+    const start = vscode.Uri.file(browseStart(field, values, this.modelPath, workspace?.uri.fsPath));
     let picked: vscode.Uri | undefined;
     if (field === 'output') {
-      picked = await vscode.window.showSaveDialog({ defaultUri: near, filters: { 'ONNX models': ['onnx'] }, saveLabel: 'Write sparse model here' });
+      picked = await vscode.window.showSaveDialog({ defaultUri: start, filters: { 'ONNX models': ['onnx'] }, saveLabel: 'Write sparse model here' });
     } else {
-      const folder = field === 'imagesDir';
+      const folder = field === 'imagesDir' || field === 'valDir';
+      const openLabel: Record<Exclude<PathField, 'output'>, string> = {
+        npyInputs: 'Use as inputs',
+        npyLabels: 'Use as labels',
+        imagesDir: 'Use this image folder',
+        valInputs: 'Use as validation inputs',
+        valLabels: 'Use as validation labels',
+        valDir: 'Use as validation image folder',
+      };
       const result = await vscode.window.showOpenDialog({
-        defaultUri: folder ? near : vscode.Uri.file(path.dirname(near.fsPath)),
+        defaultUri: start,
         canSelectFiles: !folder,
         canSelectFolders: folder,
         canSelectMany: false,
-        openLabel: folder ? 'Use this image folder' : field === 'npyInputs' ? 'Use as inputs' : 'Use as labels',
+        openLabel: openLabel[field],
         ...(folder ? {} : { filters: { 'NumPy arrays': ['npy'] } }),
       });
       picked = result?.[0];
@@ -148,7 +162,7 @@ export class SparsifyFormPanel implements vscode.Disposable {
 
   private async startRun(values: SparsifyFormValues): Promise<void> {
     if (this.starting) return;
-    const problems = formProblems(values, this.modelPath);
+    const problems = formProblems(values, this.modelPath, this.channels);
     if (problems.length > 0) {
       this.send({ type: 'runRejected', message: problems.join(' ') });
       return;

@@ -12,6 +12,7 @@ import { reportError } from '../log/reportError';
 import { ActiveRun } from '../runs/activeRun';
 import { RunRegistry } from '../runs/runRegistry';
 import { RunEndNotice, runEndNotice } from './runEndNotice';
+import { epochsText } from '../../protocol/preprocessing';
 
 export interface SparsifyUi {
   runs: RunRegistry;
@@ -24,7 +25,7 @@ const PROGRESS_MIN_INTERVAL_MS = 250;
 function logEvent(log: OutputLog, e: RunEvent): void {
   switch (e.type) {
     case 'start':
-      log.info(`Run ${e.runId}: ${e.layers.length} layers, ${e.epochs} epochs × ${e.stepsPerEpoch} steps`);
+      log.info(`Run ${e.runId}: ${e.layers.length} layer${e.layers.length === 1 ? '' : 's'}, ${epochsText(e.epochs)} × ${e.stepsPerEpoch} step${e.stepsPerEpoch === 1 ? '' : 's'}`);
       return;
     case 'phase':
       log.info(`Phase: ${e.phase}${e.detail ? ` — ${e.detail}` : ''}`);
@@ -72,7 +73,7 @@ function offerNextSteps(summary: RunSummary, notice: RunEndNotice): void {
 /** Starts the run and resolves with its summary; rejects (after telling the user) when it fails or is cancelled. */
 export function runSparsify(ui: SparsifyUi, options: SparsifyOptions): Promise<RunSummary> {
   const run = ui.runs.start(options);
-  ui.log.info(`Sparsify ${options.model} → ${options.out} (${options.pattern}, ${options.method}, ${options.epochs} epochs)`);
+  ui.log.info(`Sparsify ${options.model} → ${options.out} (${options.pattern}, ${options.method}, ${epochsText(options.epochs)}${options.valFraction !== undefined ? `, hold-out ${Number((options.valFraction * 100).toFixed(2))} %` : ''})`);
   const logging = run.onEvent((e) => logEvent(ui.log, e));
   ui.dashboards.showLive(run);
   const name = path.basename(options.model);

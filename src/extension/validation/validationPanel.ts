@@ -5,11 +5,12 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ValidationReport } from '../../core/types';
-import type { ValidationRequestInfo, ValidationToHost, ValidationToWebview } from '../../protocol/messages';
+import type { ValidationLayerLabels, ValidationRequestInfo, ValidationToHost, ValidationToWebview } from '../../protocol/messages';
 import { OutputLog } from '../log/outputLog';
 import { reportError } from '../log/reportError';
 import { onMessage, post } from '../webviewHost/messaging';
 import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
+import { recheckRequest } from './recheckRequest';
 
 export const VALIDATION_VIEW_TYPE = 'maxq.validation';
 
@@ -20,7 +21,7 @@ export interface ValidationActions {
   revealInInspector(modelPath: string, layer: string, violation?: { o: number; i: number; h: number; w: number }, m?: number): void;
 }
 
-type Shown = { type: 'running' } | { type: 'report'; report: ValidationReport } | { type: 'failed'; message: string } | null;
+type Shown = { type: 'running' } | { type: 'report'; report: ValidationReport; labels?: ValidationLayerLabels } | { type: 'failed'; message: string } | null;
 
 export class ValidationPanel implements vscode.Disposable {
   private shown: Shown = null;
@@ -60,10 +61,10 @@ export class ValidationPanel implements vscode.Disposable {
     this.send({ type: 'running', request });
   }
 
-  showReport(request: ValidationRequestInfo, report: ValidationReport): void {
+  showReport(request: ValidationRequestInfo, report: ValidationReport, labels?: ValidationLayerLabels): void {
     this.requestInfo = request;
-    this.shown = { type: 'report', report };
-    this.send({ type: 'report', request, report });
+    this.shown = { type: 'report', report, labels };
+    this.send({ type: 'report', request, report, ...(labels ? { labels } : {}) });
   }
 
   showFailure(request: ValidationRequestInfo, message: string): void {
@@ -86,11 +87,11 @@ export class ValidationPanel implements vscode.Disposable {
       case 'ready':
         // A restored webview renders its saved report itself; resend only what this host session knows.
         if (req && this.shown?.type === 'running') this.send({ type: 'running', request: req });
-        else if (req && this.shown?.type === 'report') this.send({ type: 'report', request: req, report: this.shown.report });
+        else if (req && this.shown?.type === 'report') this.send({ type: 'report', request: req, report: this.shown.report, ...(this.shown.labels ? { labels: this.shown.labels } : {}) });
         else if (req && this.shown?.type === 'failed') this.send({ type: 'failed', request: req, message: this.shown.message });
         return;
       case 'recheck':
-        if (req) this.actions.recheck(this, { ...req, pattern: m.pattern, bnRecalibrate: m.bnRecalibrate });
+        if (req) this.actions.recheck(this, recheckRequest(req, m));
         return;
       case 'pickReference':
         this.actions.pickReference(this);
@@ -120,3 +121,4 @@ export class ValidationPanel implements vscode.Disposable {
     this.disposeEmitter.dispose();
   }
 }
+

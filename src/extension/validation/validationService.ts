@@ -5,7 +5,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ValidationReport } from '../../core/types';
-import type { ValidationRequestInfo, ValidationState } from '../../protocol/messages';
+import type { ValidationLayerLabels, ValidationRequestInfo, ValidationState } from '../../protocol/messages';
 import { readSettings } from '../config/settings';
 import { OutputLog } from '../log/outputLog';
 import { reportError } from '../log/reportError';
@@ -58,16 +58,34 @@ export class ValidationService implements vscode.WebviewPanelSerializer<unknown>
       reference: sources.reference,
       inputs: opts.inputs ?? sources.inputs,
       bnRecalibrate: opts.bnRecalibrate ?? false,
+      ...(opts.include ? { include: opts.include } : {}),
+      ...(opts.exclude ? { exclude: opts.exclude } : {}),
     };
     const panel = opts.showView === false ? undefined : this.panelFor(modelPath);
-    return this.run(request, panel, { include: opts.include, exclude: opts.exclude });
+    return this.run(request, panel);
   }
 
-  private async run(request: ValidationRequestInfo, panel: ValidationPanel | undefined, selection: { include?: string[]; exclude?: string[] } = {}): Promise<ValidationReport> {
+  /** Node names and eligibility of the model's layers for the view; null when the model cannot be inspected. */
+  private async labels(request: ValidationRequestInfo): Promise<ValidationLayerLabels | undefined> {
+    try {
+      const summary = await this.worker.call('inspect', {
+        path: request.modelPath,
+        ...(request.pattern ? { pattern: request.pattern } : {}),
+        ...(request.include ? { include: request.include } : {}),
+        ...(request.exclude ? { exclude: request.exclude } : {}),
+      });
+      return Object.fromEntries(summary.layers.map((l) => [l.name, { nodeName: l.nodeName, eligible: l.eligible }]));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async run(request: ValidationRequestInfo, panel: ValidationPanel | undefined): Promise<ValidationReport> {
+    const selection = { include: request.include, exclude: request.exclude };
     panel?.showRunning(request);
     panel?.reveal();
     const what = `${request.modelName}${request.pattern ? ` against ${request.pattern}` : ' (detect mode)'}`;
-    this.log.info(`Validate ${request.modelPath}${request.pattern ? ` against ${request.pattern}` : ' (detect)'}${request.reference ? `, numeric check against ${request.reference}` : ''}${request.bnRecalibrate ? ', BN re-estimated' : ''}`);
+    this.log.info(`Validate ${request.modelPath}${request.pattern ? ` against ${request.pattern}` : ' (detect)'}${request.include?.length ? `, including ${request.include.join(', ')}` : ''}${request.reference ? `, numeric check against ${request.reference}` : ''}${request.bnRecalibrate ? ', BN re-estimated' : ''}`);
     try {
       const report = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `MaxQ: validating ${what}…`, cancellable: false },
@@ -88,7 +106,7 @@ export class ValidationService implements vscode.WebviewPanelSerializer<unknown>
       this.diagnostics.set(vscode.Uri.file(request.modelPath), diagnosticsForReport(report));
       const failing = report.layers.filter((l) => l.status === 'fail').length;
       this.log.info(`Validate ${request.modelName}: ${report.pass ? 'PASS' : `FAIL (${failing} layer${failing === 1 ? '' : 's'})`}`);
-      panel?.showReport(request, report);
+      panel?.showReport(request, report, panel ? await this.labels(request) : undefined);
       return report;
     } catch (e) {
       panel?.showFailure(request, e instanceof Error ? e.message : String(e));

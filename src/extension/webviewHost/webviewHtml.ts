@@ -44,7 +44,7 @@ export function renderWebviewHtml(webview: vscode.Webview, extensionUri: vscode.
 <body class="maxq-view maxq-${view}">
 <header class="view-header">
   <h1 id="view-title">${escapeHtml(title)}</h1>
-  <span id="status" class="status-badge" role="status" aria-live="polite" data-status="LOADING">LOADING</span>
+  <span id="status" class="status-badge visually-hidden" aria-hidden="true" data-status="LOADING">LOADING</span>
 </header>
 <main id="app" aria-busy="true"></main>
 <script nonce="${nonce}" src="${asset(`${view}.js`)}"></script>

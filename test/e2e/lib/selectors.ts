@@ -45,6 +45,14 @@ export const form = {
   method: '#method',
   epochs: '#epochs',
   dataMnistDemo: '#data-mnist-demo',
+  /** The user's own .npy fields: the default data source, also for an MNIST-shaped model. */
+  dataNpyFields: '#data-npy-fields',
+  modelSummary: '#model-summary',
+  /** Preprocessing dropdown (own data) and the demo's fixed preprocessing (read-only). */
+  preprocess: '#preprocess',
+  preprocessDemo: '#preprocess-demo',
+  validationFields: '#validation-fields',
+  valDemoNote: '#val-demo-note',
   run: '#run',
   /** What the run does about layers with no BatchNorm after them (data-case, data-folded, data-bn-free). */
   bnNote: '#bn-folded-note',

@@ -48,7 +48,22 @@ export const suite: UiSuite = {
         await setFieldValue(formFrame, form.pattern, '2:4');
         await setFieldValue(formFrame, form.method, 'maxq');
         await setFieldValue(formFrame, form.epochs, '2');
+        // The fixture is MNIST-shaped, yet the form starts on the user's own data: the demo only when picked.
+        if (!(await formFrame.locator(form.dataNpyFields).first().isVisible()) || !(await formFrame.locator(form.preprocess).first().isVisible())) {
+          throw new Error('the form does not start on the user\'s own .npy data with its preprocessing choice');
+        }
+        const summary = ((await formFrame.locator(form.modelSummary).first().textContent()) ?? '').replace(/\s+/g, ' ');
+        if (!/ — input `[^`]+`: \S+ × 1 × 28 × 28 \w+/.test(summary)) throw new Error(`model line: "${summary}"`);
         await formFrame.locator(form.dataMnistDemo).first().click();
+        // The demo keeps its own fixed preprocessing and test split, said read-only.
+        const demoText = await pollUntil(async () => {
+          const el = formFrame.locator(form.preprocessDemo).first();
+          return (await el.isVisible()) ? ((await el.textContent()) ?? '').trim() : undefined;
+        }, { timeoutMs: 10_000, what: `${form.preprocessDemo} to show` });
+        if (!/MNIST mean\/std/.test(demoText) || (await formFrame.locator(form.preprocess).first().isVisible())) throw new Error(`demo preprocessing: "${demoText}"`);
+        if (!(await formFrame.locator(form.valDemoNote).first().isVisible()) || (await formFrame.locator(form.validationFields).first().isVisible())) {
+          throw new Error('the demo\'s fixed validation split is not shown in place of the validation choice');
+        }
         // The fixture is BN-free (like every eval-mode torch export): the form says so and what the run will do.
         const note = formFrame.locator(form.bnNote).first();
         const noteCase = await pollUntil(async () => ((await note.getAttribute('data-case')) === 'normalise' ? 'normalise' : undefined), {
@@ -117,12 +132,13 @@ export const suite: UiSuite = {
           timeoutMs: 20_000,
           what: `at least 4 ${inspector.layerRow} rows`,
         });
-        const text = (await rows.allTextContents()).join(' | ');
+        // Rows are labelled with the node's name; the weight tensor's name is the row's key (data-key).
+        const keys = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-key') ?? ''));
         for (const layer of Object.values(fixtureLayers)) {
-          if (!text.includes(layer)) throw new Error(`layer table lacks ${layer}: ${text}`);
+          if (!keys.includes(layer)) throw new Error(`layer table lacks ${layer}: ${keys.join(' | ')}`);
         }
         // Show an eligible layer's masks.
-        await rows.filter({ hasText: fixtureLayers.conv2 }).first().click();
+        await frame.locator(`${inspector.layerRow}[data-key="${fixtureLayers.conv2}"]`).first().click();
         const heat = await waitForDrawnCanvas(frame, inspector.heatmap, 'the heatmap');
         ctx.log(`${count} layer rows; heatmap ${JSON.stringify(heat)}`);
         const bn = frame.locator(inspector.bnNote).first();
@@ -142,7 +158,8 @@ export const suite: UiSuite = {
         await answerQuickInputIfShown(page, '2:4', 3000); // if the command asks for the pattern
         const frame = await webviewFrameWith(page, validation.row, 60_000);
         const failRows = frame.locator(validation.failRow);
-        const failing = await pollUntil(async () => ((await failRows.count()) >= 2 ? failRows.allTextContents() : undefined), {
+        // Rows are labelled with the node's name; the weight tensor's name is the row's data-layer.
+        const failing = await pollUntil(async () => ((await failRows.count()) >= 2 ? failRows.evaluateAll((els) => els.map((e) => e.getAttribute('data-layer') ?? '')) : undefined), {
           timeoutMs: 30_000,
           what: `two ${validation.failRow} rows`,
         });

@@ -29,7 +29,7 @@ describe('openData', () => {
   const model = { inputShape: ['N', 1, 4, 4], numClasses: 4 };
 
   test('npy with explicit validation files', () => {
-    const d = openData({ kind: 'npy', inputs: file('x.npy'), labels: file('y.npy'), valInputs: file('vx.npy'), valLabels: file('vy.npy') }, model)!;
+    const d = openData({ kind: 'npy', normalize: 'unit', inputs: file('x.npy'), labels: file('y.npy'), valInputs: file('vx.npy'), valLabels: file('vy.npy') }, model)!;
     assert.equal(d.train.count, 10);
     assert.equal(d.val!.count, 2);
     assert.deepEqual(d.val!.getBatch([1]).labels, BigInt64Array.from([3n]));
@@ -37,26 +37,26 @@ describe('openData', () => {
   });
 
   test('npy without validation files holds out a seeded fraction', () => {
-    const d = openData({ kind: 'npy', inputs: file('x.npy'), labels: file('y.npy') }, model, { valFraction: 0.2, seed: 1 })!;
+    const d = openData({ kind: 'npy', normalize: 'unit', inputs: file('x.npy'), labels: file('y.npy') }, model, { valFraction: 0.2, seed: 1 })!;
     assert.equal(d.train.count, 8);
     assert.equal(d.val!.count, 2);
     d.close();
-    const none = openData({ kind: 'npy', inputs: file('x.npy'), labels: file('y.npy') }, model)!;
+    const none = openData({ kind: 'npy', normalize: 'unit', inputs: file('x.npy'), labels: file('y.npy') }, model)!;
     assert.equal(none.val, null);
     none.close();
   });
 
   test('npy without labels opens for distillation; labelled training needs labelled validation', () => {
-    const d = openData({ kind: 'npy', inputs: file('x.npy') }, model)!;
+    const d = openData({ kind: 'npy', normalize: 'unit', inputs: file('x.npy') }, model)!;
     assert.equal(d.train.hasLabels, false);
     assert.equal(d.train.count, 10);
     d.close();
-    assert.throws(() => openData({ kind: 'npy', inputs: file('x.npy'), labels: file('y.npy'), valInputs: file('x.npy') }, model), isError('usage', /validation labels/));
+    assert.throws(() => openData({ kind: 'npy', normalize: 'unit', inputs: file('x.npy'), labels: file('y.npy'), valInputs: file('x.npy') }, model), isError('usage', /validation labels/));
   });
 
   test('npy problems: model mismatch', () => {
-    assert.throws(() => openData({ kind: 'npy', inputs: file('x.npy'), labels: file('y.npy') }, { inputShape: [1, 3, 8, 8], numClasses: 4 }), isError('input', /channels differ/));
-    assert.throws(() => openData({ kind: 'npy', inputs: file('x.npy'), labels: file('y.npy') }, { inputShape: [1, 1, 4, 4], numClasses: 3 }), isError('input', /labels go up to 3/));
+    assert.throws(() => openData({ kind: 'npy', normalize: 'unit', inputs: file('x.npy'), labels: file('y.npy') }, { inputShape: [1, 3, 8, 8], numClasses: 4 }), isError('input', /channels differ/));
+    assert.throws(() => openData({ kind: 'npy', normalize: 'unit', inputs: file('x.npy'), labels: file('y.npy') }, { inputShape: [1, 1, 4, 4], numClasses: 3 }), isError('input', /labels go up to 3/));
   });
 
   test('image folders: validation classes must match', () => {
@@ -67,11 +67,28 @@ describe('openData', () => {
     png(path.join(tmp, 'val2', 'a', '1.png'));
     png(path.join(tmp, 'val2', 'c', '1.png'));
     const rgb = { inputShape: [1, 3, 5, 5], numClasses: 2 };
-    const d = openData({ kind: 'images', dir: path.join(tmp, 'train'), valDir: path.join(tmp, 'val') }, rgb)!;
+    const d = openData({ kind: 'images', normalize: 'unit', dir: path.join(tmp, 'train'), valDir: path.join(tmp, 'val') }, rgb)!;
     assert.deepEqual([d.train.count, d.val!.count], [2, 2]);
     assert.deepEqual(d.train.inputShape, [3, 5, 5]);
-    assert.throws(() => openData({ kind: 'images', dir: path.join(tmp, 'train'), valDir: path.join(tmp, 'val2') }, rgb), isError('input', /class folders \[a, c\] differ/));
-    assert.throws(() => openData({ kind: 'images', dir: path.join(tmp, 'train') }, { inputShape: ['N', 3, 'H', 'W'], numClasses: 2 }), isError('usage', /fixed size/));
+    assert.throws(() => openData({ kind: 'images', normalize: 'unit', dir: path.join(tmp, 'train'), valDir: path.join(tmp, 'val2') }, rgb), isError('input', /class folders \[a, c\] differ/));
+    assert.throws(() => openData({ kind: 'images', normalize: 'unit', dir: path.join(tmp, 'train') }, { inputShape: ['N', 3, 'H', 'W'], numClasses: 2 }), isError('usage', /fixed size/));
+  });
+
+  test('8-bit data with no preprocessing chosen is an error naming the file and the presets; none keeps raw bytes', () => {
+    assert.throws(() => openData({ kind: 'npy', inputs: file('x.npy'), labels: file('y.npy') }, model),
+      isError('usage', /x\.npy: the inputs \(uint8\) hold 8-bit values and no preprocessing was chosen; give --normalize .*none \(raw values\), unit \(\[0,1\]\), symmetric.*imagenet.*mnist \(MNIST mean\/std\)/));
+    assert.throws(() => openData({ kind: 'images', dir: path.join(tmp, 'train') }, { inputShape: [1, 3, 5, 5], numClasses: 2 }), isError('usage', /train: the images hold 8-bit values/));
+    const raw = openData({ kind: 'npy', normalize: 'none', inputs: file('x.npy') }, model)!;
+    assert.equal(raw.train.getBatch([0]).inputs[0], 3);
+    raw.close();
+    const mnist = openData({ kind: 'npy', normalize: 'mnist', inputs: file('x.npy') }, model)!;
+    assert.ok(Math.abs(mnist.train.getBatch([0]).inputs[0] - (3 / 255 - 0.1307) / 0.3081) < 1e-6);
+    mnist.close();
+    // Float inputs are taken as already preprocessed.
+    writeNpy(file('xf.npy'), [2, 1, 4, 4], new Float32Array(32).fill(0.5));
+    const f = openData({ kind: 'npy', inputs: file('xf.npy') }, model)!;
+    assert.equal(f.train.getBatch([0]).inputs[0], 0.5);
+    f.close();
   });
 
   test('MNIST demo and no data', () => {

@@ -17,8 +17,9 @@ import { tempDir, writeModelFile } from '../fixtures';
 import { normCasesModel } from '../norm/bnFreeFixtures';
 
 const inputs = [{ name: 'x', shape: ['N', 1, 28, 28] as (number | string)[], dtype: 'float' }];
+/** The form's defaults with the bundled MNIST demo picked (the form no longer defaults to it), then `over`. */
 function values(over: Partial<ReturnType<typeof defaultFormValues>> = {}) {
-  return { ...defaultFormValues({ pattern: '2:4', method: 'maxq', epochs: 0, batchSize: 64, output: '/m/o.onnx', inputs }), ...over };
+  return { ...defaultFormValues({ pattern: '2:4', method: 'maxq', epochs: 0, batchSize: 64, output: '/m/o.onnx', inputs }), dataKind: 'mnist-demo' as const, ...over };
 }
 
 function row(name: string, bn: PolicyLayerRow['bn'], bnReason?: string): PolicyLayerRow {

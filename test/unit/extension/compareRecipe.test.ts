@@ -75,9 +75,16 @@ test('data: labelled .npy, unlabelled .npy (distil), image folders; relative pat
   assert.equal(b.values.dataKind, 'distil');
   assert.equal(b.values.npyInputs, '/abs/x.npy');
   assert.equal(b.values.npyLabels, '');
-  assert.equal(b.caveats.length, 2, b.caveats.join(' | '));
-  assert.match(b.caveats.join(' '), /vx\.npy/);
-  assert.match(b.caveats.join(' '), /normalis/);
+  // Validation data and preprocessing are form fields now: carried over, not caveats.
+  assert.deepEqual(b.caveats, []);
+  assert.equal(b.values.valKind, 'separate');
+  assert.equal(b.values.valInputs, '/abs/vx.npy');
+  assert.deepEqual([b.values.preprocess, b.values.customScale, b.values.customMean, b.values.customStd], ['custom', '255', '0.1307', '0.3081']);
+  const bOpts = toSparsifyOptions({ ...b.values, epochs: 2, decayEnd: 0 }, '/m/net.onnx', { threads: 0, overwrite: false });
+  assert.deepEqual(bOpts.data, { kind: 'npy', inputs: '/abs/x.npy', valInputs: '/abs/vx.npy', normalize: '255,0.1307,0.3081' });
+  const preset = fixtureReport({ data: { kind: 'images', dir: '/data/digits', valDir: '/data/val', normalize: '1/255,0.1307,0.3081' } });
+  const p = recipeFormValues(base(), rowOf('1:4 maxq fine-tune none', preset).row, preset.config, resolve);
+  assert.deepEqual([p.values.preprocess, p.values.valKind, p.values.valDir, p.caveats.length], ['mnist', 'separate', '/data/val', 0]);
   const images = fixtureReport({ data: { kind: 'images', dir: '/data/digits' } });
   const c = recipeFormValues(base(), rowOf('1:4 maxq fine-tune none', images).row, images.config, resolve);
   assert.equal(c.values.dataKind, 'images');

@@ -7,8 +7,9 @@ import { suggestOutputPath } from '../../../src/extension/sparsify/outputName';
 const mnistInputs = [{ name: 'x', shape: ['N', 1, 28, 28] as (number | string)[], dtype: 'float' }];
 const imagenetInputs = [{ name: 'x', shape: [1, 3, 224, 224] as (number | string)[], dtype: 'float' }];
 
+/** The form's defaults with the bundled demo picked (as a user must do explicitly), then `over`. */
 function values(over: Partial<ReturnType<typeof defaultFormValues>> = {}) {
-  return { ...defaultFormValues({ pattern: '2:4', method: 'maxq', epochs: 10, batchSize: 64, output: '/m/net.maxq-2of4.onnx', inputs: mnistInputs }), ...over };
+  return { ...defaultFormValues({ pattern: '2:4', method: 'maxq', epochs: 10, batchSize: 64, output: '/m/net.maxq-2of4.onnx', inputs: mnistInputs }), dataKind: 'mnist-demo' as const, ...over };
 }
 
 test('output name: the default template puts <name>.maxq-NofM.onnx beside the input', () => {
@@ -16,11 +17,14 @@ test('output name: the default template puts <name>.maxq-NofM.onnx beside the in
   assert.equal(suggestOutputPath('/models/a.ONNX', ' 1 : 8 ', 'srste', '${name}-${method}-${n}-${m}.onnx'), path.join('/models', 'a-srste-1-8.onnx'));
 });
 
-test('defaults: MNIST-shaped models use the bundled demo data, others NumPy arrays; decay window = the core default', () => {
+test('defaults: every model starts on the user\'s own NumPy arrays (the MNIST demo only when picked); decay window = the core default', () => {
   assert.equal(looksLikeMnist(mnistInputs), true);
   assert.equal(looksLikeMnist([{ name: 'x', shape: [1, 784], dtype: 'float' }]), true);
   assert.equal(looksLikeMnist(imagenetInputs), false);
-  assert.equal(values().dataKind, 'mnist-demo');
+  const mnistDefaults = defaultFormValues({ pattern: '2:4', method: 'maxq', epochs: 3, batchSize: 8, output: 'o.onnx', inputs: mnistInputs });
+  assert.equal(mnistDefaults.dataKind, 'npy', 'an MNIST-shaped model does not silently train on the demo digits');
+  assert.equal(mnistDefaults.npyInputs, '');
+  assert.match(formProblems(mnistDefaults, '/m/net.onnx').join(' '), /training inputs/, 'a fine-tune asks for the data');
   assert.equal(defaultFormValues({ pattern: '2:4', method: 'maxq', epochs: 3, batchSize: 8, output: 'o.onnx', inputs: imagenetInputs }).dataKind, 'npy');
   for (const e of [0, 1, 2, 3, 10, 120]) {
     const t = defaultDecayEnd(e);
@@ -48,7 +52,7 @@ test('problems: each bad field gets one sentence', () => {
 });
 
 test('options: form values become the core SparsifyOptions', () => {
-  const o = toSparsifyOptions(values({ dataKind: 'npy', npyInputs: ' /d/x.npy ', npyLabels: '', lr: 0.01, optimizer: 'adamw', include: ['fc.weight'], exclude: [] }), '/m/net.onnx', { threads: 4, overwrite: true });
+  const o = toSparsifyOptions(values({ dataKind: 'npy', npyInputs: ' /d/x.npy ', npyLabels: '', preprocess: 'mnist', lr: 0.01, optimizer: 'adamw', include: ['fc.weight'], exclude: [] }), '/m/net.onnx', { threads: 4, overwrite: true });
   assert.deepEqual(o, {
     model: '/m/net.onnx',
     out: '/m/net.maxq-2of4.onnx',
@@ -62,15 +66,16 @@ test('options: form values become the core SparsifyOptions', () => {
     decayStart: 0,
     decayEnd: 3,
     include: ['fc.weight'],
-    data: { kind: 'npy', inputs: '/d/x.npy' },
+    data: { kind: 'npy', inputs: '/d/x.npy', normalize: '1/255,0.1307,0.3081' },
+    valFraction: 0.1,
     bnRecalibrate: true,
     normalise: true,
     threads: 4,
     overwrite: true,
   });
-  assert.deepEqual(toSparsifyOptions(values({ dataKind: 'distil', npyInputs: '/d/x.npy', npyLabels: '/d/y.npy' }), '/m/net.onnx', { threads: 0, overwrite: false }).data, { kind: 'npy', inputs: '/d/x.npy' });
+  assert.deepEqual(toSparsifyOptions(values({ dataKind: 'distil', npyInputs: '/d/x.npy', npyLabels: '/d/y.npy', preprocess: 'none' }), '/m/net.onnx', { threads: 0, overwrite: false }).data, { kind: 'npy', inputs: '/d/x.npy', normalize: '1,0,1' });
   assert.match(formProblems(values({ dataKind: 'distil', npyInputs: '' }), '/m/net.onnx').join(' '), /training inputs/);
-  assert.deepEqual(toSparsifyOptions(values({ dataKind: 'images', imagesDir: '/imgs' }), '/m/net.onnx', { threads: 0, overwrite: false }).data, { kind: 'images', dir: '/imgs' });
+  assert.deepEqual(toSparsifyOptions(values({ dataKind: 'images', imagesDir: '/imgs', preprocess: 'imagenet' }), '/m/net.onnx', { threads: 0, overwrite: false }).data, { kind: 'images', dir: '/imgs', normalize: '1/255,0.485:0.456:0.406,0.229:0.224:0.225' });
   const plain = toSparsifyOptions(values(), '/m/net.onnx', { threads: 0, overwrite: false });
   assert.equal('lr' in plain || 'optimizer' in plain || 'threads' in plain || 'overwrite' in plain, false);
 });
@@ -92,6 +97,6 @@ test('data: a one-shot run with an empty data path runs without data; a filled-i
   assert.deepEqual(data({ epochs: 0, dataKind: 'npy', npyInputs: ' ' }), { kind: 'none' });
   assert.deepEqual(data({ epochs: 0, dataKind: 'images', imagesDir: '' }), { kind: 'none' });
   assert.equal(formProblems(values({ epochs: 0, dataKind: 'npy', npyInputs: '' }), '/m/net.onnx').length, 0, 'data is optional for one-shot');
-  assert.deepEqual(data({ epochs: 0, dataKind: 'npy', npyInputs: '/d/x.npy' }), { kind: 'npy', inputs: '/d/x.npy' });
+  assert.deepEqual(data({ epochs: 0, dataKind: 'npy', npyInputs: '/d/x.npy', preprocess: 'unit' }), { kind: 'npy', inputs: '/d/x.npy', normalize: '1/255,0,1' });
   assert.deepEqual(data({ epochs: 0 }), { kind: 'mnist-demo' });
 });

