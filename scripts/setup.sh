@@ -2,11 +2,11 @@
 # MaxQ Studio: the one set-up command. Idempotent and re-runnable; every step prints what it does and is
 # skipped when its result is already in place (checked by version or by a stamp file).
 #
-#   bash scripts/setup.sh            # everything: apt packages, project deps, build, E2E tools, .vsix, demo
+#   bash scripts/setup.sh            # everything: apt packages, project deps, build, E2E tools, .vsix files, demo
 #
 # Environment knobs (all optional):
 #   MAXQ_SETUP_SKIP_APT=1     do not touch Debian packages (e.g. no root and no sudo; install them yourself)
-#   MAXQ_SETUP_SKIP_E2E=1     skip Node 24, code-server, playwright-core/vsce and the .vsix (unit tests only)
+#   MAXQ_SETUP_SKIP_E2E=1     skip Node 24, code-server, playwright-core/vsce and the .vsix files (unit tests only)
 #   MAXQ_SETUP_SKIP_DEMO=1    skip the demo run on the bundled example
 #   MAXQ_SETUP_FORCE=1        redo every step even when it looks done
 #
@@ -159,7 +159,7 @@ done_step
 
 if [[ "${MAXQ_SETUP_SKIP_E2E:-}" != "1" ]]; then
   # ---------------------------------------------------------------- 7. .vsix
-  step "package the extension (.vsix, linux-x64)"
+  step "package the extension (one .vsix per platform onnxruntime-node ships: dist/<name>-<version>-<target>.vsix)"
   bash "$ROOT/scripts/e2e/package-vsix.sh"
   done_step
 fi

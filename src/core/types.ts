@@ -173,7 +173,11 @@ export type RunEvent =
       /** Per layer |w| mean of kept vs pruned weights, for importance summaries. */
       importance?: Record<string, { keptMeanAbs: number; prunedMeanAbs: number; softMean: number }>;
     }
-  | { type: 'log'; level: 'info' | 'warn'; message: string }
+  /**
+   * `topic: 'preprocessing'`: where the data's preprocessing came from (the model's metadata, or an option that
+   * overrides it); the CLI prints these on stderr even at level info.
+   */
+  | { type: 'log'; level: 'info' | 'warn'; message: string; topic?: 'preprocessing' }
   | { type: 'done'; output: string; record: string; summary: RunSummary }
   | { type: 'error'; message: string }
   | { type: 'cancelled' };

@@ -7,6 +7,7 @@ import { checkbox } from '../components/checkbox';
 import { DataTable } from '../components/dataTable';
 import { h } from '../components/dom';
 import { formatCount, formatShape } from '../components/format';
+import { uiReason } from '../components/reasons';
 
 export interface Overrides {
   include: string[];
@@ -51,7 +52,7 @@ export class PolicyTable {
             checkbox({
               id: `layer-include-${r.index}`,
               label: '',
-              title: r.eligible ? `Sparsify ${r.name}` : `Not eligible: ${r.reason ?? ''}`,
+              title: r.eligible ? `Sparsify ${r.name}` : `Not eligible: ${formReason(r)}`,
               checked: isIncluded(r, this.overrides),
               disabled: !r.eligible,
               onChange: (checked) => this.choose(r, checked),
@@ -66,7 +67,7 @@ export class PolicyTable {
           label: 'Policy',
           sortValue: (r) => (r.eligible ? (r.selected ? 0 : 1) : 2),
           render: (r) => policyText(r, this.overrides),
-          title: (r) => r.reason,
+          title: (r) => formReason(r) || undefined,
         },
       ],
     });
@@ -101,11 +102,16 @@ export class PolicyTable {
   }
 }
 
+/** The engine's reason worded for this form: a tick in the table, not the CLI's --include/--exclude. */
+function formReason(r: PolicyLayerRow): string {
+  return uiReason(r.reason, 'form');
+}
+
 function policyText(r: PolicyLayerRow, o: Overrides): Node {
-  if (!r.eligible) return h('span', { class: 'pill skipped' }, `ineligible: ${r.reason ?? 'unknown reason'}`);
+  if (!r.eligible) return h('span', { class: 'pill skipped' }, `ineligible: ${formReason(r) || 'unknown reason'}`);
   const inc = isIncluded(r, o);
   if (inc && !r.selected) return h('span', { class: 'pill pass' }, 'included (override)');
   if (!inc && r.selected) return h('span', { class: 'pill muted' }, 'excluded (override)');
   if (inc) return h('span', { class: 'pill pass' }, 'selected');
-  return h('span', { class: 'pill muted' }, `dense by policy${r.reason ? `: ${r.reason}` : ''}`);
+  return h('span', { class: 'pill muted' }, `dense by policy${r.reason ? `: ${formReason(r)}` : ''}`);
 }

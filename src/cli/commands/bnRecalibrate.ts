@@ -16,6 +16,7 @@ export async function bnRecalibrateCommand(argv: string[]): Promise<number> {
     data: dataFromArgs(p), out: requireStr(p, 'out', usage), batches: num(p, 'batches', { integer: true, min: 1 }),
     batchSize: num(p, 'batch', { integer: true, min: 1 }), reference: str(p, 'reference'), overwrite: Boolean(p.values.force),
     threads: num(p, 'threads', { integer: true, min: 0 }), seed: num(p, 'seed', { integer: true, min: 0 }),
+    onNote: (n) => process.stderr.write(`${n.level === 'warn' ? 'warning: ' : ''}${n.message}\n`),
   });
   const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
   process.stdout.write(p.values.json ? JSON.stringify(result, null, 2) + '\n'

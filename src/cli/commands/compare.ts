@@ -75,7 +75,9 @@ function progressPrinter(): (p: CompareProgress) => void {
   const bar = new ProgressLine();
   let stepsPerEpoch = 0, epochs = 0;
   return (p) => {
-    if (p.type === 'plan') {
+    if (p.type === 'log') {
+      process.stderr.write(`${p.level === 'warn' ? 'warning: ' : ''}${p.message}\n`);
+    } else if (p.type === 'plan') {
       process.stderr.write(`compare: ${p.runs.length} runs\n`);
     } else if (p.type === 'run-start') {
       const r = p.run;

@@ -109,6 +109,10 @@ function progressPrinter(json: boolean): (e: RunEvent) => void {
     } else if (e.type === 'log' && e.level === 'warn') {
       bar.done();
       process.stderr.write(`warning: ${e.message}\n`);
+    } else if (e.type === 'log' && e.topic === 'preprocessing') {
+      // Where the data's preprocessing came from is worth a line even at level info.
+      bar.done();
+      process.stderr.write(`${e.message}\n`);
     } else if (e.type === 'error' || e.type === 'cancelled' || e.type === 'done') {
       // Whatever is printed next (the error, the summary) starts on a clean line.
       bar.done();

@@ -14,6 +14,8 @@ import { derivedModelProto, derivedSession } from '../runtime/derivedModel';
 import { createSession } from '../runtime/ortSession';
 import { evaluateClassifier, predictLogits } from '../runtime/classifierRun';
 import { batchNormCount, recalibrateBatchNorm } from './bnRecalibration';
+import { PreprocessingNote, resolveModelPreprocessing } from '../sparsify/modelPreprocessing';
+import { resolveNormalize } from '../data/normalize';
 
 export interface ReestimateOptions {
   data: DataSpec;
@@ -26,6 +28,8 @@ export interface ReestimateOptions {
   /** Dense model whose predictions define "agreement" when the data has no labels. */
   reference?: string;
   signal?: AbortSignal;
+  /** Where the data's preprocessing came from (the model's metadata, or an option overriding it). */
+  onNote?: (note: PreprocessingNote) => void;
 }
 
 export interface ReestimateResult {
@@ -35,14 +39,21 @@ export interface ReestimateResult {
   /** Accuracy (or agreement with the reference) before and after, on the validation data when present. */
   accuracyBefore: number | null;
   accuracyAfter: number | null;
+  /** The preprocessing the npy/image data got (`SCALE,MEAN,STD`) and where it came from; absent for the MNIST demo. */
+  preprocessing?: { normalize: string; from: 'option' | 'model metadata' };
 }
 
 export async function reestimateModelFile(modelPath: string, o: ReestimateOptions): Promise<ReestimateResult> {
   // Statistics one tensor holds for several BNs get a copy each: every BN is re-estimated on its own.
-  const { model } = untieShared(await OnnxModel.load(modelPath), new Set(['bn-stat']));
+  const source = await OnnxModel.load(modelPath);
+  // npy/image data without a normalisation takes the one the model records (a model a run wrote).
+  const pre = resolveModelPreprocessing(source, o.data);
+  const { model } = untieShared(source, new Set(['bn-stat']));
   if (batchNormCount(model) === 0) throw inputError(modelPath, 'has no BatchNormalization layer to re-estimate');
   const batchSize = o.batchSize ?? RUN_DEFAULTS.batchSize;
-  const data = openRunData(model, o.data, 0, o.seed ?? 0);
+  for (const note of pre.notes) o.onNote?.(note);
+  const spec = pre.data;
+  const data = openRunData(model, spec, 0, o.seed ?? 0);
   if (!data) throw inputError(modelPath, 'BN re-estimation needs data (npy inputs, an image folder or the MNIST demo)');
   try {
     const recal = await recalibrateBatchNorm(model, new Map(), data.train, {
@@ -73,7 +84,11 @@ export async function reestimateModelFile(modelPath: string, o: ReestimateOption
     const accuracyBefore = await score(new Map());
     const accuracyAfter = await score(recal.edits);
     await writeModel(model, recal.edits, o.out, { overwrite: o.overwrite });
-    return { out: o.out, layers: recal.layers, samples: recal.samples, accuracyBefore, accuracyAfter };
+    const normalize = spec && (spec.kind === 'npy' || spec.kind === 'images') && spec.normalize ? resolveNormalize(spec.normalize) : undefined;
+    return {
+      out: o.out, layers: recal.layers, samples: recal.samples, accuracyBefore, accuracyAfter,
+      ...(normalize && pre.from ? { preprocessing: { normalize, from: pre.from } } : {}),
+    };
   } finally {
     data.close();
   }

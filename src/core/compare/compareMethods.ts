@@ -18,9 +18,12 @@ import { describeEnvironment } from './environment';
 import { describeEvaluation } from './evaluationSet';
 import { reportNotes } from './reportNotes';
 import { TempWorkspace } from './tempWorkspace';
+import { resolveModelPreprocessing } from '../sparsify/modelPreprocessing';
 
 export type CompareProgress =
   | { type: 'plan'; runs: PlannedRun[] }
+  /** Said once for the whole comparison: where the data's preprocessing came from (see modelPreprocessing). */
+  | { type: 'log'; level: 'info' | 'warn'; message: string }
   | { type: 'run-start'; index: number; total: number; run: PlannedRun }
   /** An event of the sparsify run in progress (steps, epochs, phases). */
   | { type: 'run-event'; index: number; total: number; event: RunEvent }
@@ -35,6 +38,8 @@ function sparsifyOptionsFor(o: CheckedCompareOptions, run: PlannedRun, out: stri
     model: o.model, out, overwrite: true, data: o.data, seed: run.seed, threads: o.threads, include: o.include, exclude: o.exclude,
     batchSize: b.batchSize, lr: b.lr, optimizer: b.optimizer, momentum: b.momentum, weightDecay: b.weightDecay,
     labelSmoothing: b.labelSmoothing, scheduleGranularity: b.scheduleGranularity,
+    // Reconciled with the model's metadata once, in compareMethods: no run repeats the notes.
+    preprocessingResolved: true,
   };
 }
 
@@ -53,8 +58,12 @@ export async function compareMethods(options: CompareOptions, onProgress: Compar
   const started = Date.now();
   const cpuAtStart = process.cpuUsage();
   const environment = describeEnvironment();
-  const o = checkCompareOptions(options);
-  const model = await OnnxModel.load(o.model);
+  const checked = checkCompareOptions(options);
+  const model = await OnnxModel.load(checked.model);
+  // npy/image data without a normalisation takes the one the model records (a model a run wrote).
+  const pre = resolveModelPreprocessing(model, checked.data);
+  const o: CheckedCompareOptions = { ...checked, data: pre.data ?? checked.data };
+  for (const note of pre.notes) onProgress({ type: 'log', level: note.level, message: note.message });
   checkPatternsFit(model, o);
   const evaluation = describeEvaluation(model, o.data, o.budget.epochs, o.seeds[0], o.budget.batchSize);
   const plan = planRuns(o);
@@ -95,7 +104,7 @@ export async function compareMethods(options: CompareOptions, onProgress: Compar
     dense: { accuracy: runs.find((r) => r.kind !== 'fine-tune')?.denseAccuracy ?? null },
     rows: summarizeRows(plan, runs),
     runs,
-    notes: reportNotes(o, evaluation, batchNormCount(model)),
+    notes: [...reportNotes(o, evaluation, batchNormCount(model)), ...pre.notes.map((n) => n.message)],
     totalSeconds: (Date.now() - started) / 1000,
     totalCpuSeconds: cpuSecondsSince(cpuAtStart),
   };

@@ -52,6 +52,11 @@ export interface SparsifyOptions {
   resume?: string;
   /** Overwrite an existing output file. */
   overwrite?: boolean;
+  /**
+   * The caller already reconciled `data.normalize` with the model's `maxq.preprocessing` metadata (compare does it
+   * once for all its runs): the run neither looks the metadata up nor repeats the notes.
+   */
+  preprocessingResolved?: boolean;
 }
 
 /** `<dir>/<name>.maxq-2of4.onnx` beside the input, the default output name. */

@@ -28,6 +28,7 @@ import { throwIfCancelled } from './cancellation';
 import { evaluationSource, openRunData } from './runData';
 import { dataSanityCheck, datasetNormalization } from './dataSanity';
 import { canonicalNormalize } from '../data/normalize';
+import { resolveModelPreprocessing } from './modelPreprocessing';
 import { RUN_DEFAULTS } from './defaults';
 import { SlotKind, untieShared } from '../onnx/untie';
 import { linearFallbackNote } from '../layers/layerDiscovery';
@@ -105,7 +106,11 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
   const kinds = new Set<SlotKind>(['weight']);
   if (withData && opts.bnRecalibrate !== false) kinds.add('bn-stat');
   if (opts.epochs > 0) for (const k of ['bias', 'bn-param', 'bn-stat'] as const) kinds.add(k);
-  const { model: loaded, untied } = untieShared(await OnnxModel.load(opts.model), kinds);
+  const source = await OnnxModel.load(opts.model);
+  // npy/image data without a normalisation takes the one the model records (a model an earlier run wrote).
+  const pre = opts.preprocessingResolved ? null : resolveModelPreprocessing(source, opts.data);
+  if (pre) opts = { ...opts, data: pre.data };
+  const { model: loaded, untied } = untieShared(source, kinds);
   const layers = selectedLayers(loaded, { pattern, include: opts.include, exclude: opts.exclude });
   // BN-free layers are normalised for the run when data is given (a one-shot run also needs BN re-estimation
   // on); shared biases are untied first so each folds into its own.
@@ -122,6 +127,8 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
     recorder.add(e);
     emit(e);
   };
+  for (const note of pre?.notes ?? []) sink({ type: 'log', level: note.level, message: note.message, topic: 'preprocessing' });
+  if (pre?.from === 'model metadata') recorder.record.options.preprocessingFrom = 'model metadata';
   const fallback = linearFallbackNote(layers);
   if (fallback) sink({ type: 'log', level: 'info', message: fallback });
   const copies = untied + prepared.untied;

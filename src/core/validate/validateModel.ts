@@ -14,6 +14,7 @@ import { inputError } from '../errors';
 import { DataSpec } from '../sparsify/options';
 import { dataOfRun } from '../sparsify/runRecord';
 import { reestimateModelFile } from '../bn/reestimateModelFile';
+import { modelMetadata } from '../sparsify/modelPreprocessing';
 
 export interface ValidateOptions {
   /** "N:M" to check; omitted = detect the tightest N:M of each layer (M in 4, 8, 16). */
@@ -79,12 +80,8 @@ export async function validateLoadedModel(model: OnnxModel, opts: ValidateOption
   return report;
 }
 
-/** The model's metadata_props as a record (later entries of a repeated key win). */
-export function modelMetadata(model: OnnxModel): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of model.model.metadataProps ?? []) if (p.key) out[p.key] = p.value ?? '';
-  return out;
-}
+/** The model's metadata_props as a record (kept here too for existing callers). */
+export { modelMetadata };
 
 /** `<dir>/<name>.bn.onnx`: where the validation view's re-estimated copy goes. */
 export function bnCopyPath(modelPath: string): string {

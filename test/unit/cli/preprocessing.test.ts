@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writeNpy } from '../../../src/core/io/npy';
 import { OnnxModel } from '../../../src/core/onnx/onnxModel';
+import { writeModel } from '../../../src/core/onnx/modelWriter';
 import { MnistDemoDataset } from '../../../src/core/data/mnist-demo';
 import { DEMO_MODEL, MAXQ_BIN, REPO_ROOT, tempDir } from '../fixtures';
 
@@ -72,6 +73,55 @@ describe('maxq preprocessing', () => {
     const some = JSON.parse((await maxq(['validate', out, '--reference', DEMO_MODEL, '--inputs', x, '--samples', '10', '--json'])).stdout);
     assert.equal(some.numeric.samples, 10);
     assert.equal(some.numeric.preprocessing.from, 'model metadata');
+  });
+
+  it('sparsify, bn-recalibrate and compare take the preprocessing from the model\'s metadata; --normalize wins with a warning', async () => {
+    // The dense demo model with the metadata a run writes.
+    const tagged = path.join(dir, 'tagged.onnx');
+    await writeModel(await OnnxModel.load(DEMO_MODEL), new Map(), tagged, { metadata: { 'maxq.preprocessing': '1/255,0.1307,0.3081' } });
+    const line = "preprocessing from the model's metadata: 1/255,0.1307,0.3081 (MNIST mean/std)\n";
+
+    const out = path.join(dir, 'from-meta.onnx');
+    const s = await maxq(['sparsify', tagged, '--pattern', '2:4', '--method', 'magnitude', '--inputs', x, '--labels', y, '--bn-recalibrate', '2', '--out', out]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.ok(s.stderr.includes(line), s.stderr);
+    assert.doesNotMatch(s.stderr, /warning: preprocessing/);
+    const record = JSON.parse(fs.readFileSync(`${out}.run.json`, 'utf8'));
+    assert.equal(record.options.preprocessing, '1/255,0.1307,0.3081');
+    assert.equal(record.options.preprocessingFrom, 'model metadata');
+    assert.equal(record.options.data.normalize, '1/255,0.1307,0.3081');
+    assert.ok(record.events.some((e: { type: string; topic?: string; message?: string }) => e.type === 'log' && e.topic === 'preprocessing' && `${e.message}\n` === line));
+    assert.equal((await OnnxModel.load(out)).model.metadataProps?.find((p) => p.key === 'maxq.preprocessing')?.value, '1/255,0.1307,0.3081');
+
+    // An explicit --normalize wins; differing from the metadata, it is warned about.
+    const over = path.join(dir, 'override.onnx');
+    const o = await maxq(['sparsify', tagged, '--pattern', '2:4', '--method', 'magnitude', '--inputs', x, '--normalize', 'unit', '--no-sanity-check', '--bn-recalibrate', '2', '--out', over]);
+    assert.equal(o.code, 0, o.stderr);
+    assert.match(o.stderr, /warning: preprocessing 1\/255,0,1 \(\[0,1\]\) as given, but the model's metadata records 1\/255,0\.1307,0\.3081 \(MNIST mean\/std\)/);
+    assert.ok(!o.stderr.includes(line));
+    assert.equal(JSON.parse(fs.readFileSync(`${over}.run.json`, 'utf8')).options.preprocessing, '1/255,0,1');
+    // The same preprocessing given explicitly: no warning.
+    const same = await maxq(['sparsify', tagged, '--pattern', '2:4', '--method', 'magnitude', '--inputs', x, '--normalize', 'mnist', '--no-sanity-check', '--no-bn-recalibrate', '--out', path.join(dir, 'same.onnx')]);
+    assert.equal(same.code, 0, same.stderr);
+    assert.doesNotMatch(same.stderr, /preprocessing/);
+
+    const b = await maxq(['bn-recalibrate', out, '--inputs', x, '--labels', y, '--batches', '2', '--out', path.join(dir, 'from-meta.bn.onnx'), '--json']);
+    assert.equal(b.code, 0, b.stderr);
+    assert.ok(b.stderr.includes(line), b.stderr);
+    assert.deepEqual(JSON.parse(b.stdout).preprocessing, { normalize: '1/255,0.1307,0.3081', from: 'model metadata' });
+    const bw = await maxq(['bn-recalibrate', out, '--inputs', x, '--normalize', 'unit', '--batches', '2', '--out', path.join(dir, 'unit.bn.onnx'), '--json']);
+    assert.equal(bw.code, 0, bw.stderr);
+    assert.match(bw.stderr, /warning: preprocessing 1\/255,0,1 \(\[0,1\]\) as given, but the model's metadata records/);
+    assert.deepEqual(JSON.parse(bw.stdout).preprocessing, { normalize: '1/255,0,1', from: 'option' });
+
+    const report = path.join(dir, 'tagged.compare.json');
+    const c = await maxq(['compare', tagged, '--patterns', '2:4', '--methods', 'magnitude', '--epochs', '0', '--seeds', '1', '--inputs', x, '--labels', y, '--bn-recalibrate', '2', '--out', report]);
+    assert.equal(c.code, 0, c.stderr);
+    // Said once for the whole comparison, not once per run.
+    assert.equal(c.stderr.split(line).length, 2, c.stderr);
+    const r = JSON.parse(fs.readFileSync(report, 'utf8'));
+    assert.equal(r.config.data.normalize, '1/255,0.1307,0.3081');
+    assert.ok(r.notes.includes(line.trim()));
   });
 
   it('validate: uint8 inputs without metadata or --normalize are refused; --normalize needs --inputs', async () => {

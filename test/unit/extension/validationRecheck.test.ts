@@ -40,6 +40,23 @@ test('reasons name the sparsify form, not the CLI flags', () => {
   assert.equal(uiReason(undefined), '');
 });
 
+test('in the sparsify form, reasons say what to do with the tick, not the CLI flags', () => {
+  const cases: [string, string][] = [
+    ['final classifier (kept dense unless named with --include)', 'final classifier (kept dense: tick it to sparsify it)'],
+    ['linear layer (opt-in: name it with --include)', 'linear layer (opt-in: tick it to sparsify it)'],
+    ['excluded by --exclude', 'unticked here'],
+    ['no eligible conv: sparsifying the 4 linear layers; --exclude to narrow', 'no eligible conv: sparsifying the 4 linear layers; untick layers to narrow'],
+    ['the linear layers hold most of the weights: sparsifying the 2 linear layers too; --exclude to narrow', 'the linear layers hold most of the weights: sparsifying the 2 linear layers too; untick layers to narrow'],
+    ['depthwise conv (group 32)', 'depthwise conv (group 32)'],
+  ];
+  for (const [engine, form] of cases) {
+    const ui = uiReason(engine, 'form');
+    assert.equal(ui, form);
+    assert.doesNotMatch(ui, /--include|--exclude|sparsify form/, ui);
+  }
+  assert.equal(uiReason(null, 'form'), '');
+});
+
 test('dashboard series: a fine-tuning run without labels measures agreement; with labels accuracy', () => {
   const start: Extract<RunEvent, { type: 'start' }> = { type: 'start', runId: 'r', model: 'm.onnx', pattern: '2:4', method: 'maxq', epochs: 2, stepsPerEpoch: 1, layers: ['a'] };
   const epoch = (trainAccuracy: number | null): RunEvent => ({ type: 'epoch', epoch: 0, denseFraction: 0.5, trainLoss: 1, trainAccuracy, valLoss: 1, valAccuracy: 0.9, coverage: 0.5, layerCoverage: {} });
