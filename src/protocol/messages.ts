@@ -215,6 +215,22 @@ export type HeatmapMode = 'magnitude' | 'soft' | 'kept';
 /** How a tile that covers several weights summarises them. */
 export type TileAggregate = 'max' | 'mean';
 
+/**
+ * What a tile's value is: |w| (max or mean over the tile), the soft mask (max or mean), the fraction of kept
+ * weights, or — when every tile keeps exactly the same fraction (2:4 on tiles of whole blocks is 50 % everywhere) —
+ * the share of the tile's |w| that the mask keeps, Σ|w|·H / Σ|w|.
+ */
+export type TileQuantity = 'magnitude' | 'soft' | 'keptFraction' | 'keptShare';
+
+/** How tile values map onto the colour ramp (position t in [0, 1]). */
+export type TileScale =
+  /** Exact values: |w| from 0 to scaleMax on a square-root scale, the soft mask 0..scaleMax, kept 0..1. */
+  | { kind: 'absolute' }
+  /** Contrast stretch by quantiles of the tiles sent: lo (2nd percentile) → 0, hi (98th) → 1, clamped; mid: median. */
+  | { kind: 'percentile'; lo: number; mid: number; hi: number }
+  /** Kept fraction relative to N/M: target − span → 0, target → 0.5, target + span → 1, clamped. */
+  | { kind: 'deviation'; target: number; span: number };
+
 /** A rectangle of heatmap cells; fractional values are allowed in requests (the visible area). */
 export interface CellRect {
   row0: number;
@@ -241,8 +257,14 @@ export interface HeatmapTiles {
   tileCols: number;
   /** tileRows × tileCols values, row-major. */
   values: Float32Array;
-  /** Colour scale: values map from 0 to this (layer max |w|, 3 for the soft mask, 1 for the kept fraction). */
+  /** Top of the absolute scale (layer max |w|, 3 or 2 for the soft mask, 1 for the kept fraction). */
   scaleMax: number;
+  /** What each value is (the aggregate applies to magnitude and soft only). */
+  quantity: TileQuantity;
+  /** How values map to colours: absolute at one weight per tile, stretched when tiles aggregate several. */
+  scale: TileScale;
+  /** What one pixel of the heatmap shows, for the legend: "mean |w| of a 12×40 tile, colours by percentile". */
+  pixel: string;
   /** M when the layer has a mask for the pattern (block boundaries are drawn), else 0. */
   blockWidth: number;
   /** Whole-layer mask figures; null when the layer has no mask for this pattern. */

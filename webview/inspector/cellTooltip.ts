@@ -24,14 +24,15 @@ export function cellContent(c: CellDetail): HTMLElement {
   return h('div', {}, ...rows);
 }
 
-const MODE_LABEL = { magnitude: '|w|', soft: 'soft mask', kept: 'kept fraction' } as const;
+const QUANTITY_LABEL = { magnitude: '|w|', soft: 'soft mask', keptFraction: 'kept fraction', keptShare: 'share of |w| kept' } as const;
 
 export function tileSummary(t: HeatmapTiles, row: number, col: number): string | null {
   if (t.tileW === 1 && t.tileH === 1) return null;
   const tr = Math.floor((row - t.row0) / t.tileH), tc = Math.floor((col - t.col0) / t.tileW);
   if (tr < 0 || tc < 0 || tr >= t.tileRows || tc >= t.tileCols) return null;
   const v = t.values[tr * t.tileCols + tc];
-  const agg = t.mode === 'kept' ? 'mean' : t.aggregate;
-  const value = t.mode === 'kept' ? formatPercent(v) : formatNumber(v, 4);
-  return `tile of ${t.tileH}×${t.tileW} weights: ${agg} ${MODE_LABEL[t.mode]} ${value}`;
+  const percent = t.quantity === 'keptFraction' || t.quantity === 'keptShare';
+  const agg = percent ? '' : `${t.aggregate} `;
+  const value = percent ? formatPercent(v) : formatNumber(v, 4);
+  return `tile of ${t.tileH}×${t.tileW} weights: ${agg}${QUANTITY_LABEL[t.quantity]} ${value}`;
 }

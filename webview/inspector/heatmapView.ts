@@ -140,7 +140,7 @@ export class HeatmapView {
     this.canvas.dataset.mode = tiles.mode;
     this.canvas.dataset.tiles = `${tiles.tileRows}x${tiles.tileCols}`;
     this.canvas.dataset.drawn = 'true';
-    this.legend.show(tiles.mode, tiles.scaleMax, this.palette);
+    this.canvas.dataset.scale = tiles.scale.kind;
     this.updateInfo();
     this.draw();
     // A tooltip open over the new tiles (after a zoom or pan) says their tile size, not the old one's.
@@ -216,8 +216,8 @@ export class HeatmapView {
   }
 
   private rebuildBitmap(): void {
-    this.bitmap = this.tiles ? tileBitmap(this.tiles, colorFunction(this.tiles.mode, this.tiles.scaleMax, this.palette)) : null;
-    if (this.tiles) this.legend.show(this.tiles.mode, this.tiles.scaleMax, this.palette);
+    this.bitmap = this.tiles ? tileBitmap(this.tiles, colorFunction(this.tiles, this.palette)) : null;
+    if (this.tiles) this.legend.show(this.tiles, this.palette);
   }
 
   private measure(): void {

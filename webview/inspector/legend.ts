@@ -1,13 +1,7 @@
-/** The colour legend under the heatmap: a gradient strip painted with the same scale, and its labels. */
-import type { HeatmapMode } from '../../src/protocol/messages';
+/** The colour legend under the heatmap: what one pixel is, a gradient strip painted with the same scale, its labels. */
+import type { HeatmapTiles } from '../../src/protocol/messages';
 import { h } from '../components/dom';
-import { colorFunction, legendStops, Palette } from './colorScale';
-
-const TITLES: Record<HeatmapMode, string> = {
-  magnitude: '|w| (square-root scale; tiles: max or mean)',
-  soft: 'MaxQ soft mask S = H⊙(1+F+P)',
-  kept: 'Hard mask: kept vs pruned (tiles: fraction kept)',
-};
+import { legendStops, Palette, rampFunction } from './colorScale';
 
 export class Legend {
   readonly element: HTMLElement;
@@ -22,22 +16,23 @@ export class Legend {
     this.element = h('div', { id: 'heatmap-legend', class: 'legend', hidden: true }, this.title, this.strip, this.labels);
   }
 
-  show(mode: HeatmapMode, scaleMax: number, palette: Palette): void {
+  show(tiles: HeatmapTiles, palette: Palette): void {
     this.element.hidden = false;
-    this.title.textContent = TITLES[mode];
+    this.element.dataset.scale = tiles.scale.kind;
+    this.element.dataset.quantity = tiles.quantity;
+    this.title.textContent = `Each pixel: ${tiles.pixel}`;
     const ctx = this.strip.getContext('2d');
     if (ctx) {
-      const color = colorFunction(mode, scaleMax, palette);
+      const color = rampFunction(tiles, palette);
       const w = this.strip.width;
       const img = ctx.createImageData(w, 1);
       for (let x = 0; x < w; x++) {
-        const t = x / (w - 1);
-        const c = color(mode === 'magnitude' ? t * t * scaleMax : mode === 'soft' ? t * scaleMax : t);
+        const c = color(x / (w - 1));
         img.data.set([c.r, c.g, c.b, 255], x * 4);
       }
       for (let y = 0; y < this.strip.height; y++) ctx.putImageData(img, 0, y);
     }
-    const stops = legendStops(mode, scaleMax);
+    const stops = legendStops(tiles);
     this.labels.replaceChildren(...stops.map((s) => {
       const label = h('span', { class: 'legend-label' }, s.label);
       // Positioned with CSSOM (allowed by the CSP, unlike style attributes).

@@ -45,7 +45,7 @@ const state: InspectorState = {
   pattern: null,
   method: null,
   mode: 'magnitude',
-  aggregate: 'max',
+  aggregate: 'mean',
   layer: null,
   filter: { text: '', scope: 'all' },
   sort: null,

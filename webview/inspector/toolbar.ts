@@ -38,7 +38,7 @@ export function buildToolbar(v: ToolbarValues, cb: ToolbarCallbacks): { element:
   });
   const aggregate = dropdown<TileAggregate>({
     id: 'aggregate', label: 'Tiles show', value: v.aggregate,
-    options: [{ value: 'max', label: 'max' }, { value: 'mean', label: 'mean' }],
+    options: [{ value: 'mean', label: 'mean' }, { value: 'max', label: 'max' }],
     onChange: cb.aggregate,
   });
   const actions = h('div', { class: 'actions toolbar-actions' },

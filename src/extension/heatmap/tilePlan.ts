@@ -8,7 +8,7 @@ import type { CellRect, HeatmapGridInfo } from '../../protocol/messages';
 export interface TilePlan {
   row0: number;
   col0: number;
-  /** First row/column past the visible (clipped) area. */
+  /** First row/column past the tiled area: the visible area extended to whole tiles, clipped to the grid. */
   rowEnd: number;
   colEnd: number;
   tileH: number;
@@ -48,14 +48,18 @@ export function planTiles(grid: Pick<HeatmapGridInfo, 'rows' | 'cols'>, view: Ce
   const tileW = tileSize(c0, cEnd, maxC, blockWidth);
   const row0 = Math.floor(r0 / tileH) * tileH;
   const col0 = Math.floor(c0 / tileW) * tileW;
+  const tileRows = Math.ceil((rEnd - row0) / tileH);
+  const tileCols = Math.ceil((cEnd - col0) / tileW);
+  // The last tile of each axis covers its whole extent (clipped to the grid only), not just the visible part:
+  // a tile's value then does not depend on where the view's edge falls, and it always holds whole N:M blocks.
   return {
     row0,
     col0,
-    rowEnd: rEnd,
-    colEnd: cEnd,
+    rowEnd: Math.min(grid.rows, row0 + tileRows * tileH),
+    colEnd: Math.min(grid.cols, col0 + tileCols * tileW),
     tileH,
     tileW,
-    tileRows: Math.ceil((rEnd - row0) / tileH),
-    tileCols: Math.ceil((cEnd - col0) / tileW),
+    tileRows,
+    tileCols,
   };
 }

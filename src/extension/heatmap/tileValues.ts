@@ -1,6 +1,6 @@
 /**
  * Aggregates a layer's weights or masks into the tiles of a TilePlan: max or mean of |w|, max or mean of the soft
- * mask, or the fraction of kept weights. One pass over the visible cells; a ResNet-50 3×3 layer (2.4 M weights)
+ * mask, the fraction of kept weights, or the share of |w| kept. One pass over the visible cells; a ResNet-50 3×3 layer (2.4 M weights)
  * takes a few milliseconds. Pure: no vscode import.
  */
 import type { HeatmapMode, TileAggregate } from '../../protocol/messages';
@@ -64,6 +64,42 @@ export function aggregateTiles(plan: TilePlan, values: LayerValues, mode: Heatma
   }
   const out = new Float32Array(tiles);
   for (let t = 0; t < tiles; t++) out[t] = useMax ? acc[t] : count[t] > 0 ? acc[t] / count[t] : 0;
+  return out;
+}
+
+/**
+ * Per tile, the share of its |w| that the hard mask keeps: Σ|w|·H / Σ|w| (the kept fraction of weights when the
+ * tile's weights are all zero). Shows where a mask keeps the large weights and where it cuts into them when every
+ * tile keeps the same number of weights.
+ */
+export function keptShareTiles(plan: TilePlan, values: LayerValues): Float32Array {
+  const d = values.dims;
+  const hard = values.hard;
+  if (!hard) throw new Error('no hard mask for this layer');
+  const tiles = plan.tileRows * plan.tileCols;
+  const kept = new Float64Array(tiles);
+  const total = new Float64Array(tiles);
+  const keptCount = new Uint32Array(tiles);
+  const count = new Uint32Array(tiles);
+  const { offset, tileCol } = columnMaps(plan, d);
+  const rowStride = d.I * d.Kh * d.Kw;
+  for (let r = Math.max(plan.row0, 0); r < plan.rowEnd; r++) {
+    const base = r * rowStride;
+    const tileRowBase = Math.floor((r - plan.row0) / plan.tileH) * plan.tileCols;
+    for (let j = 0; j < offset.length; j++) {
+      const k = base + offset[j];
+      const v = Math.abs(values.weights[k]);
+      const t = tileRowBase + tileCol[j];
+      total[t] += v;
+      count[t]++;
+      if (hard[k]) {
+        kept[t] += v;
+        keptCount[t]++;
+      }
+    }
+  }
+  const out = new Float32Array(tiles);
+  for (let t = 0; t < tiles; t++) out[t] = total[t] > 0 ? kept[t] / total[t] : count[t] > 0 ? keptCount[t] / count[t] : 0;
   return out;
 }
 

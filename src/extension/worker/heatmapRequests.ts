@@ -4,11 +4,12 @@ import { NmPattern } from '../../core/masks/nmPattern';
 import { describeCell } from '../heatmap/cellDetail';
 import { hasBlocks, heatmapGrid } from '../heatmap/grid';
 import { planTiles } from '../heatmap/tilePlan';
-import { aggregateTiles, LayerValues, scaleMaxFor } from '../heatmap/tileValues';
+import { colourTiles } from '../heatmap/tileScale';
+import { LayerValues, scaleMaxFor } from '../heatmap/tileValues';
 import { LayerStore } from './layerStore';
 
 export async function answerTiles(store: LayerStore, path: string, req: TileRequest): Promise<HeatmapTiles> {
-  const m = NmPattern.parse(req.pattern).m;
+  const { n, m } = NmPattern.parse(req.pattern);
   const layer = await store.layerWeights(path, req.layer);
   // |w| needs no mask; compute it only for the mask modes (the first maxq mask of a big layer is the slow part).
   const outcome = req.mode === 'magnitude' ? null : await store.layerMask(path, req.layer, req.pattern, req.method);
@@ -18,6 +19,7 @@ export async function answerTiles(store: LayerStore, path: string, req: TileRequ
   const dims = layer.values.dims;
   const blockWidth = hasBlocks(dims, m) ? m : 0;
   const plan = planTiles(heatmapGrid(dims), req.view, req.maxTileRows, req.maxTileCols, blockWidth);
+  const coloured = colourTiles(plan, values, req.mode, req.aggregate, n / m, `${n}:${m}`);
   return {
     layer: req.layer,
     pattern: req.pattern,
@@ -30,8 +32,11 @@ export async function answerTiles(store: LayerStore, path: string, req: TileRequ
     tileW: plan.tileW,
     tileRows: plan.tileRows,
     tileCols: plan.tileCols,
-    values: aggregateTiles(plan, values, req.mode, req.aggregate),
+    values: coloured.values,
     scaleMax: scaleMaxFor(req.mode, values, layer.maxAbs),
+    quantity: coloured.quantity,
+    scale: coloured.scale,
+    pixel: coloured.pixel,
     blockWidth,
     mask: mask ? { keptFraction: mask.keptFraction, numBlocks: mask.numBlocks, numDenseBlocks: mask.numDenseBlocks } : null,
   };
