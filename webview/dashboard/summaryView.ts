@@ -68,7 +68,7 @@ export class SummaryView {
     const facts: [string, string][] = [];
     if (st) {
       facts.push(['model', baseName(st.model)], ['pattern', `${st.pattern} · ${st.method}`], ['layers', String(st.layers.length)]);
-      facts.push(['epoch', `${last ? last.epoch + 1 : 0} of ${st.epochs}`]);
+      facts.push(st.epochs === 0 ? ['run', 'one-shot (no fine-tuning)'] : ['epoch', `${last ? last.epoch + 1 : 0} of ${st.epochs}`]);
     }
     if (last) {
       const acc = last.valAccuracy ?? last.trainAccuracy;
