@@ -86,6 +86,8 @@ export const suite: UiSuite = {
       timeoutMs: 150_000,
       run: async (ctx) => {
         const { page } = ctx;
+        // The refused run is reported as an error (notification + console): expected here.
+        ctx.expectConsoleError(/the model expects other preprocessing/);
         await waitForExplorerRow(page, MODEL, 30_000);
         const started = Date.now();
         const f = await openFilledForm(page, ctx.workspace, { preprocess: 'none' });
