@@ -8,6 +8,7 @@ import { h } from '../components/dom';
 import { uiReason } from '../components/reasons';
 import { baseName, formatCount, formatNumber, formatPercent } from '../components/format';
 import { section } from '../components/section';
+import { VERDICT_LABELS, verdictDetail, verdictTone } from '../components/verdict';
 
 export interface ReportActions {
   revealViolation(layer: string, v: Violation): void;
@@ -134,13 +135,6 @@ function bnNote(report: ValidationReport): HTMLElement[] {
     `BatchNorm statistics of ${baseName(b.source)} re-estimated on ${b.samples} samples (${b.layers} layers) and written to ${baseName(b.out)}; accuracy ${acc(b.accuracyBefore)} → ${acc(b.accuracyAfter)}.`)];
 }
 
-const VERDICT_LABELS: Record<string, string> = {
-  'same-function': 'same function',
-  'small-drift': 'small drift',
-  'changed-predictions': 'changed predictions',
-  'blown-up': 'blown up',
-};
-
 function thresholdsText(t: Record<string, number>): string {
   return `Thresholds: blown up when the output scale ratio leaves [1/${t.scaleRatio}, ${t.scaleRatio}] or max |Δ| exceeds ${t.rangeMultiple}× the dense range; changed predictions below ${t.top1Agreement * 100}% top-1 agreement or cosine ${t.cosine}; same function when max |Δ| ≤ ${t.sameFunction}× the dense range or ≤ ${t.absoluteFloor} (float noise).`;
 }
@@ -159,12 +153,11 @@ export function numericSection(report: ValidationReport, request: ValidationRequ
     h('td', { class: 'num' }, formatNumber(o.cosine, 6)),
     h('td', { class: 'num' }, o.top1Agreement === null ? '–' : formatPercent(o.top1Agreement, 2))));
   const v = n.verdict;
-  const tone = v.kind === 'blown-up' ? 'fail' : v.kind === 'changed-predictions' ? 'warn' : 'pass';
   return section('numeric-section', 'Numeric check', null,
     ...bnNote(report),
     h('p', { id: 'numeric-verdict', class: 'verdict', 'data-verdict': v.kind },
-      h('span', { class: `pill big ${tone}` }, VERDICT_LABELS[v.kind]),
-      h('span', { title: thresholdsText(v.thresholds) }, ` ${v.message}`)),
+      h('span', { class: `pill big ${verdictTone(v.kind)}` }, VERDICT_LABELS[v.kind]),
+      h('span', { title: thresholdsText(v.thresholds) }, ` ${verdictDetail(v.kind, v.message)}`)),
     h('p', { class: 'muted' }, `Against ${baseName(n.reference)} on ${n.samples} samples of ${n.inputsFrom}${request.bnRecalibrate ? ', BatchNorm re-estimated' : ''}.`),
     h('div', { class: 'table-scroll' }, h('table', { id: 'numeric-table', class: 'data-table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Output'), h('th', { class: 'num' }, 'Max |Δ|'), h('th', { class: 'num' }, 'Dense range'), h('th', { class: 'num' }, 'Scale'), h('th', { class: 'num' }, 'Cosine'), h('th', { class: 'num' }, 'Top-1 agreement'))),

@@ -119,22 +119,25 @@ const PARAM_SLOTS: Record<string, [number, ParamKind][]> = {
  * through Identity ties (then the parameter is named after the Identity output, so each tied use trains
  * separately). Other Add/Mul constants (attention masks, epsilons, positional tables) stay frozen.
  */
+/** The initializer a tensor is, directly or through a chain of Identity nodes; undefined when it is computed. */
+function identityRoot(t: string, inits: ReadonlyMap<string, unknown>, producer: ReadonlyMap<string, onnx.INodeProto>): string | undefined {
+  let cur = t;
+  for (let guard = 0; guard < 64; guard++) {
+    if (inits.has(cur)) return cur;
+    const p = producer.get(cur);
+    if (!p || p.opType !== 'Identity') return undefined;
+    cur = p.input![0];
+  }
+  return undefined;
+}
+
 export function findParamCandidates(model: onnx.IModelProto): ParamCandidate[] {
   const graph = model.graph;
   if (!graph) return [];
   const { inits, nodes } = collectConstants(graph);
   const producer = new Map<string, onnx.INodeProto>();
   for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
-  const root = (t: string): string | undefined => {
-    let cur = t;
-    for (let guard = 0; guard < 64; guard++) {
-      if (inits.has(cur)) return cur;
-      const p = producer.get(cur);
-      if (!p || p.opType !== 'Identity') return undefined;
-      cur = p.input![0];
-    }
-    return undefined;
-  };
+  const root = (t: string): string | undefined => identityRoot(t, inits, producer);
   const out: ParamCandidate[] = [];
   const seen = new Set<string>();
   for (const n of nodes) {
@@ -319,13 +322,9 @@ export function prepareForward(model: onnx.IModelProto, opts: PrepareOptions): P
 
   // BN statistics may reach their node through Identity (exporters deduplicate equal tensors): the running
   // statistics live in the initializer at the root.
-  const identityOf = new Map<string, string>();
-  for (const n of rawNodes) if (n.opType === 'Identity' && n.output?.[0] && n.input?.[0]) identityOf.set(n.output[0], n.input[0]);
-  const rootInit = (t: string): string => {
-    let cur = t;
-    for (let guard = 0; guard < 64 && !inits.has(cur) && identityOf.has(cur); guard++) cur = identityOf.get(cur)!;
-    return cur;
-  };
+  const rawProducer = new Map<string, onnx.INodeProto>();
+  for (const n of rawNodes) for (const o of n.output ?? []) rawProducer.set(o, n);
+  const rootInit = (t: string): string => identityRoot(t, inits, rawProducer) ?? t;
 
   // Rewrite for training.
   const bn: BnSite[] = [];
