@@ -58,7 +58,11 @@ export class CompareJobs implements vscode.Disposable {
         async (progress, token) => {
           let total = 0, current = '', stepsPerEpoch = 0, epochs = 0, lastReport = 0;
           const onProgress = (p: CompareProgress) => {
-            if (p.type === 'plan') {
+            if (p.type === 'log') {
+              // Said once per comparison: where the data's preprocessing came from.
+              if (p.level === 'warn') this.log.warn(`Compare ${name}: ${p.message}`);
+              else this.log.info(`Compare ${name}: ${p.message}`);
+            } else if (p.type === 'plan') {
               total = p.runs.length;
               this.log.info(`Compare ${name}: ${total} runs`);
               progress.report({ message: `${total} runs` });

@@ -5,6 +5,7 @@
  */
 import * as path from 'path';
 import { inputError } from '../../core/errors';
+import { describeNormalize } from '../../core/data/normalize';
 import type { CompareReport, CompareRow } from '../../core/compare/compareReport';
 import type { DataSpec } from '../../core/sparsify/options';
 import type { MaskMethod } from '../../core/types';
@@ -181,6 +182,13 @@ export function describeData(data: DataSpec | undefined): string {
   }
 }
 
+/** The preprocessing every run of the comparison fed its data with (the option, or the model's recorded one). */
+export function describePreprocessing(data: DataSpec | undefined): string {
+  if (!data || data.kind === 'none') return 'none (no data)';
+  if (data.kind === 'mnist-demo') return `${describeNormalize('mnist')} (the demo's own)`;
+  return data.normalize ? describeNormalize(data.normalize) : 'values as stored';
+}
+
 function minutes(s: number): string {
   return s < 90 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`;
 }
@@ -207,6 +215,7 @@ export function toCompareView(report: CompareReport, source: ViewSource): Compar
     },
     { label: 'seeds', value: config.seeds.join(', ') },
     { label: 'data', value: describeData(config.data) },
+    { label: 'preprocessing', value: describePreprocessing(config.data) },
     { label: 'runs', value: `${report.runs?.length ?? 0} in ${minutes(report.totalSeconds ?? 0)}` },
   ];
   if (env) facts.push({ label: 'machine', value: `${env.cpuModel}, ${env.availableParallelism} CPUs, Node ${env.node}${env.onnxruntime ? `, onnxruntime ${env.onnxruntime}` : ''}` });

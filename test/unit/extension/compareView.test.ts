@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'path';
 import {
-  chartData, compareReportPathFor, isCompareReportPath, locateComparedModel, parseCompareReport, seriesIdOf, seriesLabel, toCompareView, viewRows, ZOOM_WINDOW,
+  chartData, compareReportPathFor, describePreprocessing, isCompareReportPath, locateComparedModel, parseCompareReport, seriesIdOf, seriesLabel, toCompareView, viewRows, ZOOM_WINDOW,
 } from '../../../src/extension/compare/compareView';
 import { DENSE, fixtureReport } from './compareFixture';
 
@@ -97,6 +97,13 @@ test('the compared model: absolute, relative to the report folder, same name the
   assert.equal(locateComparedModel('/gone/moved.onnx', '/nowhere/x.compare.json', exists), null);
 });
 
+test('view model: the preprocessing the runs used is a fact of the report', () => {
+  assert.equal(describePreprocessing({ kind: 'npy', inputs: '/d/x.npy', labels: '/d/y.npy', normalize: '1/255,0.485:0.456:0.406,0.229:0.224:0.225' }), 'ImageNet mean/std');
+  assert.equal(describePreprocessing({ kind: 'npy', inputs: '/d/x.npy', normalize: '1/255,0.5,0.25' }), '1/255,0.5,0.25');
+  assert.equal(describePreprocessing({ kind: 'images', dir: '/d/train' }), 'values as stored');
+  assert.equal(describePreprocessing({ kind: 'none' }), 'none (no data)');
+});
+
 test('view model: facts, metric wording, evaluation, and whether the model was found', () => {
   const report = fixtureReport();
   const v = toCompareView(report, { reportPath: '/r/mnist-cnn.compare.json', modelPath: '/r/mnist-cnn.onnx' });
@@ -111,6 +118,7 @@ test('view model: facts, metric wording, evaluation, and whether the model was f
   assert.equal(fact('dense accuracy'), '97.50 %');
   assert.equal(fact('methods'), 'Magnitude, MaxQ');
   assert.equal(fact('data'), 'bundled MNIST demo');
+  assert.equal(fact('preprocessing'), "MNIST mean/std (the demo's own)");
   assert.match(fact('fine-tune budget')!, /^1 epoch, batch 64, sgd lr 0\.01/);
   assert.equal(v.evaluation, 'validation data: 2000 samples of MNIST demo');
   assert.deepEqual(v.notes, report.notes);
