@@ -4,52 +4,53 @@
  */
 import { isMaxqError } from '../core/errors';
 import { isCancelled } from '../core/sparsify/cancellation';
-import { bnRecalibrateCommand, usage as bnUsage } from './commands/bnRecalibrate';
-import { compareCommand, usage as compareUsage } from './commands/compare';
-import { foldBnCommand, usage as foldBnUsage } from './commands/foldBn';
-import { inspectCommand, usage as inspectUsage } from './commands/inspect';
-import { masksCommand, usage as masksUsage } from './commands/masks';
-import { sparsifyCommand, usage as sparsifyUsage } from './commands/sparsify';
-import { validateCommand, usage as validateUsage } from './commands/validate';
 import { isHelpRequested, wantsHelp } from './args';
 import { ProgressLine } from './format';
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  compare: compareCommand,
-  inspect: inspectCommand,
-  masks: masksCommand,
-  sparsify: sparsifyCommand,
-  validate: validateCommand,
-  'bn-recalibrate': bnRecalibrateCommand,
-  'fold-bn': foldBnCommand,
+interface CommandModule {
+  usage: string;
+  run: (argv: string[]) => Promise<number>;
+}
+
+/**
+ * Each command's module is loaded only when that command runs (or for the help text): `maxq inspect` should
+ * not pay for loading onnxruntime and the training code at start-up.
+ */
+/* eslint-disable @typescript-eslint/no-var-requires */
+const COMMANDS: Record<string, () => CommandModule> = {
+  compare: () => { const m = require('./commands/compare') as typeof import('./commands/compare'); return { usage: m.usage, run: m.compareCommand }; },
+  inspect: () => { const m = require('./commands/inspect') as typeof import('./commands/inspect'); return { usage: m.usage, run: m.inspectCommand }; },
+  masks: () => { const m = require('./commands/masks') as typeof import('./commands/masks'); return { usage: m.usage, run: m.masksCommand }; },
+  sparsify: () => { const m = require('./commands/sparsify') as typeof import('./commands/sparsify'); return { usage: m.usage, run: m.sparsifyCommand }; },
+  validate: () => { const m = require('./commands/validate') as typeof import('./commands/validate'); return { usage: m.usage, run: m.validateCommand }; },
+  'bn-recalibrate': () => { const m = require('./commands/bnRecalibrate') as typeof import('./commands/bnRecalibrate'); return { usage: m.usage, run: m.bnRecalibrateCommand }; },
+  'fold-bn': () => { const m = require('./commands/foldBn') as typeof import('./commands/foldBn'); return { usage: m.usage, run: m.foldBnCommand }; },
+  recipe: () => { const m = require('./commands/recipe') as typeof import('./commands/recipe'); return { usage: m.usage, run: m.recipeCommand }; },
 };
 
-const USAGES: Record<string, string> = {
-  compare: compareUsage,
-  inspect: inspectUsage,
-  masks: masksUsage,
-  sparsify: sparsifyUsage,
-  validate: validateUsage,
-  'bn-recalibrate': bnUsage,
-  'fold-bn': foldBnUsage,
-};
+/* eslint-enable @typescript-eslint/no-var-requires */
 
-const HELP = ['MaxQ Studio: N:M sparsity for ONNX CNNs (MaxQ, CVPR 2024)', '', inspectUsage, masksUsage, sparsifyUsage, validateUsage, bnUsage, compareUsage, foldBnUsage].join('\n');
+const HELP_ORDER = ['inspect', 'masks', 'sparsify', 'validate', 'bn-recalibrate', 'compare', 'fold-bn', 'recipe'];
+
+function helpText(): string {
+  return ['MaxQ Studio: N:M sparsity for ONNX CNNs (MaxQ, CVPR 2024)', '', ...HELP_ORDER.map((c) => COMMANDS[c]().usage)].join('\n');
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(HELP + '\n');
+    process.stdout.write(helpText() + '\n');
     return command ? 0 : 2;
   }
-  const run = COMMANDS[command];
-  if (!run) {
+  const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!load) {
     process.stderr.write(`maxq: unknown command '${command}' (use ${Object.keys(COMMANDS).join(', ')})\n`);
     return 2;
   }
   // `maxq <command> --help` / `-h`: that command's usage on stdout, exit 0 (nothing is read or written).
+  const { usage, run } = load();
   if (wantsHelp(rest)) {
-    process.stdout.write(`usage: ${USAGES[command]}\n`);
+    process.stdout.write(`usage: ${usage}\n`);
     return 0;
   }
   try {

@@ -354,6 +354,11 @@ export interface DashboardSource {
   recordPath: string | null;
   /** Set while the run is alive in this extension host. */
   liveRunId: string | null;
+  /**
+   * A run-event log (JSON lines) this dashboard follows: a run of another process, e.g. maxq_torch under
+   * torchrun. Such a run cannot be cancelled from here.
+   */
+  logPath?: string | null;
 }
 
 export type DashboardToWebview =

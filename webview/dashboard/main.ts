@@ -76,7 +76,7 @@ function redraw(): void {
   requestAnimationFrame(() => {
     drawQueued = false;
     charts.update(series, state.showLayers);
-    summary.render(series, state.live, state.outcome, endMessage);
+    summary.render(series, state.live, state.outcome, endMessage, state.source.logPath ?? null);
     logList.replaceChildren(...series.logs.slice(-200).map((l) => h('li', { class: `log-${l.level}` }, l.message)));
     status();
   });

@@ -52,7 +52,11 @@ export class SummaryView {
       this.facts, this.checks, this.note);
   }
 
-  render(s: RunSeries, live: boolean, outcome: RunOutcome | null, message: string | null): void {
+  /**
+   * `followed`: the run-event log this dashboard follows (a run of another process, e.g. torchrun): it cannot be
+   * cancelled from here, and the facts say which file it is.
+   */
+  render(s: RunSeries, live: boolean, outcome: RunOutcome | null, message: string | null, followed: string | null = null): void {
     const last = s.lastEpoch;
     this.coverage.textContent = last ? formatPercent(last.coverage) : '–';
     this.coverage.dataset.coverage = last ? String(last.coverage) : '';
@@ -61,11 +65,12 @@ export class SummaryView {
     this.outcome.className = `pill ${state === 'completed' ? 'pass' : state === 'failed' ? 'fail' : 'muted'}`;
     this.outcome.dataset.outcome = state;
     this.phase.textContent = s.phase && state === 'running' ? s.phase : '';
-    this.cancel.hidden = !(live && !outcome);
+    this.cancel.hidden = !(live && !outcome) || followed !== null;
     this.resultActions.hidden = outcome !== 'completed';
     const st = s.start;
     const sum = s.done?.summary;
     const facts: [string, string][] = [];
+    if (followed) facts.push([live && !outcome ? 'following' : 'log', baseName(followed)]);
     if (st) {
       facts.push(['model', baseName(st.model)], ['pattern', `${st.pattern} · ${st.method}`], ['layers', String(st.layers.length)]);
       facts.push(st.epochs === 0 ? ['run', 'one-shot (no fine-tuning)'] : ['epoch', `${last ? last.epoch + 1 : 0} of ${st.epochs}`]);

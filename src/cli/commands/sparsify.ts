@@ -1,6 +1,9 @@
 /** maxq sparsify: one-shot (epochs 0) or fine-tuned N:M sparsification, written beside the original. */
 import { usageError } from '../../core/errors';
 import { DataSpec, defaultOutputPath, SparsifyOptions } from '../../core/sparsify/options';
+import { optionsFromRecipe, readRecipe } from '../../core/recipe/torchRecipe';
+import { RunLogWriter } from '../../core/runlog/runLogWriter';
+import { isCancelled } from '../../core/sparsify/cancellation';
 import { sparsify } from '../../core/sparsify/sparsify';
 import { MaskMethod, RunEvent, ScheduleGranularity, ScheduleKind } from '../../core/types';
 import { list, num, onePositional, parse, Parsed, requireStr, str } from '../args';
@@ -15,10 +18,12 @@ export const usage = [
   '    [--normalize SCALE,MEAN,STD|none|unit|symmetric|imagenet|mnist] [--no-sanity-check]',
   '    [--bn-recalibrate BATCHES | --no-bn-recalibrate] [--no-run-norm]',
   '    [--include NAMES] [--exclude NAMES]',
-  '    [--run-dir DIR] [--resume DIR] [--json]',
+  '    [--run-dir DIR] [--resume DIR] [--events run.jsonl] [--json]',
+  'maxq sparsify --recipe maxq-recipe.json [--out <sparse.onnx>] [--force] [--threads T] [--events run.jsonl] [--json]',
+  '    (the settings of a PyTorch recipe, run on this engine: the same fine-tune as maxq_torch.train --recipe)',
 ].join('\n');
 
-const OPTIONS = {
+export const SPARSIFY_OPTIONS = {
   pattern: { type: 'string' }, method: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' },
   epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, optimizer: { type: 'string' },
   seed: { type: 'string' }, threads: { type: 'string' }, schedule: { type: 'string' }, 'decay-start': { type: 'string' },
@@ -28,8 +33,26 @@ const OPTIONS = {
   'no-run-norm': { type: 'boolean' }, 'no-sanity-check': { type: 'boolean' },
   include: { type: 'string' }, exclude: { type: 'string' }, 'run-dir': { type: 'string' }, resume: { type: 'string' }, json: { type: 'boolean' },
   'label-smoothing': { type: 'string' }, 'weight-decay': { type: 'string' }, momentum: { type: 'string' },
-  nesterov: { type: 'boolean' }, 'lr-schedule': { type: 'string' },
+  nesterov: { type: 'boolean' }, 'lr-schedule': { type: 'string' }, recipe: { type: 'string' }, events: { type: 'string' },
 } as const;
+
+/** With --recipe, the recipe holds every run setting; only these may be given beside it. */
+const WITH_RECIPE = new Set(['recipe', 'out', 'force', 'threads', 'events', 'json', 'run-dir', 'resume']);
+
+function optionsFromRecipeArgs(p: Parsed, recipeFile: string): SparsifyOptions {
+  const extra = Object.keys(p.values).filter((k) => p.values[k] !== undefined && !WITH_RECIPE.has(k));
+  if (extra.length) throw usageError(`--recipe holds the run's settings; ${extra.map((k) => `--${k}`).join(', ')} cannot be given with it (edit the recipe instead)`);
+  if (p.positionals.length) throw usageError(`--recipe names the model; drop ${p.positionals.join(' ')}`);
+  const opts = optionsFromRecipe(readRecipe(recipeFile), recipeFile);
+  return {
+    ...opts,
+    out: str(p, 'out') ?? opts.out,
+    overwrite: Boolean(p.values.force),
+    threads: num(p, 'threads', { integer: true, min: 0 }),
+    runDir: str(p, 'run-dir'),
+    resume: str(p, 'resume'),
+  };
+}
 
 export function dataFromArgs(p: Parsed): DataSpec {
   const sources = [str(p, 'inputs'), str(p, 'images'), p.values['mnist-demo'] ? 'mnist' : undefined].filter(Boolean);
@@ -121,14 +144,25 @@ function progressPrinter(json: boolean): (e: RunEvent) => void {
 }
 
 export async function sparsifyCommand(argv: string[]): Promise<number> {
-  const p = parse(argv, OPTIONS, usage);
-  const model = onePositional(p, 'model file', usage);
-  const opts = optionsFromArgs(p, model);
+  const p = parse(argv, SPARSIFY_OPTIONS, usage);
+  const recipe = str(p, 'recipe');
+  const opts = recipe !== undefined ? optionsFromRecipeArgs(p, recipe) : optionsFromArgs(p, onePositional(p, 'model file', usage));
+  const events = str(p, 'events');
+  const log = events !== undefined ? new RunLogWriter(events) : null;
+  const print = progressPrinter(Boolean(p.values.json));
+  const sink = (e: RunEvent) => {
+    log?.write(e);
+    print(e);
+  };
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   try {
-    const summary = await sparsify(opts, progressPrinter(Boolean(p.values.json)), controller.signal);
+    const summary = await sparsify(opts, sink, controller.signal).catch((e) => {
+      // The log ends with what ended the run, so a follower stops following.
+      log?.write(isCancelled(e) ? { type: 'cancelled' } : { type: 'error', message: e instanceof Error ? e.message : String(e) });
+      throw e;
+    });
     if (p.values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     else {
       const what = summary.metric === 'agreement' ? 'top-1 agreement with the dense model' : 'accuracy';
@@ -141,5 +175,6 @@ export async function sparsifyCommand(argv: string[]): Promise<number> {
     return summary.validationPass ? 0 : 1;
   } finally {
     process.removeListener('SIGINT', onSigint);
+    log?.close();
   }
 }

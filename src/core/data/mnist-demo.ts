@@ -11,8 +11,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { inputError, usageError } from '../errors';
+import { writeNpy } from '../io/npy';
 import { Batch, Dataset, checkIndices } from './dataset';
-import { Normalization, channelAffine, parseNormalization } from './normalize';
+import { Normalization, canonicalNormalize, channelAffine, parseNormalization } from './normalize';
 import { resizeBilinear } from './resize';
 import { trainValSplit } from './split';
 
@@ -130,4 +131,44 @@ export class MnistDemoDataset implements Dataset {
     });
     return { inputs, labels };
   }
+}
+
+/** The demo's train and test splits as `.npy` files (uint8 [N, 1, 28, 28] and int64 labels). */
+export interface MnistDemoFiles {
+  inputs: string;
+  labels: string;
+  valInputs: string;
+  valLabels: string;
+  /** How the bytes are fed: the demo's own preprocessing. */
+  normalize: string;
+}
+
+/**
+ * Writes the demo's exact train/test split (the one `--mnist-demo` trains and validates on) as `.npy` files in
+ * `dir` (each written atomically), so another engine (maxq_torch under torchrun) trains on the same samples.
+ */
+export function writeMnistDemoNpy(dir: string, options: Pick<MnistDemoOptions, 'seed' | 'testCount'> = {}): MnistDemoFiles {
+  const digits = loadMnistDigits();
+  const split = trainValSplit(MNIST_TOTAL, { valCount: options.testCount ?? 2000, seed: options.seed ?? 42 });
+  const files = {
+    inputs: path.join(dir, 'mnist-demo-train-inputs.npy'),
+    labels: path.join(dir, 'mnist-demo-train-labels.npy'),
+    valInputs: path.join(dir, 'mnist-demo-val-inputs.npy'),
+    valLabels: path.join(dir, 'mnist-demo-val-labels.npy'),
+    normalize: canonicalNormalize(MNIST_NORMALIZATION),
+  };
+  const write = (indices: readonly number[], inputs: string, labels: string) => {
+    const x = new Uint8Array(indices.length * PIXELS);
+    const y = new BigInt64Array(indices.length);
+    indices.forEach((idx, k) => {
+      x.set(digits.pixels.subarray(idx * PIXELS, (idx + 1) * PIXELS), k * PIXELS);
+      y[k] = BigInt(digits.labels[idx]);
+    });
+    writeNpy(inputs, [indices.length, 1, SIDE, SIDE], x);
+    writeNpy(labels, [indices.length], y);
+  };
+  fs.mkdirSync(dir, { recursive: true });
+  write(split.train, files.inputs, files.labels);
+  write(split.val, files.valInputs, files.valLabels);
+  return files;
 }

@@ -2,9 +2,11 @@
  * The MaxQ commands. Each one reports its own failure (notification + Output) and never throws to VS Code, so
  * a corrupt model or a bad file leaves every command working.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { inputError } from '../../core/errors';
+import { isRunLogPath } from '../dashboard/runLogFile';
 import { isRunRecordPath } from '../dashboard/runRecordFile';
 import { reportError } from '../log/reportError';
 import { SHOW_ACTIVE_RUN_COMMAND } from '../runs/runStatusBar';
@@ -19,6 +21,7 @@ export const COMMANDS = {
   openRunDashboard: 'maxq.openRunDashboard',
   showActiveRun: SHOW_ACTIVE_RUN_COMMAND,
   cancelRun: 'maxq.cancelRun',
+  followRunLog: 'maxq.followRunLog',
 } as const;
 
 /** Optional second argument of maxq.openInspector: where to go in the inspector. */
@@ -75,6 +78,26 @@ export function registerCommands(context: vscode.ExtensionContext, s: Services):
     if (file.toLowerCase().endsWith('.onnx')) file = `${file}.run.json`;
     if (!isRunRecordPath(file)) throw inputError(file, 'not a run record (expected a *.run.json file written by a MaxQ run)');
     s.dashboards.showRecord(file);
+  });
+
+  // A run of another process (maxq_torch under torchrun, `maxq sparsify --events`), followed while it grows. On a
+  // remote (SSH, container) the log is a file of the remote workspace, read by the extension host there.
+  register(COMMANDS.followRunLog, 'Follow Run Log', async (arg) => {
+    let uri = typeof arg === 'string' ? vscode.Uri.file(arg) : arg instanceof vscode.Uri ? arg : undefined;
+    if (!uri) {
+      const picked = await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        openLabel: 'Follow',
+        title: 'MaxQ: follow a run-event log (maxq_torch --events, maxq sparsify --events)',
+        defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+        filters: { 'Run-event logs (*.jsonl)': ['jsonl', 'ndjson'], 'All files': ['*'] },
+      });
+      uri = picked?.[0];
+    }
+    if (!uri) return;
+    const file = modelPathOf(uri);
+    if (!isRunLogPath(file) && !fs.existsSync(file)) throw inputError(file, 'no such run log');
+    s.dashboards.showLog(file);
   });
 
   register(COMMANDS.showActiveRun, 'Show Active Run', async () => {

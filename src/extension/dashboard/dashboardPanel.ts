@@ -14,12 +14,16 @@ import { RunEventBuffer } from '../runs/runEventBuffer';
 import { onMessage, post } from '../webviewHost/messaging';
 import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
 import { readRunRecord } from './runRecordFile';
+import { RunLogFollower } from '../../core/runlog/runLogFollower';
+import { runLogTitle } from './runLogFile';
 
 export const DASHBOARD_VIEW_TYPE = 'maxq.runDashboard';
 
 export type DashboardContent =
   | { kind: 'live'; run: ActiveRun }
   | { kind: 'record'; recordPath: string }
+  /** A run-event log another process appends to (maxq_torch under torchrun, `maxq sparsify --events`). */
+  | { kind: 'log'; logPath: string }
   /** Restored after a reload with nothing to reload from: the webview shows what it had saved. */
   | { kind: 'orphan'; source: DashboardSource };
 
@@ -30,6 +34,7 @@ export class DashboardPanel implements vscode.Disposable {
   private liveSubscriptions: vscode.Disposable[] = [];
   private pending: RunEvent[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
+  private follower: RunLogFollower | undefined;
   private readonly disposeEmitter = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposeEmitter.event;
 
@@ -56,7 +61,13 @@ export class DashboardPanel implements vscode.Disposable {
   get recordPath(): string | null {
     if (this.content.kind === 'live') return this.content.run.recordPath;
     if (this.content.kind === 'record') return this.content.recordPath;
+    if (this.content.kind === 'log') return null;
     return this.content.source.recordPath;
+  }
+
+  get logPath(): string | null {
+    if (this.content.kind === 'log') return this.content.logPath;
+    return this.content.kind === 'orphan' ? this.content.source.logPath ?? null : null;
   }
 
   reveal(): void {
@@ -65,13 +76,14 @@ export class DashboardPanel implements vscode.Disposable {
 
   private title(): string {
     if (this.content.kind === 'live') return `MaxQ Run: ${path.basename(this.content.run.options.out)}`;
+    if (this.content.kind === 'log') return runLogTitle(this.content.logPath);
     const p = this.recordPath;
     return p ? `MaxQ Run: ${path.basename(p).replace(/\.run\.json$/i, '')}` : 'MaxQ Run';
   }
 
   private source(): DashboardSource {
     if (this.content.kind === 'orphan') return this.content.source;
-    return { title: this.title(), recordPath: this.recordPath, liveRunId: this.runId };
+    return { title: this.title(), recordPath: this.recordPath, liveRunId: this.runId, logPath: this.logPath };
   }
 
   private send(message: DashboardToWebview): void {
@@ -100,6 +112,11 @@ export class DashboardPanel implements vscode.Disposable {
 
   private outputPath(): string | null {
     if (this.content.kind === 'live') return this.content.run.options.out;
+    if (this.content.kind === 'log') {
+      // The log's own done event names the model; a relative name is relative to the log's folder.
+      const out = this.followedOutput;
+      return out ? path.resolve(path.dirname(this.content.logPath), out) : null;
+    }
     const rec = this.recordPath;
     return rec ? rec.replace(/\.run\.json$/i, '') : null;
   }
@@ -113,6 +130,10 @@ export class DashboardPanel implements vscode.Disposable {
       if (run.running) {
         this.liveSubscriptions.push(run.onEvent((e) => this.queue(e)), run.onEnd((o) => this.ended(o, run.endMessage)));
       } else this.send({ type: 'ended', outcome: run.outcome as RunOutcome, message: run.endMessage });
+      return;
+    }
+    if (content.kind === 'log') {
+      await this.follow(content.logPath);
       return;
     }
     if (content.kind === 'orphan') {
@@ -130,6 +151,67 @@ export class DashboardPanel implements vscode.Disposable {
       this.log.error(`Run dashboard: ${errorMessage(e)}`);
       this.send({ type: 'loadFailed', message: errorMessage(e) });
     }
+  }
+
+  private followedOutput: string | null = null;
+
+  /**
+   * Streams a log file: what it holds now in one reset, then appended events as they come, until its last
+   * event (done / error / cancelled). A run that ended with no such event (a killed torchrun) stays "running"
+   * with the time of the last line shown in the log.
+   */
+  private async follow(logPath: string): Promise<void> {
+    const initial: RunEvent[] = [];
+    let started = false;
+    let endedWith: RunEvent | null = null;
+    let problems = 0;
+    const take = (events: RunEvent[]) => {
+      for (const e of events) {
+        if (e.type === 'done') this.followedOutput = e.output;
+        if (e.type === 'done' || e.type === 'error' || e.type === 'cancelled') endedWith = e;
+      }
+      if (!started) initial.push(...events);
+      else if (events.length) for (const e of events) this.queue(e);
+      if (started && endedWith) this.endFollowed(endedWith);
+    };
+    const follower = new RunLogFollower(logPath, {
+      events: take,
+      reset: () => {
+        this.followedOutput = null;
+        endedWith = null;
+        if (!started) initial.length = 0;
+        else {
+          this.pending = [];
+          this.send({ type: 'reset', source: this.source(), live: true, events: [] });
+        }
+      },
+      problem: (message) => {
+        // A flood of bad lines is one problem: say the first few.
+        if (++problems > 20) return;
+        this.log.warn(`Follow run log: ${message}`);
+        const e: RunEvent = { type: 'log', level: 'warn', message };
+        if (started) this.queue(e);
+        else initial.push(e);
+      },
+    });
+    this.follower = follower;
+    await follower.start();
+    if (this.follower !== follower) return; // reloaded or disposed meanwhile
+    started = true;
+    const bad = follower.badLines;
+    if (bad.length > 0 && !initial.some((e) => !(e.type === 'log' && e.level === 'warn'))) {
+      // Lines, but not one run event: another kind of file. Say so once instead of a warning per line.
+      follower.stop();
+      this.send({ type: 'loadFailed', message: `${logPath} is not a MaxQ run log (JSON lines of run events): line ${bad[0].line}: ${bad[0].problem}` });
+      return;
+    }
+    this.send({ type: 'reset', source: this.source(), live: !endedWith, events: new RunEventBuffer().addAll(initial).events() });
+    if (endedWith) this.endFollowed(endedWith);
+  }
+
+  private endFollowed(last: RunEvent): void {
+    const outcome: RunOutcome = last.type === 'done' ? 'completed' : last.type === 'cancelled' ? 'cancelled' : 'failed';
+    this.ended(outcome, last.type === 'error' ? last.message : undefined);
   }
 
   private queue(e: RunEvent): void {
@@ -153,6 +235,8 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   private stopLive(): void {
+    this.follower?.stop();
+    this.follower = undefined;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.pending = [];

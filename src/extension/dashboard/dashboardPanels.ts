@@ -44,6 +44,17 @@ export class DashboardPanels implements vscode.WebviewPanelSerializer<unknown>, 
     return this.create({ kind: 'record', recordPath: resolved });
   }
 
+  /** Follows a run-event log another process writes (maxq_torch under torchrun); one panel per log file. */
+  showLog(logPath: string): DashboardPanel {
+    const resolved = path.resolve(logPath);
+    const existing = this.panels.find((p) => p.logPath !== null && path.resolve(p.logPath) === resolved);
+    if (existing) {
+      existing.reveal();
+      return existing;
+    }
+    return this.create({ kind: 'log', logPath: resolved });
+  }
+
   /** The dashboard of a run, if one is open. */
   forRun(runId: string): DashboardPanel | undefined {
     return this.panels.find((p) => p.runId === runId);
@@ -55,7 +66,9 @@ export class DashboardPanels implements vscode.WebviewPanelSerializer<unknown>, 
     else {
       const live = state.source.liveRunId ? this.runs.get(state.source.liveRunId) : undefined;
       const record = state.source.recordPath;
+      const log = state.source.logPath;
       if (live) content = { kind: 'live', run: live };
+      else if (log && fs.existsSync(log)) content = { kind: 'log', logPath: log };
       else if (record && fs.existsSync(record)) content = { kind: 'record', recordPath: record };
       else content = { kind: 'orphan', source: state.source };
     }

@@ -1,0 +1,37 @@
+/**
+ * Writes a PyTorch recipe for a fine-tune (the CLI's `maxq recipe` and the form's *Export PyTorch recipe*): the
+ * bundled demo data, which only this engine can read, is written beside the recipe as .npy first, so both engines
+ * train on the very same samples.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { inputError } from '../errors';
+import { writeMnistDemoNpy } from '../data/mnist-demo';
+import { writeFileAtomic } from '../io/atomicWrite';
+import { SparsifyOptions } from '../sparsify/options';
+import { recipeFromOptions, TorchRecipe } from './torchRecipe';
+
+export interface ExportedRecipe {
+  recipe: TorchRecipe;
+  file: string;
+  /** Data files written for the recipe (the demo's .npy split), absolute. */
+  dataFiles: string[];
+}
+
+export async function exportRecipe(opts: SparsifyOptions, recipeFile: string, extra: { output?: string; nproc?: number; overwrite?: boolean } = {}): Promise<ExportedRecipe> {
+  const file = path.resolve(recipeFile);
+  if (!extra.overwrite && fs.existsSync(file)) throw inputError(file, 'exists already (use --force to replace it)');
+  const dataFiles: string[] = [];
+  let run = opts;
+  // Fail on the settings before writing any data file.
+  if (opts.data?.kind !== 'mnist-demo') recipeFromOptions(opts, file, extra);
+  else recipeFromOptions({ ...opts, data: { kind: 'npy', inputs: file } }, file, extra);
+  if (opts.data?.kind === 'mnist-demo') {
+    const files = writeMnistDemoNpy(path.join(path.dirname(file), 'mnist-demo'));
+    dataFiles.push(files.inputs, files.labels, files.valInputs, files.valLabels);
+    run = { ...opts, data: { kind: 'npy', inputs: files.inputs, labels: files.labels, valInputs: files.valInputs, valLabels: files.valLabels, normalize: files.normalize } };
+  }
+  const recipe = recipeFromOptions(run, file, extra);
+  await writeFileAtomic(file, JSON.stringify(recipe, null, 2) + '\n');
+  return { recipe, file, dataFiles };
+}
