@@ -146,7 +146,10 @@ export type SparsifyFormToWebview =
   /** The run was not started (invalid values, overwrite declined); the form stays open. */
   | { type: 'runRejected'; message: string }
   /** The model itself cannot be read: the form cannot be used. */
-  | { type: 'fatal'; message: string };
+  | { type: 'fatal'; message: string }
+  /** The recipe was written (path and the torchrun command to copy), or why not. */
+  | { type: 'recipeExported'; path: string; command: string; multiNode: string }
+  | { type: 'recipeRejected'; message: string };
 
 export type SparsifyFormToHost =
   | { type: 'ready' }
@@ -155,6 +158,8 @@ export type SparsifyFormToHost =
   /** `values`: the form's current values (the dialog opens beside the field's path or a related one). */
   | { type: 'pickPath'; field: PathField; values: SparsifyFormValues }
   | { type: 'run'; values: SparsifyFormValues }
+  /** Write the form's fine-tune as a PyTorch recipe (maxq-recipe.json) for torchrun. */
+  | { type: 'exportRecipe'; values: SparsifyFormValues }
   | { type: 'close' };
 
 // ─────────────────────────────────────────── Layer inspector ─────────────────────────────────────────

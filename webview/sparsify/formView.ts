@@ -23,6 +23,8 @@ export interface FormCallbacks {
   changed(field: keyof SparsifyFormValues): void;
   pick(field: PathField): void;
   run(): void;
+  /** Write the settings as a PyTorch recipe for torchrun (maxq_torch). */
+  exportRecipe(): void;
   close(): void;
 }
 
@@ -42,6 +44,8 @@ export interface FormView {
   refreshBatchNorm(): void;
   setPatternProblem(text: string | null): void;
   setFormError(text: string | null): void;
+  /** After a recipe was written: where, and the torchrun command to copy (null clears it). */
+  setRecipe(info: { path: string; command: string; multiNode: string } | null): void;
   setRunning(running: boolean): void;
 }
 
@@ -300,6 +304,9 @@ export function buildForm(modelName: string, inputs: TensorSignature[], opset: n
   const formError = h('div', { id: 'form-error', role: 'alert' });
   const run = button({ id: 'run', label: 'Sparsify', appearance: 'primary', onClick: () => cb.run() });
   const cancel = button({ id: 'cancel', label: 'Cancel', appearance: 'secondary', onClick: () => cb.close() });
+  const exportRecipe = button({ id: 'export-recipe', label: 'Export PyTorch recipe…', appearance: 'secondary', onClick: () => cb.exportRecipe() });
+  exportRecipe.title = 'Write these settings as maxq-recipe.json for torchrun -m maxq_torch.train (PyTorch DDP on GPUs or several machines); follow that run here with “MaxQ: Follow Run Log…”';
+  const recipeInfo = h('div', { id: 'recipe-info', role: 'status' });
 
   const inputText = describeInputs(inputs);
   const root = h('form', { id: 'sparsify-form', novalidate: true },
@@ -315,8 +322,9 @@ export function buildForm(modelName: string, inputs: TensorSignature[], opset: n
       scheduleNote,
       h('div', { class: 'field-row' }, bn)),
     section('output-section', 'Output', 'Written beside the input unless you choose otherwise; an existing file is only replaced after you confirm.', output.row),
-    h('div', { class: 'actions form-actions' }, run, cancel),
+    h('div', { class: 'actions form-actions' }, run, cancel, exportRecipe),
     formError,
+    recipeInfo,
   );
   root.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -368,6 +376,14 @@ export function buildForm(modelName: string, inputs: TensorSignature[], opset: n
     },
     setFormError(text) {
       formError.replaceChildren(...(text ? [message('error', text)] : []));
+    },
+    setRecipe(info) {
+      recipeInfo.replaceChildren(...(info ? [
+        h('p', {}, 'Recipe written: ', h('code', {}, info.path), '. Run it with maxq_torch installed (', h('code', {}, 'pip install ./python'), ' from the MaxQ Studio sources), then open the run with “MaxQ: Follow Run Log…”:'),
+        h('pre', { id: 'recipe-command', class: 'command', tabindex: '0' }, info.command),
+        h('p', { class: 'muted' }, 'On several machines (run on each; HOST is the first):'),
+        h('pre', { id: 'recipe-multinode', class: 'command', tabindex: '0' }, info.multiNode),
+      ] : []));
     },
     setRunning(running) {
       run.disabled = running;

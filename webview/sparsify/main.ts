@@ -86,6 +86,12 @@ function init(m: Extract<SparsifyFormToWebview, { type: 'init' }>): void {
       view.setFormError(null);
       host.post({ type: 'run', values: state.values });
     },
+    exportRecipe: () => {
+      if (!state || !view) return;
+      view.setFormError(null);
+      view.setRecipe(null);
+      host.post({ type: 'exportRecipe', values: state.values });
+    },
     close: () => host.post({ type: 'close' }),
   });
   replaceChildren(byId('app'), view.root);
@@ -129,6 +135,12 @@ function receive(m: SparsifyFormToWebview): void {
       return;
     case 'runRejected':
       view?.setRunning(false);
+      view?.setFormError(m.message);
+      return;
+    case 'recipeExported':
+      view?.setRecipe({ path: m.path, command: m.command, multiNode: m.multiNode });
+      return;
+    case 'recipeRejected':
       view?.setFormError(m.message);
       return;
     case 'fatal':

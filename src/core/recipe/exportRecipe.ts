@@ -8,7 +8,9 @@ import * as path from 'path';
 import { inputError } from '../errors';
 import { writeMnistDemoNpy } from '../data/mnist-demo';
 import { writeFileAtomic } from '../io/atomicWrite';
+import { OnnxModel } from '../onnx/onnxModel';
 import { SparsifyOptions } from '../sparsify/options';
+import { modelIo } from '../sparsify/runData';
 import { recipeFromOptions, TorchRecipe } from './torchRecipe';
 
 export interface ExportedRecipe {
@@ -27,6 +29,10 @@ export async function exportRecipe(opts: SparsifyOptions, recipeFile: string, ex
   if (opts.data?.kind !== 'mnist-demo') recipeFromOptions(opts, file, extra);
   else recipeFromOptions({ ...opts, data: { kind: 'npy', inputs: file } }, file, extra);
   if (opts.data?.kind === 'mnist-demo') {
+    // The exported digits are 1×28×28; this engine resizes the demo for other inputs, another engine would not.
+    const shape = modelIo(await OnnxModel.load(opts.model)).inputShape;
+    const chw = shape.length === 4 ? shape.slice(1) : shape;
+    if (chw.join('×') !== '1×28×28') throw inputError(opts.model, `the demo data exported for a recipe is 1×28×28 digits; this model's input is [${shape.join(', ')}]: give your own data`);
     const files = writeMnistDemoNpy(path.join(path.dirname(file), 'mnist-demo'));
     dataFiles.push(files.inputs, files.labels, files.valInputs, files.valLabels);
     run = { ...opts, data: { kind: 'npy', inputs: files.inputs, labels: files.labels, valInputs: files.valInputs, valLabels: files.valLabels, normalize: files.normalize } };

@@ -89,6 +89,12 @@ export class SparsifyFormPanel implements vscode.Disposable {
       case 'run':
         await this.startRun(m.values);
         return;
+      case 'exportRecipe':
+        await this.exportRecipe(m.values).catch((e) => {
+          this.send({ type: 'recipeRejected', message: errorMessage(e) });
+          reportError(this.deps.log, 'Export PyTorch recipe', e);
+        });
+        return;
       case 'close':
         this.panel.dispose();
         return;
@@ -181,6 +187,39 @@ export class SparsifyFormPanel implements vscode.Disposable {
     // The dashboard takes the form's place; the run reports its own errors.
     this.panel.dispose();
     runSparsify(this.deps, options).catch(() => undefined);
+  }
+
+  /**
+   * The form's fine-tune as a PyTorch recipe for `torchrun -m maxq_torch.train --recipe` (written by the core
+   * worker: the demo data is exported as .npy beside it). The command to run is shown in the form and offered
+   * for the clipboard; the form stays open.
+   */
+  private async exportRecipe(values: SparsifyFormValues): Promise<void> {
+    const problems = formProblems(values, this.modelPath, this.channels);
+    if (Number(values.epochs) < 1) problems.push('A PyTorch recipe is a fine-tune: set epochs to 1 or more.');
+    if (problems.length > 0) {
+      this.send({ type: 'recipeRejected', message: problems.join(' ') });
+      return;
+    }
+    const picked = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.file(path.join(path.dirname(this.modelPath), 'maxq-recipe.json')),
+      filters: { 'MaxQ recipe': ['json'] },
+      saveLabel: 'Write recipe',
+      title: 'MaxQ: PyTorch recipe for torchrun',
+    });
+    if (!picked) return;
+    const file = picked.fsPath;
+    const out = path.isAbsolute(values.output.trim()) ? values.output.trim() : path.resolve(path.dirname(this.modelPath), values.output.trim());
+    const options = toSparsifyOptions({ ...values, output: out }, this.modelPath, { threads: readSettings().threads, overwrite: false });
+    // The save dialog has asked about replacing an existing file.
+    const { recipe, dataFiles } = await this.deps.worker.call('exportRecipe', { options, file, overwrite: true });
+    const command = `cd ${path.dirname(file)} && ${recipe.torchrun!.oneNode}`;
+    this.deps.log.info(`Wrote the PyTorch recipe ${file}${dataFiles.length ? ` and the demo data (${dataFiles.length} .npy files) beside it` : ''}. Run it with:\n  ${command}`);
+    this.send({ type: 'recipeExported', path: file, command, multiNode: recipe.torchrun!.multiNode });
+    const copy = 'Copy torchrun command';
+    const answer = await vscode.window.showInformationMessage(`MaxQ: wrote ${path.basename(file)}. Run it with torchrun (maxq_torch installed), then follow the run with "MaxQ: Follow Run Log…".`, copy, 'Open recipe');
+    if (answer === copy) await vscode.env.clipboard.writeText(command);
+    else if (answer === 'Open recipe') await vscode.window.showTextDocument(picked);
   }
 
   dispose(): void {

@@ -6,6 +6,7 @@
 import { parentPort } from 'worker_threads';
 import { isMaxqError } from '../../core/errors';
 import { summarizeModel } from '../../core/inspect';
+import { exportRecipe } from '../../core/recipe/exportRecipe';
 import { validateLoadedModel, validateModel } from '../../core/validate/validateModel';
 import { answerCell, answerTiles } from './heatmapRequests';
 import { CoreOps, FromCoreWorker, ToCoreWorker, WorkerError } from './coreWorkerProtocol';
@@ -33,6 +34,8 @@ async function handle(msg: ToCoreWorker): Promise<CoreOps[typeof msg.op]['res']>
       const { path, ...req } = msg.req;
       return answerCell(store, path, req);
     }
+    case 'exportRecipe':
+      return exportRecipe(msg.req.options, msg.req.file, { overwrite: msg.req.overwrite });
     case 'forget':
       store.forget(msg.req.path);
       return null;

@@ -4,6 +4,8 @@
  * MaxqError on the host, so `isMaxqError` still tells user errors from bugs.
  */
 import type { CellDetail, CellRequest, HeatmapTiles, TileRequest } from '../../protocol/messages';
+import type { ExportedRecipe } from '../../core/recipe/exportRecipe';
+import type { SparsifyOptions } from '../../core/sparsify/options';
 import type { ModelSummary, ValidationReport } from '../../core/types';
 
 export interface InspectRequest {
@@ -29,6 +31,8 @@ export interface CoreOps {
   validate: { req: ValidateRequest; res: ValidationReport };
   tiles: { req: { path: string } & TileRequest; res: HeatmapTiles };
   cell: { req: { path: string } & CellRequest; res: CellDetail };
+  /** Writes a PyTorch recipe (and the demo data as .npy when the run uses it). */
+  exportRecipe: { req: { options: SparsifyOptions; file: string; overwrite: boolean }; res: ExportedRecipe };
   /** Drop every cache of this file (it changed on disk or its editor closed). */
   forget: { req: { path: string }; res: null };
 }

@@ -13,7 +13,7 @@ import { exportRecipe } from '../../../src/core/recipe/exportRecipe';
 import { checkRecipe, eventsPathFor, optionsFromRecipe, readRecipe, recipeFromOptions } from '../../../src/core/recipe/torchRecipe';
 import { readRunLog } from '../../../src/core/runlog/runLogParser';
 import type { SparsifyOptions } from '../../../src/core/sparsify/options';
-import { DEMO_MODEL, MAXQ_BIN, REPO_ROOT, tempDir } from '../fixtures';
+import { DEMO_MODEL, MAXQ_BIN, REPO_ROOT, tempDir, tinyCnn, writeModelFile } from '../fixtures';
 
 function opts(dir: string, over: Partial<SparsifyOptions> = {}): SparsifyOptions {
   return {
@@ -100,6 +100,11 @@ describe('exportRecipe and the CLI', () => {
     for (const p of [0, 300, 400, 783]) assert.ok(Math.abs(demo.inputs[p] - (px[17 * 784 + p] / 255 - 0.1307) / 0.3081) < 1e-5);
     assert.equal(Number((y.data as BigInt64Array)[17]), Number(demo.labels![0]));
     await assert.rejects(exportRecipe({ model: DEMO_MODEL, out: '', pattern: '2:4', method: 'maxq', epochs: 2, data: { kind: 'mnist-demo' } }, file), /exists already/);
+    // Another engine gets the digits as they are: a model of another input size must bring its own data.
+    const other = writeModelFile(dir, 'rgb.onnx', tinyCnn({ size: 8 }));
+    await assert.rejects(exportRecipe({ model: other, out: '', pattern: '2:4', method: 'maxq', epochs: 2, data: { kind: 'mnist-demo' } }, path.join(dir, 'r2.json')),
+      (e: Error) => e.message.includes(other) && /1×28×28 digits; this model's input is \[/.test(e.message));
+    assert.equal(fs.existsSync(path.join(dir, 'r2.json')), false);
   });
 
   it('maxq recipe, then maxq sparsify --recipe --events: the run follows the recipe and logs every event', () => {

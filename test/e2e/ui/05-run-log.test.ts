@@ -1,0 +1,147 @@
+/**
+ * Scale-out in the UI (issue 12):
+ *   1. *MaxQ: Follow Run Log* on a run-event log that another process (maxq_torch under torchrun) appends to:
+ *      the dashboard opens on what the file holds, updates as lines are appended (a half-written line waits for
+ *      its end), offers no Cancel (the run is not ours), and ends "completed" at the log's done event; Validate
+ *      then opens the validation view on the model that run wrote;
+ *   2. *Export PyTorch recipe…* in the sparsify form writes maxq-recipe.json beside the model and shows the
+ *      torchrun command.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Frame } from 'playwright-core';
+import { fixtureFiles } from '../lib/fixtures';
+import { pollUntil } from '../lib/proc';
+import { commandTitles, dashboard, form, statusDone, statusError, validation, wb } from '../lib/selectors';
+import { UiSuite } from '../lib/uiSuite';
+import { closeAllEditors, explorerContextCommand, setFieldValue, waitForExplorerRow, waitForWebviewStatus, webviewFrameWith } from '../lib/workbench';
+
+const LOG = 'resnet.maxq-2of4.torch.events.jsonl';
+const FOLLOW = 'MaxQ: Follow Run Log…';
+const LAYERS = ['conv2.weight', 'conv3.weight'];
+
+const line = (e: object) => JSON.stringify(e) + '\n';
+const epochLine = (epoch: number, coverage: number, valAccuracy: number) =>
+  line({ type: 'epoch', epoch, denseFraction: 1 - coverage, trainLoss: 0.9 / (epoch + 1), trainAccuracy: 0.8, valLoss: 0.7 / (epoch + 1), valAccuracy, coverage, layerCoverage: Object.fromEntries(LAYERS.map((l) => [l, coverage])) });
+
+/** The value of a `<dt>` fact in the dashboard's summary list. */
+async function fact(frame: Frame, name: string): Promise<string | undefined> {
+  return frame.locator(dashboard.summary).first().evaluate((dl: any, key: string) => {
+    for (const dt of Array.from(dl.querySelectorAll('dt')) as any[]) {
+      if ((dt.textContent ?? '').trim() === key) return ((dt.nextElementSibling?.textContent as string) ?? '').trim();
+    }
+    return undefined;
+  }, name);
+}
+
+async function waitForFact(frame: Frame, name: string, want: RegExp, timeoutMs = 15_000): Promise<string> {
+  let last: string | undefined;
+  return pollUntil(
+    async () => {
+      last = await fact(frame, name).catch(() => undefined);
+      return last !== undefined && want.test(last) ? last : undefined;
+    },
+    { timeoutMs, intervalMs: 250, what: `dashboard fact "${name}" to match ${want}` },
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; it reads "${last ?? '(absent)'}"`);
+  });
+}
+
+export const suite: UiSuite = {
+  name: 'run-log',
+  prepareWorkspace: (ws) => {
+    // What maxq_torch's rank 0 has written two epochs into a three-epoch run.
+    fs.writeFileSync(path.join(ws, LOG),
+      line({ type: 'start', runId: 'torch-1', model: 'resnet.onnx', pattern: '2:4', method: 'maxq', epochs: 3, stepsPerEpoch: 10, layers: LAYERS }) +
+      line({ type: 'phase', phase: 'fine-tune', detail: '3 epochs on 2 processes (gloo)' }) +
+      line({ type: 'step', epoch: 0, step: 9, globalStep: 9, loss: 0.8, lr: 0.01, stepMs: 40, denseFraction: 0.5 }) +
+      epochLine(0, 0.5, 0.71));
+  },
+  tests: [
+    {
+      name: 'Follow Run Log: the dashboard follows a growing torchrun log to its end, without a Cancel button',
+      timeoutMs: 120_000,
+      run: async (ctx) => {
+        const { page } = ctx;
+        const file = path.join(ctx.workspace, LOG);
+        await waitForExplorerRow(page, LOG, 30_000);
+        await explorerContextCommand(page, LOG, FOLLOW);
+        const dash = await webviewFrameWith(page, dashboard.coverageChart, 30_000);
+        await waitForFact(dash, 'epoch', /^1 of 3$/);
+        const following = await waitForFact(dash, 'following', new RegExp(LOG.replace(/\./g, '\\.')));
+        const status = ((await dash.locator(dashboard.status).first().textContent()) ?? '').trim();
+        if (!/RUNNING/.test(status)) throw new Error(`a followed run in progress reads "${status}"`);
+        if (await dash.locator('#cancel-run').first().isVisible()) throw new Error('a followed run offers Cancel, which cannot stop another process');
+        ctx.log(`following ${following}; status ${status}`);
+
+        // The trainer appends the next epoch: half a line first (it must wait), then the rest.
+        const next = epochLine(1, 1, 0.83);
+        fs.appendFileSync(file, next.slice(0, 30));
+        await page.waitForTimeout(1500);
+        const still = await fact(dash, 'epoch');
+        if (still !== '1 of 3') throw new Error(`after half a line the dashboard reads epoch "${still}"`);
+        const t0 = Date.now();
+        fs.appendFileSync(file, next.slice(30));
+        await waitForFact(dash, 'epoch', /^2 of 3$/);
+        await waitForFact(dash, 'val accuracy', /^83\.00\s*%$/);
+        ctx.log(`appended epoch shown after ${Date.now() - t0} ms`);
+        await ctx.shot('following-run-log');
+
+        // The run ends: the last epoch and the done event naming the model it wrote (relative to the log).
+        fs.appendFileSync(file, epochLine(2, 1, 0.86) + line({
+          type: 'done', output: fixtureFiles.sparse2of4, record: '',
+          summary: { output: fixtureFiles.sparse2of4, pattern: '2:4', method: 'maxq', epochs: 3, sparsifiedLayers: 2, denseAccuracy: 0.88, finalAccuracy: 0.86, metric: 'accuracy', validationPass: true, seconds: 93.5 },
+        }));
+        const { text } = await waitForWebviewStatus(page, dashboard.coverageChart, { status: dashboard.status, done: statusDone, error: statusError, timeoutMs: 15_000 });
+        if (!statusDone.test(text)) throw new Error(`the finished log reads "${text}"`);
+        const outcome = await dash.locator('#run-outcome').first().getAttribute('data-outcome');
+        if (outcome !== 'completed') throw new Error(`outcome "${outcome}" after the done event`);
+        await waitForFact(dash, 'final accuracy', /^86\.00\s*%$/);
+        await dash.locator(dashboard.coverageFinal).first().waitFor({ state: 'attached', timeout: 10_000 });
+        await page.waitForTimeout(400);
+        await ctx.shot('followed-run-done');
+
+        // The model that run wrote validates like any other.
+        await dash.locator('#validate-output').first().click();
+        const v = await webviewFrameWith(page, validation.row, 30_000);
+        await v.locator(validation.passRow).first().waitFor({ state: 'attached', timeout: 30_000 });
+        ctx.log(`validation view opened on ${fixtureFiles.sparse2of4}: ${await v.locator(validation.passRow).count()} passing rows`);
+      },
+    },
+    {
+      name: 'Export PyTorch recipe…: the form writes maxq-recipe.json and shows the torchrun command',
+      timeoutMs: 120_000,
+      run: async (ctx) => {
+        const { page } = ctx;
+        await closeAllEditors(page);
+        await explorerContextCommand(page, fixtureFiles.dense, commandTitles.sparsify);
+        const f = await webviewFrameWith(page, form.run, 30_000);
+        await setFieldValue(f, form.pattern, '2:4');
+        await setFieldValue(f, form.method, 'maxq');
+        await setFieldValue(f, form.epochs, '2');
+        await f.locator(form.dataMnistDemo).first().click().catch(() => undefined);
+        await setFieldValue(f, form.dataKind, 'mnist-demo');
+        await f.locator('#export-recipe').first().click();
+        // VS Code's save dialog (a quick input in the web workbench) opens beside the model with the name filled in.
+        const box = page.locator(wb.quickInputBox).first();
+        await box.waitFor({ state: 'visible', timeout: 15_000 });
+        const proposed = await box.inputValue();
+        if (!proposed.endsWith('maxq-recipe.json')) throw new Error(`the save dialog proposes "${proposed}"`);
+        await page.keyboard.press('Enter');
+        const cmd = f.locator('#recipe-command').first();
+        await cmd.waitFor({ state: 'visible', timeout: 60_000 });
+        const command = ((await cmd.textContent()) ?? '').trim();
+        if (!/torchrun --standalone --nproc_per_node=1 -m maxq_torch\.train --recipe maxq-recipe\.json --events \S+\.events\.jsonl/.test(command)) {
+          throw new Error(`the form shows "${command}"`);
+        }
+        const recipeFile = path.join(ctx.workspace, 'maxq-recipe.json');
+        const recipe = JSON.parse(fs.readFileSync(recipeFile, 'utf8'));
+        if (recipe.format !== 'maxq-recipe' || recipe.pattern !== '2:4' || recipe.epochs !== 2 || recipe.data?.kind !== 'npy') throw new Error(`recipe: ${JSON.stringify(recipe)}`);
+        if (!fs.existsSync(path.join(ctx.workspace, recipe.data.inputs))) throw new Error(`the demo data ${recipe.data.inputs} was not written beside the recipe`);
+        await f.locator('#recipe-info').first().scrollIntoViewIfNeeded().catch(() => undefined);
+        await ctx.shot('recipe-exported');
+        ctx.log(`recipe written; command: ${command}`);
+      },
+    },
+  ],
+};
