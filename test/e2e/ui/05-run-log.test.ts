@@ -125,8 +125,11 @@ export const suite: UiSuite = {
         // VS Code's save dialog (a quick input in the web workbench) opens beside the model with the name filled in.
         const box = page.locator(wb.quickInputBox).first();
         await box.waitFor({ state: 'visible', timeout: 15_000 });
-        const proposed = await box.inputValue();
-        if (!proposed.endsWith('maxq-recipe.json')) throw new Error(`the save dialog proposes "${proposed}"`);
+        // The dialog fills in the folder first, then the name.
+        let proposed = '';
+        await pollUntil(async () => ((proposed = await box.inputValue()).endsWith('maxq-recipe.json') ? true : undefined), { timeoutMs: 10_000, intervalMs: 200, what: 'the save dialog to propose maxq-recipe.json' })
+          .catch(() => { throw new Error(`the save dialog proposes "${proposed}"`); });
+        if (path.dirname(proposed) !== ctx.workspace) throw new Error(`the save dialog proposes ${proposed}, not beside the model in ${ctx.workspace}`);
         await page.keyboard.press('Enter');
         const cmd = f.locator('#recipe-command').first();
         await cmd.waitFor({ state: 'visible', timeout: 60_000 });
