@@ -128,5 +128,31 @@ export const suite: UiSuite = {
         }
       },
     },
+    {
+      name: 'the sparsify form on the ViT: its layer table stays inside the form (scrolls, no page overflow)',
+      timeoutMs: 90_000,
+      run: async (ctx) => {
+        const { page } = ctx;
+        await closeAllEditors(page);
+        await explorerContextCommand(page, VIT, commandTitles.sparsify);
+        const f = await webviewFrameWith(page, '#layer-table', 60_000);
+        await pollUntil(async () => ((await f.locator('#layer-table tbody tr').count()) >= 8 ? true : undefined), { timeoutMs: 30_000, what: 'the ViT layer rows in the form' });
+        const m = await f.evaluate(() => {
+          const d = (globalThis as any).document;
+          const doc = d.documentElement;
+          const table = d.querySelector('#layer-table');
+          const box = table.closest('.table-scroll');
+          const form = d.querySelector('#sparsify-form');
+          return {
+            page: doc.scrollWidth, view: doc.clientWidth, form: form.getBoundingClientRect().right,
+            box: box ? box.getBoundingClientRect().right : null, rows: table.querySelectorAll('tbody tr').length,
+          };
+        });
+        ctx.log(`ViT form: ${m.rows} layer rows; page ${m.page}px in ${m.view}px; table box right ${m.box}, form right ${m.form}`);
+        await ctx.shot('vit-sparsify-form');
+        if (m.page > m.view + 1) throw new Error(`the form overflows the page: ${m.page}px wide in ${m.view}px`);
+        if (m.box === null || m.box > m.form + 1) throw new Error(`the layer table is not inside its scroll box within the form: ${JSON.stringify(m)}`);
+      },
+    },
   ],
 };
