@@ -6,9 +6,10 @@ import * as fs from 'fs';
 import { BenchModule, BenchResult } from './harness';
 import { masksBench } from './masks.bench';
 import { trainStepBench } from './trainStep.bench';
+import { modelIoBench } from './modelIo.bench';
 
 /** The registry: one entry per bench module, run in this order. */
-export const BENCHES: BenchModule[] = [masksBench, trainStepBench];
+export const BENCHES: BenchModule[] = [masksBench, trainStepBench, modelIoBench];
 
 export interface BenchReport {
   node: string;

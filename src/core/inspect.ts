@@ -44,5 +44,6 @@ export function summarizeModel(model: OnnxModel, opts: InspectOptions = {}): Mod
 }
 
 export async function inspectModel(path: string, opts: InspectOptions = {}): Promise<ModelSummary> {
-  return summarizeModel(await OnnxModel.load(path), opts);
+  // open(): shapes and graph only; no tensor byte is read.
+  return summarizeModel(await OnnxModel.open(path), opts);
 }

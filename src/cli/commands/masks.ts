@@ -1,24 +1,37 @@
 /**
  * maxq masks: per selected layer, the hard and soft mask in the weight's storage layout, as JSON (small
  * models) or safetensors (big ones).
+ *
+ * The model is opened for reading (its weights stay in the file and are read layer by layer with positioned
+ * reads); each layer's masks are computed in canonical order and written in the storage layout (no copy when
+ * the two agree), straight to their place in the safetensors file while the next layer is computed. Memory
+ * stays near one layer, not the model. `--pack-hard` stores hard masks as bits (see core/masks/packedMask.ts).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { OnnxModel } from '../../core/onnx/onnxModel';
 import { usageError } from '../../core/errors';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
-import { writeSafetensors } from '../../core/io/safetensors';
+import { SafetensorsSpec, SafetensorsStream } from '../../core/io/safetensors';
+import { HARD_PACKING_BITS } from '../../core/io/maskFile';
 import { DenseFractionSchedule } from '../../core/masks/denseFractionSchedule';
+import { computeLayerMask } from '../../core/masks/layerMask';
 import { NmPattern } from '../../core/masks/nmPattern';
-import { computeModelMasks, maskToStorage } from '../../core/sparsify/layerMasks';
+import { packBits, packedLength } from '../../core/masks/packedMask';
+import { CanonicalWeight } from '../../core/masks/canonicalWeight';
+import { loadLayerWeight, maskInSourceLayout } from '../../core/layers/layerWeights';
+import { selectedLayers } from '../../core/sparsify/layerMasks';
 import { MaskMethod, ScheduleKind } from '../../core/types';
 import { list, num, onePositional, parse, requireStr, str } from '../args';
+import { ProgressLine } from '../format';
 
 export const usage =
-  'maxq masks <model.onnx> --pattern N:M [--method maxq|magnitude|srste] [--schedule linear|cubic|cos|exp --decay-start S --decay-end E --epoch e] [--include NAMES] [--exclude NAMES] --out <masks.json|masks.safetensors>';
+  'maxq masks <model.onnx> --pattern N:M [--method maxq|magnitude|srste] [--schedule linear|cubic|cos|exp --decay-start S --decay-end E --epoch e] [--include NAMES] [--exclude NAMES] [--pack-hard] --out <masks.json|masks.safetensors>';
 
 /** JSON holds every value as text; past this many weights safetensors is the sane format. */
 const JSON_MAX_WEIGHTS = 4_000_000;
+/** Progress is drawn (on a terminal) for models at least this large. */
+const PROGRESS_MIN_WEIGHTS = 1_000_000;
 
 export function denseFractionFromArgs(schedule: string | undefined, start: number | undefined, end: number | undefined, epoch: number | undefined): number {
   if (schedule === undefined && start === undefined && end === undefined && epoch === undefined) return 0;
@@ -27,10 +40,22 @@ export function denseFractionFromArgs(schedule: string | undefined, start: numbe
   return sched.at(e);
 }
 
+interface JsonLayer {
+  name: string;
+  shape: number[];
+  N: number;
+  M: number;
+  numBlocks: number;
+  numDenseBlocks: number;
+  hard: number[];
+  soft: number[];
+}
+
 export async function masksCommand(argv: string[]): Promise<number> {
   const p = parse(argv, {
     pattern: { type: 'string' }, method: { type: 'string' }, schedule: { type: 'string' }, 'decay-start': { type: 'string' },
     'decay-end': { type: 'string' }, epoch: { type: 'string' }, include: { type: 'string' }, exclude: { type: 'string' }, out: { type: 'string' },
+    'pack-hard': { type: 'boolean' },
   }, usage);
   const file = onePositional(p, 'model file', usage);
   const pattern = NmPattern.parse(requireStr(p, 'pattern', usage));
@@ -39,33 +64,70 @@ export async function masksCommand(argv: string[]): Promise<number> {
   const out = requireStr(p, 'out', usage);
   const format = out.endsWith('.safetensors') ? 'safetensors' : out.endsWith('.json') ? 'json' : null;
   if (!format) throw usageError(`--out must end in .json or .safetensors, got ${out}`);
+  const packHard = Boolean(p.values['pack-hard']);
+  if (packHard && format !== 'safetensors') throw usageError('--pack-hard is for .safetensors output (JSON lists every value)');
   const outDir = path.dirname(path.resolve(out));
   if (!fs.statSync(outDir, { throwIfNoEntry: false })?.isDirectory()) throw usageError(`output folder ${outDir} does not exist`);
   const denseFraction = denseFractionFromArgs(str(p, 'schedule'), num(p, 'decay-start', { integer: true, min: 0 }), num(p, 'decay-end', { integer: true, min: 0 }), num(p, 'epoch', { integer: true, min: 0 }));
 
-  const model = await OnnxModel.load(file);
-  const layers: { name: string; shape: number[]; N: number; M: number; numBlocks: number; numDenseBlocks: number; hard: Uint8Array; soft: Float32Array }[] = [];
-  let total = 0;
-  for await (const { layer, mask } of computeModelMasks(model, { pattern, method, denseFraction, include: list(p, 'include'), exclude: list(p, 'exclude') })) {
-    const hard = Uint8Array.from(maskToStorage(model, layer, mask.hard));
-    const soft = maskToStorage(model, layer, mask.soft);
-    total += soft.length;
-    if (format === 'json' && total > JSON_MAX_WEIGHTS) {
-      throw usageError(`the masks hold over ${JSON_MAX_WEIGHTS.toLocaleString('en-US')} values; write them as .safetensors instead of JSON`);
-    }
-    layers.push({ name: layer.name, shape: layer.storageShape, N: pattern.n, M: pattern.m, numBlocks: mask.numBlocks, numDenseBlocks: mask.numDenseBlocks, hard, soft });
+  const model = await OnnxModel.open(file);
+  const layers = selectedLayers(model, { pattern, include: list(p, 'include'), exclude: list(p, 'exclude') });
+  const counts = layers.map((l) => l.storageShape.reduce((a, b) => a * b, 1));
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (format === 'json' && total > JSON_MAX_WEIGHTS) {
+    throw usageError(`the masks hold over ${JSON_MAX_WEIGHTS.toLocaleString('en-US')} values; write them as .safetensors instead of JSON`);
   }
   const meta = { pattern: pattern.toString(), method, denseFraction, model: file };
-  if (format === 'json') {
-    const doc = { ...meta, layers: layers.map((l) => ({ ...l, hard: Array.from(l.hard), soft: Array.from(l.soft) })) };
-    await writeFileAtomic(out, Buffer.from(JSON.stringify(doc)));
-  } else {
-    const entries = layers.flatMap((l) => [
-      { name: `${l.name}.hard`, dtype: 'U8' as const, shape: l.shape, data: l.hard },
-      { name: `${l.name}.soft`, dtype: 'F32' as const, shape: l.shape, data: l.soft },
+  let stream: SafetensorsStream | undefined;
+  if (format === 'safetensors') {
+    const specs: SafetensorsSpec[] = layers.flatMap((l, i) => [
+      { name: `${l.name}.hard`, dtype: 'U8' as const, shape: packHard ? [packedLength(counts[i])] : l.storageShape },
+      { name: `${l.name}.soft`, dtype: 'F32' as const, shape: l.storageShape },
     ]);
-    writeSafetensors(out, entries, { ...Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, String(v)])), layers: JSON.stringify(layers.map((l) => ({ name: l.name, shape: l.shape, N: l.N, M: l.M }))) });
+    const metadata: Record<string, string> = {
+      ...Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, String(v)])),
+      layers: JSON.stringify(layers.map((l) => ({ name: l.name, shape: l.storageShape, N: pattern.n, M: pattern.m }))),
+    };
+    if (packHard) metadata.hard_packing = HARD_PACKING_BITS;
+    stream = await SafetensorsStream.create(out, specs, metadata);
   }
-  process.stderr.write(`wrote masks of ${layers.length} layers (${pattern} ${method}, dense fraction ${denseFraction}) to ${out}\n`);
+  const progress = total >= PROGRESS_MIN_WEIGHTS ? new ProgressLine() : undefined;
+  const jsonLayers: JsonLayer[] = [];
+  try {
+    // The next layer's weights are read (positioned read, on libuv's pool) while this one is computed.
+    const load = (i: number): Promise<CanonicalWeight> | undefined => {
+      if (i >= layers.length) return undefined;
+      const w = loadLayerWeight(model, layers[i], { readOnly: true });
+      w.catch(() => undefined); // awaited in turn below
+      return w;
+    };
+    let next = load(0);
+    let done = 0;
+    for (let i = 0; i < layers.length; i++) {
+      const layer = layers[i];
+      const weight = await (next as Promise<CanonicalWeight>);
+      next = load(i + 1);
+      progress?.update(done / total, `masks: ${layer.name}`);
+      const mask = computeLayerMask(weight, pattern, method, denseFraction, layer.name);
+      const hard = maskInSourceLayout(model, layer, mask.hard);
+      const soft = maskInSourceLayout(model, layer, mask.soft);
+      if (stream) {
+        await stream.write(packHard ? packBits(hard) : hard);
+        await stream.write(soft);
+      } else {
+        jsonLayers.push({ name: layer.name, shape: layer.storageShape, N: pattern.n, M: pattern.m, numBlocks: mask.numBlocks, numDenseBlocks: mask.numDenseBlocks, hard: Array.from(hard), soft: Array.from(soft) });
+      }
+      done += counts[i];
+    }
+    progress?.update(1, 'masks: writing');
+    if (stream) await stream.commit();
+    else await writeFileAtomic(out, Buffer.from(JSON.stringify({ ...meta, layers: jsonLayers })));
+  } catch (e) {
+    await stream?.abort();
+    throw e;
+  } finally {
+    progress?.done();
+  }
+  process.stderr.write(`wrote masks of ${layers.length} layers (${pattern} ${method}, dense fraction ${denseFraction}${packHard ? ', hard masks bit-packed' : ''}) to ${out}\n`);
   return 0;
 }

@@ -78,6 +78,20 @@ export class StagedFile {
     this.position += bytes.length;
   }
 
+  /**
+   * Writes `bytes` at `position` (one positioned write, split only past 1 GiB); does not move `position`, so
+   * several writes at known offsets may be in flight at once. The bytes must not change until it resolves.
+   */
+  async writeAt(bytes: Uint8Array, position: number): Promise<void> {
+    if (!this.fh) throw new Error(`staged file for ${this.target} is closed`);
+    let off = 0;
+    while (off < bytes.length) {
+      const n = Math.min(MAX_WRITE, bytes.length - off);
+      const { bytesWritten } = await this.fh.write(bytes, off, n, position + off);
+      off += bytesWritten;
+    }
+  }
+
   /** fsync and close; the file is complete but not yet in place. */
   async finish(): Promise<void> {
     if (!this.fh) return;

@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 import { inputError, usageError } from '../errors';
-import { writeFileAtomicSync, writeFullySync } from './atomicWrite';
+import { StagedFile, writeFileAtomicSync, writeFullySync } from './atomicWrite';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
 
@@ -85,8 +85,11 @@ function bytesOf(data: SafetensorsData): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** A tensor's name, dtype and shape: what the header needs before any data exists. */
+export type SafetensorsSpec = Pick<SafetensorsEntry, 'name' | 'dtype' | 'shape'>;
+
 /** The header bytes (length prefix included) for entries laid out back to back in the given order. */
-function headerFor(entries: readonly SafetensorsEntry[], metadata: Record<string, string> | undefined): Uint8Array {
+function headerFor(entries: readonly SafetensorsSpec[], metadata: Record<string, string> | undefined): Uint8Array {
   // Null prototype: tensor names like 'constructor' or '__proto__' must be plain keys.
   const header: Record<string, unknown> = Object.create(null);
   if (metadata && Object.keys(metadata).length > 0) {
@@ -136,6 +139,84 @@ export function writeSafetensors(file: string, entries: readonly SafetensorsEntr
   });
 }
 
+
+function checkData(e: SafetensorsSpec, data: SafetensorsData): void {
+  const spec = DTYPES[e.dtype];
+  if (!spec.accepts(data)) throw usageError(`safetensors '${e.name}' is ${e.dtype} but its data is a ${data.constructor.name}`);
+  if (data.length !== product(e.shape)) throw usageError(`safetensors '${e.name}' has shape [${e.shape.join(', ')}] but ${data.length} elements`);
+}
+
+/**
+ * A safetensors file written tensor by tensor as the data becomes available (e.g. one layer's mask at a time):
+ * the header is written first from the specs, then each tensor with one positioned write at its own offset,
+ * which runs while the caller computes the next one (one write in flight at a time). Atomic like
+ * `writeSafetensors`: a temp file beside the target, fsynced and renamed by `commit()`; `abort()` removes it.
+ */
+export class SafetensorsStream {
+  private next = 0;
+  private inFlight: Promise<void> = Promise.resolve();
+  private failed: unknown;
+
+  private constructor(readonly file: string, private readonly staged: StagedFile, private readonly specs: readonly SafetensorsSpec[], private readonly offsets: number[]) {}
+
+  /** Starts the file (the header is written at once); tensors must then be written in the order of `specs`. */
+  static async create(file: string, specs: readonly SafetensorsSpec[], metadata?: Record<string, string>): Promise<SafetensorsStream> {
+    const header = headerFor(specs, metadata);
+    const offsets: number[] = [];
+    let at = header.length;
+    for (const e of specs) {
+      offsets.push(at);
+      at += product(e.shape) * DTYPES[e.dtype].size;
+    }
+    let staged: StagedFile;
+    try {
+      staged = await StagedFile.create(file);
+    } catch (e) {
+      throw inputError(file, `cannot write safetensors file: ${(e as Error).message}`);
+    }
+    const stream = new SafetensorsStream(file, staged, specs, offsets);
+    stream.launch(header, 0);
+    return stream;
+  }
+
+  /** Queues the next tensor's bytes; resolves once the previous write is done (the data must stay unchanged until commit). */
+  async write(data: SafetensorsData): Promise<void> {
+    const e = this.specs[this.next];
+    if (!e) throw usageError(`safetensors ${this.file}: more tensors written than the ${this.specs.length} declared`);
+    checkData(e, data);
+    await this.settled();
+    this.launch(bytesOf(data), this.offsets[this.next++]);
+  }
+
+  /** Waits for the writes, fsyncs and renames the file into place. Every declared tensor must have been written. */
+  async commit(): Promise<void> {
+    if (this.next !== this.specs.length) throw usageError(`safetensors ${this.file}: ${this.next} of ${this.specs.length} declared tensors written`);
+    await this.settled();
+    try {
+      await this.staged.commit();
+    } catch (e) {
+      await this.staged.abort();
+      throw inputError(this.file, `cannot write safetensors file: ${(e as Error).message}`);
+    }
+  }
+
+  /** Removes the temp file (after any write in flight). Safe to call more than once. */
+  async abort(): Promise<void> {
+    await this.inFlight.catch(() => undefined);
+    await this.staged.abort();
+  }
+
+  private launch(bytes: Uint8Array, position: number): void {
+    this.inFlight = this.staged.writeAt(bytes, position).catch((e) => {
+      this.failed ??= e;
+    });
+  }
+
+  private async settled(): Promise<void> {
+    await this.inFlight;
+    if (this.failed !== undefined) throw inputError(this.file, `cannot write safetensors file: ${(this.failed as Error).message}`);
+  }
+}
 
 /** Atomic write (temp file + fsync + rename); file-system failures are reported against the file. */
 function writeAtomically(file: string, write: (fd: number) => void): void {

@@ -25,9 +25,13 @@ function resolved(model: OnnxModel, layer: LayerInfo) {
   return r;
 }
 
-export async function loadLayerWeight(model: OnnxModel, layer: LayerInfo): Promise<CanonicalWeight> {
+/**
+ * The layer's weight in canonical OIHW float32. With `readOnly` (checks, masks) the values may be a view on the
+ * model's file buffer, so they must not be changed; without it they are the caller's own copy.
+ */
+export async function loadLayerWeight(model: OnnxModel, layer: LayerInfo, opts: { readOnly?: boolean } = {}): Promise<CanonicalWeight> {
   const r = resolved(model, layer);
-  const consumerView = await readResolvedFloat32(model, r);
+  const consumerView = await readResolvedFloat32(model, r, opts);
   const [O, I, Kh, Kw] = layer.canonicalShape;
   const data = layer.storageTransposed ? toCanonical(consumerView, [I, O], true) : consumerView;
   return { data, O, I, Kh, Kw };
@@ -39,4 +43,19 @@ export function canonicalToSource(model: OnnxModel, layer: LayerInfo, canonical:
   const [O, I] = layer.canonicalShape;
   const consumerView = layer.storageTransposed ? fromCanonical(canonical, [I, O], true) : canonical;
   return toSourceLayout(r, consumerView);
+}
+
+/**
+ * A canonical mask (hard 0/1 bytes or soft floats) in the source tensor's layout, same array type. When the
+ * layer's weight is stored in canonical order (no [in, out] storage, no Transpose on the way) that is the mask
+ * itself, with no copy; otherwise one converting pass (hard masks through float32 only for Transpose chains).
+ */
+export function maskInSourceLayout<T extends Float32Array | Uint8Array>(model: OnnxModel, layer: LayerInfo, canonical: T): T {
+  const r = resolved(model, layer);
+  const chainTransposes = r.via.some((s) => s.op === 'Transpose');
+  if (!layer.storageTransposed && !chainTransposes) return canonical;
+  const [O, I] = layer.canonicalShape;
+  if (!chainTransposes) return fromCanonical(canonical, [I, O], true);
+  if (canonical instanceof Float32Array) return canonicalToSource(model, layer, canonical) as T;
+  return Uint8Array.from(canonicalToSource(model, layer, Float32Array.from(canonical))) as T;
 }

@@ -8,7 +8,8 @@ import { inputError, MaxqError } from '../errors';
 import { onnx } from './proto';
 import { dataTypeName, isReadable, NativeArray, nativeCtor, storageBytes } from './dtypes';
 import { readExternalBytes } from './externalData';
-import { nativeFromOwnedBytes, nativeFromRaw, nativeFromTyped, nativeToFloat32 } from './tensorCodec';
+import { nativeFromOwnedBytes, nativeFromRaw, nativeFromTyped, nativeToFloat32, nativeViewOfRaw } from './tensorCodec';
+import { DEFAULT_LAZY_MIN, FileRange, readFileRange, readSkeleton } from './skeleton';
 import { constantEntry, makeEntry, TensorEntry, TensorInfo } from './tensorTable';
 import { forEachTensor, isExternal } from './tensorWalk';
 import { toNumber } from './int64';
@@ -51,18 +52,47 @@ function isDefaultDomain(domain: string | null | undefined): boolean {
   return !domain || domain === 'ai.onnx';
 }
 
+export interface OpenOptions {
+  /** raw_data payloads at least this long stay in the file until read (default 4096 bytes). */
+  lazyMin?: number;
+}
+
+async function statModelFile(file: string): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw inputError(file, 'file not found');
+    throw inputError(file, `cannot read the file: ${(e as Error).message}`);
+  }
+  if (st.isDirectory()) throw inputError(file, 'is a directory, not an ONNX model file');
+  if (!st.isFile()) throw inputError(file, 'is not a regular file');
+  if (st.size === 0) throw inputError(file, 'the file is empty');
+}
+
 export class OnnxModel {
   readonly model: onnx.ModelProto;
   readonly graph: onnx.GraphProto;
   private readonly tensors = new Map<string, TensorEntry>();
   private readonly producers = new Map<string, onnx.INodeProto>();
   private readonly consumers = new Map<string, onnx.INodeProto[]>();
+  /** Where the weights left in the file are (models from `open`), keyed by entry. */
+  private readonly lazy = new Map<TensorEntry, FileRange>();
 
-  /** `bytes` are the file as loaded; the writer copies untouched parts from them, so they must not be mutated. */
-  private constructor(readonly path: string, readonly bytes: Uint8Array, model: onnx.ModelProto) {
+  /**
+   * `bytes` are the file as loaded (or, for `open`, its skeleton without the weight bytes); the writer copies
+   * untouched parts from the whole file's bytes, so they must not be mutated.
+   */
+  private constructor(readonly path: string, private readonly fileBytes: Uint8Array, model: onnx.ModelProto, lazyRaw?: (FileRange | undefined)[]) {
     this.model = model;
     this.graph = model.graph as onnx.GraphProto;
-    for (const t of this.graph.initializer) this.tensors.set(t.name ?? '', makeEntry(path, t, 'initializer'));
+    this.graph.initializer.forEach((t, i) => {
+      const range = lazyRaw?.[i];
+      const e = makeEntry(path, t, 'initializer', undefined, range?.length);
+      if (range) this.lazy.set(e, range);
+      this.tensors.set(t.name ?? '', e);
+    });
     for (const n of this.graph.node) {
       for (const out of n.output ?? []) if (out) this.producers.set(out, n);
       for (const inp of n.input ?? []) {
@@ -79,18 +109,9 @@ export class OnnxModel {
     }
   }
 
+  /** The whole file in memory: what the writer and every rewrite need. */
   static async load(file: string): Promise<OnnxModel> {
-    let st: fs.Stats;
-    try {
-      st = await fs.promises.stat(file);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw inputError(file, 'file not found');
-      throw inputError(file, `cannot read the file: ${(e as Error).message}`);
-    }
-    if (st.isDirectory()) throw inputError(file, 'is a directory, not an ONNX model file');
-    if (!st.isFile()) throw inputError(file, 'is not a regular file');
-    if (st.size === 0) throw inputError(file, 'the file is empty');
+    await statModelFile(file);
     let bytes: Buffer;
     try {
       bytes = await fs.promises.readFile(file);
@@ -98,6 +119,40 @@ export class OnnxModel {
       throw inputError(file, `cannot read the file: ${(e as Error).message}`);
     }
     return OnnxModel.fromBytes(bytes, file);
+  }
+
+  /**
+   * For reading only (inspect, validate, masks, the inspector): the structure is read without the weight bytes,
+   * which stay in the file and are read with positioned reads when a tensor is used, each into its own aligned
+   * buffer. Peak memory is the largest tensor in use, not the file. Same checks and errors as `load`; a model
+   * opened this way cannot be rewritten (`bytes` throws): use `load` for that.
+   */
+  static async open(file: string, opts: OpenOptions = {}): Promise<OnnxModel> {
+    await statModelFile(file);
+    let skeleton: ReturnType<typeof readSkeleton>;
+    try {
+      skeleton = readSkeleton(file, opts.lazyMin ?? DEFAULT_LAZY_MIN);
+    } catch (e) {
+      throw inputError(file, `cannot read the file: ${(e as Error).message}`);
+    }
+    if (!skeleton) return OnnxModel.load(file);
+    try {
+      return new OnnxModel(file, skeleton.bytes, decodeModel(skeleton.bytes, file), skeleton.lazyRaw);
+    } catch {
+      // A problem the scan let through: decoding the whole file reports it exactly as `load` always has.
+      return OnnxModel.load(file);
+    }
+  }
+
+  /** Whether some weights were left in the file (`open`): such a model is for reading only. */
+  get isLazy(): boolean {
+    return this.lazy.size > 0;
+  }
+
+  /** The whole file's bytes (not for models from `open` that left weights in the file). */
+  get bytes(): Uint8Array {
+    if (this.isLazy) throw new Error(`${this.path} was opened for reading only (its weights stay in the file); load it with OnnxModel.load to rewrite it`);
+    return this.fileBytes;
   }
 
   /** `file` names the model in messages and is the base for external data locations. */
@@ -161,7 +216,24 @@ export class OnnxModel {
     return this.tensors.get(name);
   }
 
+  /**
+   * A tensor's values in a fresh array the caller may change. Models from `open` read the bytes from the file
+   * (positioned read, no other copy); otherwise the bytes are copied out of the file buffer.
+   */
   async readTensor(name: string): Promise<TensorData> {
+    return this.read(name, false);
+  }
+
+  /**
+   * Like `readTensor`, but for reading only: where the stored bytes can be used in place (little-endian host,
+   * offset aligned to the element size) the array is a view on the model's file buffer and must not be changed.
+   * Misaligned tensors are copied (that tensor only), and models from `open` read into a fresh buffer anyway.
+   */
+  async readTensorView(name: string): Promise<TensorData> {
+    return this.read(name, true);
+  }
+
+  private async read(name: string, view: boolean): Promise<TensorData> {
     const e = this.tensors.get(name);
     if (!e) throw inputError(this.path, `tensor '${shown(name)}' is not an initializer or Constant in this model`);
     const { dims, dataType, elementCount: count, storage } = e.info;
@@ -173,7 +245,11 @@ export class OnnxModel {
     try {
       let data: NativeArray;
       if (storage === 'empty') data = new (nativeCtor(dataType) as NonNullable<ReturnType<typeof nativeCtor>>)(0);
-      else if (storage === 'raw') data = nativeFromRaw(dataType, e.proto.rawData as Uint8Array, count);
+      else if (storage === 'raw') {
+        const range = this.lazy.get(e);
+        if (range) data = nativeFromOwnedBytes(dataType, await this.readRange(name, range), count);
+        else data = (view ? nativeViewOfRaw : nativeFromRaw)(dataType, e.proto.rawData as Uint8Array, count);
+      }
       else if (storage === 'external') {
         const bytes = await readExternalBytes(this.path, name, e.externalRef!, storageBytes(dataType, count) as number);
         data = nativeFromOwnedBytes(dataType, bytes, count);
@@ -186,9 +262,29 @@ export class OnnxModel {
     }
   }
 
-  /** Values as float32, whatever the stored numeric type. */
+  /** Values as float32, whatever the stored numeric type (a fresh array). */
   async readFloat32(name: string): Promise<Float32Array> {
     const t = await this.readTensor(name);
     return nativeToFloat32(t.dataType, t.data);
+  }
+
+  /** Values as float32 for reading only: float32 tensors may be views on the file buffer (see readTensorView). */
+  async readFloat32View(name: string): Promise<Float32Array> {
+    const t = await this.readTensorView(name);
+    return nativeToFloat32(t.dataType, t.data);
+  }
+
+  /** A weight left in the file by `open`: one positioned read. */
+  private async readRange(name: string, range: FileRange): Promise<Uint8Array> {
+    try {
+      return await readFileRange(this.path, range);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw inputError(this.path, `tensor '${shown(name)}' cannot be read: the file was removed after it was opened`);
+      if (err instanceof RangeError && /ends at byte/.test(err.message)) {
+        throw inputError(this.path, `tensor '${shown(name)}' cannot be read: the file changed after it was opened (${err.message}, the tensor needs bytes ${range.offset}..${range.offset + range.length})`);
+      }
+      throw inputError(this.path, `tensor '${shown(name)}' cannot be read: ${(err as Error).message}`);
+    }
   }
 }

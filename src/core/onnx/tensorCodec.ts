@@ -35,6 +35,17 @@ export function nativeFromRaw(dataType: number, bytes: Uint8Array, count: number
   return new ctor(copy.buffer);
 }
 
+/**
+ * Little-endian bytes → native array for reading only: a view on the same bytes when the host is little-endian
+ * and the offset is aligned to the element size (no copy), otherwise an aligned copy as `nativeFromRaw` makes.
+ */
+export function nativeViewOfRaw(dataType: number, bytes: Uint8Array, count: number): NativeArray {
+  const ctor = ctorFor(dataType);
+  const size = ctor.BYTES_PER_ELEMENT;
+  if (!HOST_LITTLE_ENDIAN || bytes.byteOffset % size !== 0 || bytes.length < count * size) return nativeFromRaw(dataType, bytes, count);
+  return new (ctor as unknown as new (b: ArrayBufferLike, o: number, n: number) => NativeArray)(bytes.buffer, bytes.byteOffset, count);
+}
+
 /** Like nativeFromRaw for a buffer nobody else holds (just read from disk): reuses it instead of copying. */
 export function nativeFromOwnedBytes(dataType: number, bytes: Uint8Array, count: number): NativeArray {
   const ctor = ctorFor(dataType);

@@ -81,8 +81,11 @@ function sizeMismatch(file: string, name: string, dims: number[], count: number,
   return inputError(file, `tensor '${shown(name)}': declares dims [${dims.join(', ')}] (${count} elements, ${need} ${unit}) but holds ${held} ${unit}`);
 }
 
-/** Validates one tensor and works out how it is stored. */
-export function makeEntry(file: string, t: onnx.ITensorProto, source: TensorInfo['source'], nodeName?: string): TensorEntry {
+/**
+ * Validates one tensor and works out how it is stored. `rawLength`: the length of its raw_data when the payload
+ * was left in the file (models opened for reading), instead of `t.rawData`.
+ */
+export function makeEntry(file: string, t: onnx.ITensorProto, source: TensorInfo['source'], nodeName?: string, rawLength?: number): TensorEntry {
   const name = t.name ?? '';
   const dataType = t.dataType ?? 0;
   const { dims, count } = checkDims(file, t);
@@ -98,7 +101,7 @@ export function makeEntry(file: string, t: onnx.ITensorProto, source: TensorInfo
     entry.externalRef = ref;
     return entry;
   }
-  const raw = t.rawData?.length ?? 0;
+  const raw = rawLength ?? t.rawData?.length ?? 0;
   if (raw > 0) {
     if (need !== undefined && raw !== need) throw sizeMismatch(file, name, dims, count, need, raw);
     info.storage = 'raw';

@@ -98,8 +98,11 @@ function castTo(values: Float32Array, to: number): Float32Array {
   return values; // float32 and float64 hold every float32 value
 }
 
-/** The weight's values exactly as the consumer sees them: dequantized, cast and transposed. */
-export async function readResolvedFloat32(model: OnnxModel, r: ResolvedWeight): Promise<Float32Array> {
+/**
+ * The weight's values exactly as the consumer sees them: dequantized, cast and transposed. With `readOnly`, a
+ * float32 source that needs no conversion may come back as a view on the model's file buffer (no copy).
+ */
+export async function readResolvedFloat32(model: OnnxModel, r: ResolvedWeight, opts: { readOnly?: boolean } = {}): Promise<Float32Array> {
   let dims = [...r.sourceDims];
   let values: Float32Array;
   const dqIndex = r.via.findIndex((s) => s.op === 'DequantizeLinear');
@@ -108,7 +111,7 @@ export async function readResolvedFloat32(model: OnnxModel, r: ResolvedWeight): 
     const params = await readDequantParams(model, dqNode, dims);
     values = dequantize((await model.readTensor(r.source)).data, dims, params);
   } else {
-    values = await model.readFloat32(r.source);
+    values = opts.readOnly ? await model.readFloat32View(r.source) : await model.readFloat32(r.source);
   }
   for (const s of r.via) {
     if (s.op === 'Cast') values = castTo(values, s.to as number);

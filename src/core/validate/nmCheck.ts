@@ -93,3 +93,96 @@ export function zeroFraction(data: Float32Array): number {
   for (let i = 0; i < keys.length; i++) nonZero += -(keys[i] & MAGNITUDE_MASK) >>> 31;
   return (data.length - nonZero) / data.length;
 }
+
+export interface LayerNmStats {
+  detected: { n: number; m: number } | null;
+  zeroFraction: number;
+  /** The check against `pattern`, when one was given. */
+  check?: NmCheckResult;
+}
+
+/** Non-zeros of every group of 4 input channels at each kernel position: counts[c4 * KK + p]; and their total. */
+function countFours(keys: Int32Array, chunks4: number, KK: number): { counts: Uint8Array; nonZero: number } {
+  const counts = new Uint8Array(chunks4 * KK);
+  let nonZero = 0;
+  if (KK === 1) {
+    for (let c = 0, i = 0; c < chunks4; c++, i += 4) {
+      // (−key) >>> 31 is 1 exactly when key > 0: the value is not ±0 (NaN counts as non-zero).
+      const nz = (-(keys[i] & MAGNITUDE_MASK) >>> 31) + (-(keys[i + 1] & MAGNITUDE_MASK) >>> 31) +
+        (-(keys[i + 2] & MAGNITUDE_MASK) >>> 31) + (-(keys[i + 3] & MAGNITUDE_MASK) >>> 31);
+      counts[c] = nz;
+      nonZero += nz;
+    }
+    return { counts, nonZero };
+  }
+  const KK2 = 2 * KK, KK3 = 3 * KK;
+  for (let c = 0, base = 0, k = 0; c < chunks4; c++, base += 4 * KK) {
+    for (let i = base, end = base + KK; i < end; i++, k++) {
+      const nz = (-(keys[i] & MAGNITUDE_MASK) >>> 31) + (-(keys[i + KK] & MAGNITUDE_MASK) >>> 31) +
+        (-(keys[i + KK2] & MAGNITUDE_MASK) >>> 31) + (-(keys[i + KK3] & MAGNITUDE_MASK) >>> 31);
+      counts[k] = nz;
+      nonZero += nz;
+    }
+  }
+  return { counts, nonZero };
+}
+
+/** Largest count of a group of `per` consecutive chunks of 4 (stops once a group is fully dense). */
+function groupMax(counts: Uint8Array, chunks4: number, KK: number, per: number): number {
+  const full = 4 * per;
+  let max = 0;
+  if (per === 1) {
+    for (let k = 0; k < counts.length; k++) if (counts[k] > max && (max = counts[k]) === full) return max;
+    return max;
+  }
+  for (let first = 0, end = chunks4 * KK; first < end; first += per * KK) {
+    for (let p = 0; p < KK; p++) {
+      let nz = 0;
+      for (let j = 0, k = first + p; j < per; j++, k += KK) nz += counts[k];
+      if (nz > max && (max = nz) === full) return max;
+    }
+  }
+  return max;
+}
+
+/**
+ * `detectTightestNm`, `zeroFraction` and `checkNm` of one weight from a single read of its values: the non-zeros
+ * of every group of 4 input channels are counted once (a byte each), and groups of 8 and 16 (and the pattern's
+ * M) are sums of those counts. Same results as the three functions, reading the weight once instead of five
+ * times; falls back to them when I or an M is not a multiple of 4.
+ */
+export function layerNmStats(w: CanonicalWeight, pattern: NmPattern | null, maxListed = 10, ms: readonly number[] = [4, 8, 16]): LayerNmStats {
+  if (w.I % 4 !== 0 || (pattern && pattern.m % 4 !== 0) || ms.some((m) => !Number.isInteger(m) || m < 4 || m % 4 !== 0)) {
+    return { detected: detectTightestNm(w, ms), zeroFraction: zeroFraction(w.data), check: pattern ? checkNm(w, pattern, maxListed) : undefined };
+  }
+  if (pattern) assertGroupable(w, pattern);
+  const KK = w.Kh * w.Kw;
+  const chunks4 = (w.O * w.I) / 4;
+  const { counts, nonZero } = countFours(magnitudeKeys(w.data), chunks4, KK);
+  let detected: { n: number; m: number } | null = null;
+  for (const m of ms) {
+    if (w.I % m !== 0) continue;
+    const n = Math.max(1, groupMax(counts, chunks4, KK, m / 4));
+    if (n >= m) continue;
+    if (detected === null || n * detected.m < detected.n * m || (n * detected.m === detected.n * m && m < detected.m)) detected = { n, m };
+  }
+  let check: NmCheckResult | undefined;
+  if (pattern) {
+    const M = pattern.m, N = pattern.n, G = w.I / M, per = M / 4;
+    const firstViolations: Violation[] = [];
+    let violatingGroups = 0;
+    for (let c = 0, first = 0, chunks = chunks4 / per; c < chunks; c++, first += per * KK) {
+      for (let p = 0; p < KK; p++) {
+        let nz = 0;
+        for (let j = 0, k = first + p; j < per; j++, k += KK) nz += counts[k];
+        if (nz > N) {
+          violatingGroups++;
+          if (firstViolations.length < maxListed) firstViolations.push({ o: Math.floor(c / G), i: (c % G) * M, h: Math.floor(p / w.Kw), w: p % w.Kw, nonZeros: nz });
+        }
+      }
+    }
+    check = { pass: violatingGroups === 0, totalGroups: w.O * G * KK, violatingGroups, firstViolations };
+  }
+  const total = w.data.length;
+  return { detected, zeroFraction: total === 0 ? 0 : (total - nonZero) / total, check };
+}

@@ -7,13 +7,11 @@ import { OnnxModel } from '../onnx/onnxModel';
 import { discoverLayers } from '../layers/layerDiscovery';
 import { loadLayerWeight } from '../layers/layerWeights';
 import { NmPattern } from '../masks/nmPattern';
-import { checkNm, detectTightestNm, zeroFraction } from './nmCheck';
+import { layerNmStats } from './nmCheck';
+import type { CanonicalWeight } from '../masks/canonicalWeight';
 import { LayerValidation, ValidationReport } from '../types';
-import { numericCheck } from './numericCheck';
 import { inputError } from '../errors';
-import { DataSpec } from '../sparsify/options';
-import { dataOfRun } from '../sparsify/runRecord';
-import { reestimateModelFile } from '../bn/reestimateModelFile';
+import type { DataSpec } from '../sparsify/options';
 import { modelMetadata } from '../sparsify/modelPreprocessing';
 
 export interface ValidateOptions {
@@ -46,16 +44,29 @@ export async function validateLoadedModel(model: OnnxModel, opts: ValidateOption
   const pattern = opts.pattern ? NmPattern.parse(opts.pattern) : null;
   const layers = discoverLayers(model, { m: pattern?.m, include: opts.include, exclude: opts.exclude });
   const results: LayerValidation[] = [];
-  for (const layer of layers) {
+  // Read-only: the checks never change the weight, so it may be a view on the file's bytes (no copy). The next
+  // selected layer is read while this one is checked, so the (positioned) reads overlap the counting.
+  const load = (i: number) => {
+    const next = layers.findIndex((l, k) => k >= i && l.selected);
+    if (next < 0) return undefined;
+    const p = loadLayerWeight(model, layers[next], { readOnly: true });
+    p.catch(() => undefined); // awaited (and reported) in turn below
+    return { index: next, weight: p };
+  };
+  let ahead: { index: number; weight: Promise<CanonicalWeight> } | undefined = load(0);
+  for (let li = 0; li < layers.length; li++) {
+    const layer = layers[li];
     if (!layer.selected) {
       results.push({ name: layer.name, op: layer.op, status: 'skipped', reason: layer.reason });
       continue;
     }
-    const w = await loadLayerWeight(model, layer);
-    const detected = detectTightestNm(w);
-    const base = { name: layer.name, op: layer.op, detected, zeroFraction: zeroFraction(w.data) };
+    const w = await (ahead as { weight: Promise<CanonicalWeight> }).weight;
+    ahead = load(li + 1);
+    const stats = layerNmStats(w, pattern, opts.maxListed ?? 10);
+    const detected = stats.detected;
+    const base = { name: layer.name, op: layer.op, detected, zeroFraction: stats.zeroFraction };
     if (pattern) {
-      const check = checkNm(w, pattern, opts.maxListed ?? 10);
+      const check = stats.check as NonNullable<typeof stats.check>;
       results.push({
         ...base, status: check.pass ? 'pass' : 'fail', n: pattern.n, m: pattern.m, totalGroups: check.totalGroups,
         violatingGroups: check.violatingGroups, firstViolations: check.firstViolations,
@@ -75,6 +86,8 @@ export async function validateLoadedModel(model: OnnxModel, opts: ValidateOption
     const normalize = !opts.inputs ? undefined
       : opts.normalize !== undefined ? { spec: opts.normalize, from: 'option' as const }
       : recorded ? { spec: recorded, from: 'model metadata' as const } : undefined;
+    // Loaded on demand: the numeric check needs onnxruntime, which the pattern check does not.
+    const { numericCheck } = await import('./numericCheck');
     report.numeric = await numericCheck(model.path, opts.reference, { inputs: opts.inputs, threads: opts.threads, normalize, limit: opts.samples });
   }
   return report;
@@ -89,12 +102,15 @@ export function bnCopyPath(modelPath: string): string {
 }
 
 export async function validateModel(path: string, opts: ValidateOptions = {}): Promise<ValidationReport> {
-  if (!opts.bnRecalibrate) return validateLoadedModel(await OnnxModel.load(path), opts);
+  // open(): the weights stay in the file and are read layer by layer, so memory stays near one layer.
+  if (!opts.bnRecalibrate) return validateLoadedModel(await OnnxModel.open(path), opts);
+  const { dataOfRun } = await import('../sparsify/runRecord');
+  const { reestimateModelFile } = await import('../bn/reestimateModelFile');
   const data = opts.data ?? dataOfRun(path);
   if (!data) throw inputError(path, 'BN re-estimation needs data: this model has no run record naming its data (sparsify it with data, or use `maxq bn-recalibrate` with --inputs, --images or --mnist-demo)');
   const out = bnCopyPath(path);
   const r = await reestimateModelFile(path, { data, out, overwrite: true, reference: opts.reference, threads: opts.threads });
-  const report = await validateLoadedModel(await OnnxModel.load(out), { ...opts, bnRecalibrate: false });
+  const report = await validateLoadedModel(await OnnxModel.open(out), { ...opts, bnRecalibrate: false });
   report.bnRecalibration = { source: path, ...r };
   return report;
 }

@@ -1,0 +1,74 @@
+/** SafetensorsStream (tensor-by-tensor positioned writes) and bit-packed hard masks. */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { after } from 'node:test';
+import { readSafetensors, SafetensorsStream, writeSafetensors } from '../../../src/core/io/safetensors';
+import { packBits, packedLength, unpackBits } from '../../../src/core/masks/packedMask';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maxq-st-stream-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('SafetensorsStream', () => {
+  const entries = [
+    { name: 'a.hard', dtype: 'U8' as const, shape: [3, 5], data: Uint8Array.from({ length: 15 }, (_, i) => i % 2) },
+    { name: 'a.soft', dtype: 'F32' as const, shape: [3, 5], data: Float32Array.from({ length: 15 }, (_, i) => i / 3) },
+    { name: 'b', dtype: 'F64' as const, shape: [7], data: Float64Array.from({ length: 7 }, (_, i) => -i) },
+    { name: 'empty', dtype: 'I32' as const, shape: [0], data: new Int32Array(0) },
+  ];
+
+  it('writes the same bytes as writeSafetensors, one positioned write per tensor', async () => {
+    const ref = path.join(dir, 'ref.safetensors');
+    const out = path.join(dir, 'stream.safetensors');
+    writeSafetensors(ref, entries, { k: 'v' });
+    const s = await SafetensorsStream.create(out, entries, { k: 'v' });
+    for (const e of entries) await s.write(e.data);
+    assert.ok(!fs.existsSync(out), 'nothing in place before commit');
+    await s.commit();
+    assert.deepEqual(fs.readFileSync(out), fs.readFileSync(ref));
+    assert.deepEqual(Array.from(readSafetensors(out).tensors.get('a.soft')!.data as Float32Array), Array.from(entries[1].data));
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+  });
+
+  it('refuses wrong data and unfinished files; abort leaves nothing behind', async () => {
+    const out = path.join(dir, 'bad.safetensors');
+    const s = await SafetensorsStream.create(out, entries);
+    await assert.rejects(s.write(new Float32Array(15)), /'a\.hard' is U8 but its data is a Float32Array/);
+    await assert.rejects(s.write(new Uint8Array(14)), /has shape \[3, 5\] but 14 elements/);
+    await s.write(entries[0].data);
+    await assert.rejects(s.commit(), /1 of 4 declared tensors written/);
+    await s.abort();
+    assert.ok(!fs.existsSync(out));
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('.bad')), []);
+    const t = await SafetensorsStream.create(out, entries.slice(0, 1));
+    await t.write(entries[0].data);
+    await assert.rejects(t.write(entries[0].data), /more tensors written than the 1 declared/);
+    await t.abort();
+  });
+
+  it('reports an output folder that does not exist against the file', async () => {
+    const out = path.join(dir, 'no-such-dir', 'x.safetensors');
+    await assert.rejects(SafetensorsStream.create(out, entries), (e: Error) => e.message.includes(out) && /cannot write safetensors file/.test(e.message));
+  });
+});
+
+describe('packBits / unpackBits', () => {
+  it('round-trips any length, least significant bit first (numpy bitorder="little")', () => {
+    for (const n of [0, 1, 7, 8, 9, 15, 16, 17, 1000, 1003]) {
+      const v = Uint8Array.from({ length: n }, (_, i) => ((i * 7919) % 3 === 0 ? 1 : 0));
+      const packed = packBits(v);
+      assert.equal(packed.length, packedLength(n));
+      assert.deepEqual(Array.from(unpackBits(packed, n)), Array.from(v), `n = ${n}`);
+    }
+    assert.deepEqual(Array.from(packBits(Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 0, 1))), [1, 2]);
+    assert.deepEqual(Array.from(packBits(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 1))), [128]);
+    assert.deepEqual(Array.from(packBits(Uint8Array.of(5, 0, 255))), [5], 'any non-zero is a 1');
+  });
+
+  it('checks lengths', () => {
+    assert.throws(() => unpackBits(new Uint8Array(2), 17), /packed mask has 2 bytes, expected 3 for 17 values/);
+    assert.throws(() => packBits(new Uint8Array(9), new Uint8Array(1)), /2 needed for 9 values/);
+  });
+});
