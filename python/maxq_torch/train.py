@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--recipe", help="maxq-recipe.json (version 1); command-line flags override it")
     a("--pattern", help="N:M, e.g. 2:4")
     a("--method", choices=METHODS)
-    a("--out", help="output .onnx (default <name>.maxq-<n>of<m>.onnx beside the model)")
+    a("--out", help="output .onnx (default <name>.maxq-<n>of<m>.torch.onnx beside the model)")
     a("--force", action="store_true", help="overwrite an existing output")
     a("--epochs", type=int)
     a("--batch", type=int, help="global batch size (split over the processes), default 64")
@@ -144,7 +144,8 @@ def default_output(model: str, pattern: NmPattern) -> str:
         folder, name = os.path.dirname(model), os.path.basename(model)[:-5]
     else:
         folder, name = ".", model
-    return os.path.join(folder, f"{name}.maxq-{pattern.n}of{pattern.m}.onnx")
+    # `.torch.onnx`: the TS engine's defaultTorchOutput (src/core/recipe/torchRecipe.ts), apart from its own output.
+    return os.path.join(folder, f"{name}.maxq-{pattern.n}of{pattern.m}.torch.onnx")
 
 
 def load_model(spec: str):
