@@ -84,6 +84,8 @@ export interface SparsifyFormValues {
   bnRecalibrate: boolean;
   /** Normalise selected layers without BatchNorm for the run, folded back at export (SparsifyOptions.normalise). */
   normalise: boolean;
+  /** The data sanity check before the run (SparsifyOptions.sanityCheck): dense accuracy under the chosen preprocessing. */
+  sanityCheck: boolean;
   dataKind: DataKind;
   npyInputs: string;
   npyLabels: string;

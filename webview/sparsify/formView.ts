@@ -177,7 +177,12 @@ export function buildForm(modelName: string, inputs: TensorSignature[], opset: n
       cb.changed('preprocess');
     },
   });
-  const preprocessFields = h('div', { id: 'preprocess-fields' }, h('div', { class: 'field-row' }, preprocess.element), customRow, preprocessNote);
+  const sanity = checkbox({
+    id: 'sanity-check', label: 'Check the data first: stop if the dense model is near chance under this preprocessing', checked: v.sanityCheck !== false,
+    title: 'Before training, the dense model is evaluated on a few batches under the chosen preprocessing; if it is near chance (or another preset is clearly better) the run stops and names the presets that fit.',
+    onChange: (c) => { v.sanityCheck = c; cb.changed('sanityCheck'); },
+  });
+  const preprocessFields = h('div', { id: 'preprocess-fields' }, h('div', { class: 'field-row' }, preprocess.element), customRow, preprocessNote, h('div', { class: 'field-row' }, sanity));
   const demoPreprocess = h('p', { class: 'hint', id: 'preprocess-demo' },
     `Preprocessing (fixed for the demo data): ${describeNormalize(MNIST_DEMO_NORMALIZE)} — MNIST mean/std.`);
 

@@ -9,6 +9,7 @@ import { runRecordPath } from '../../core/sparsify/runRecord';
 import type { SparsifyOptions } from '../../core/sparsify/options';
 import type { RunEvent, RunSummary } from '../../core/types';
 import type { RunOutcome } from '../../protocol/messages';
+import { inFormTerms } from '../sparsify/runMessages';
 import { RunEventBuffer } from './runEventBuffer';
 
 export interface RunJob {
@@ -59,6 +60,8 @@ export class ActiveRun implements vscode.Disposable {
         return summary;
       },
       (err: unknown) => {
+        // Worded for the form the run came from, in the notification and the dashboard alike.
+        if (err instanceof Error) err.message = inFormTerms(err.message);
         const message = err instanceof Error ? err.message : String(err);
         this.end(isCancelled(err) ? 'cancelled' : 'failed', message);
         throw err;

@@ -39,6 +39,7 @@ export function defaultFormValues(d: FormDefaultsInput): SparsifyFormValues {
     decayEnd: defaultDecayEnd(d.epochs),
     bnRecalibrate: true,
     normalise: true,
+    sanityCheck: true,
     dataKind: 'npy',
     npyInputs: '',
     npyLabels: '',
@@ -207,6 +208,7 @@ export function toSparsifyOptions(v: SparsifyFormValues, model: string, extra: {
     bnRecalibrate: v.bnRecalibrate,
     // Saved form state from before the option existed has none: the core's default (on).
     normalise: v.normalise !== false,
+    ...(v.sanityCheck === false ? { sanityCheck: false } : {}),
     ...(extra.threads > 0 ? { threads: extra.threads } : {}),
     ...(extra.overwrite ? { overwrite: true } : {}),
   };

@@ -3,15 +3,17 @@
  * as the user's own data (raw uint8 .npy [N, 1, 28, 28] + int64 labels, see lib/fixtures writeMnistFixtures):
  *   1. preprocessing "none" → the run stops before training with the data sanity message (dense accuracy near
  *      chance under raw values), naming the MNIST mean/std preset, and writes nothing;
- *   2. the same form with "MNIST mean/std" and the separate validation .npy → one-shot 2:4 finishes with
- *      final accuracy ≥ 90 % (screenshots for the README);
+ *   2. the same form with "MNIST mean/std" and the separate validation .npy → 2:4 MaxQ, one epoch, finishes with
+ *      final accuracy ≥ 90 % and within 1 point of the same run through the CLI (screenshots for the README);
  *   3. validating the written model shows the numeric check's verdict within 5 s of the view opening, not
  *      "blown-up".
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Frame, Page } from 'playwright-core';
 import { defaultSparseOutputName, mnistFixtureFiles, writeMnistFixtures } from '../lib/fixtures';
+import { repoRoot } from '../lib/paths';
 import { pollUntil } from '../lib/proc';
 import { commandTitles, dashboard, form, statusDone, statusError, validation, wb } from '../lib/selectors';
 import { UiSuite } from '../lib/uiSuite';
@@ -46,8 +48,9 @@ async function openFilledForm(
   await setFieldValue(f, form.npyLabels, path.join(workspace, mnistFixtureFiles.trainLabels));
   await setFieldValue(f, form.preprocess, opts.preprocess);
   await setFieldValue(f, form.pattern, '2:4');
-  await setFieldValue(f, form.method, 'magnitude');
-  await setFieldValue(f, form.epochs, '0');
+  // The issue's new-user flow: 2:4, MaxQ, one epoch of fine-tuning.
+  await setFieldValue(f, form.method, 'maxq');
+  await setFieldValue(f, form.epochs, '1');
   if (opts.validation) {
     await setFieldValue(f, form.valKind, 'separate');
     await setFieldValue(f, form.valInputs, opts.validation.inputs);
@@ -122,6 +125,7 @@ export const suite: UiSuite = {
         if (!/failed/i.test(toast) || !/MNIST mean\/std/.test(toast) || !/near chance|expects other preprocessing/.test(toast)) {
           throw new Error(`the notification does not say the run stopped for the data and name MNIST mean/std: "${toast}"`);
         }
+        if (/--normalize|--no-sanity-check/.test(toast) || !/choose it under Preprocessing/.test(toast)) throw new Error(`the notification names CLI flags instead of what to choose in the form: "${toast}"`);
         const m = toast.match(/dense accuracy (\d+(?:\.\d+)?) %[^;]*;\s*(\d+(?:\.\d+)?) % under MNIST mean\/std/);
         if (m) {
           ctx.log(`dense accuracy ${m[1]} % raw vs ${m[2]} % under MNIST mean/std`);
@@ -135,7 +139,7 @@ export const suite: UiSuite = {
       },
     },
     {
-      name: 'same form with MNIST mean/std and separate validation .npy: one-shot 2:4 reaches ≥ 90 % accuracy',
+      name: 'same form with MNIST mean/std and separate validation .npy: 2:4 MaxQ 1 epoch reaches ≥ 90 %, within 1 point of the CLI',
       timeoutMs: RUN_TIMEOUT_MS + 90_000,
       run: async (ctx) => {
         const { page } = ctx;
@@ -173,6 +177,18 @@ export const suite: UiSuite = {
         const acc = parsePercent(finalText);
         ctx.log(`run finished in ${seconds.toFixed(1)} s: dense ${denseText ?? '?'}, final ${finalText}, coverage ${(await dash.locator(dashboard.coverageFinal).first().textContent())?.trim()}`);
         if (acc < MIN_ACCURACY) throw new Error(`final accuracy ${finalText} < ${MIN_ACCURACY} % (dense ${denseText})`);
+        // The same run through the CLI (the issue's reference): the UI's model must score within 1 point of it.
+        const cliOut = path.join(ctx.workspace, 'cli-reference.onnx');
+        const cli = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'maxq.js'), 'sparsify', path.join(ctx.workspace, MODEL), '--pattern', '2:4', '--method', 'maxq', '--epochs', '1',
+          '--inputs', path.join(ctx.workspace, mnistFixtureFiles.trainInputs), '--labels', path.join(ctx.workspace, mnistFixtureFiles.trainLabels),
+          '--val-inputs', path.join(ctx.workspace, mnistFixtureFiles.valInputs), '--val-labels', path.join(ctx.workspace, mnistFixtureFiles.valLabels),
+          '--normalize', 'mnist', '--out', cliOut, '--force', '--json'], { encoding: 'utf8', timeout: 180_000 });
+        if (cli.status !== 0) throw new Error(`the CLI reference run failed (${cli.status}): ${cli.stderr.slice(-500)}`);
+        const cliAcc = Number(JSON.parse(cli.stdout).finalAccuracy) * 100;
+        ctx.log(`CLI reference: final accuracy ${cliAcc.toFixed(2)} % vs the UI's ${acc.toFixed(2)} %`);
+        if (!(Math.abs(cliAcc - acc) <= 1)) throw new Error(`the UI's model scores ${acc} %, the same run through the CLI ${cliAcc.toFixed(2)} %: more than 1 point apart`);
+        fs.rmSync(cliOut, { force: true });
+        fs.rmSync(`${cliOut}.run.json`, { force: true });
         const coverage = Number(await dash.locator(dashboard.coverageFinal).first().getAttribute('data-coverage'));
         if (!(coverage >= 0.9995)) throw new Error(`final N:M coverage ${coverage}`);
         if (!fs.existsSync(path.join(ctx.workspace, SPARSE_OUTPUT))) throw new Error(`no sparse model at ${SPARSE_OUTPUT}`);
