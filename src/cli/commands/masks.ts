@@ -15,7 +15,8 @@ import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { SafetensorsSpec, SafetensorsStream } from '../../core/io/safetensors';
 import { HARD_PACKING_BITS } from '../../core/io/maskFile';
 import { DenseFractionSchedule } from '../../core/masks/denseFractionSchedule';
-import { computeLayerMask } from '../../core/masks/layerMask';
+import { computeLayerMask, LayerMask } from '../../core/masks/layerMask';
+import { defaultThreadCount, MaskPool } from '../../core/masks/parallelMasks';
 import { NmPattern } from '../../core/masks/nmPattern';
 import { packBits, packedLength } from '../../core/masks/packedMask';
 import { CanonicalWeight } from '../../core/masks/canonicalWeight';
@@ -26,7 +27,7 @@ import { list, num, onePositional, parse, requireStr, str } from '../args';
 import { ProgressLine } from '../format';
 
 export const usage =
-  'maxq masks <model.onnx> --pattern N:M [--method maxq|magnitude|srste] [--schedule linear|cubic|cos|exp --decay-start S --decay-end E --epoch e] [--include NAMES] [--exclude NAMES] [--pack-hard] --out <masks.json|masks.safetensors>';
+  'maxq masks <model.onnx> --pattern N:M [--method maxq|magnitude|srste] [--schedule linear|cubic|cos|exp --decay-start S --decay-end E --epoch e] [--include NAMES] [--exclude NAMES] [--pack-hard] [--threads T] --out <masks.json|masks.safetensors>';
 
 /** JSON holds every value as text; past this many weights safetensors is the sane format. */
 const JSON_MAX_WEIGHTS = 4_000_000;
@@ -55,7 +56,7 @@ export async function masksCommand(argv: string[]): Promise<number> {
   const p = parse(argv, {
     pattern: { type: 'string' }, method: { type: 'string' }, schedule: { type: 'string' }, 'decay-start': { type: 'string' },
     'decay-end': { type: 'string' }, epoch: { type: 'string' }, include: { type: 'string' }, exclude: { type: 'string' }, out: { type: 'string' },
-    'pack-hard': { type: 'boolean' },
+    'pack-hard': { type: 'boolean' }, threads: { type: 'string' },
   }, usage);
   const file = onePositional(p, 'model file', usage);
   const pattern = NmPattern.parse(requireStr(p, 'pattern', usage));
@@ -68,6 +69,7 @@ export async function masksCommand(argv: string[]): Promise<number> {
   if (packHard && format !== 'safetensors') throw usageError('--pack-hard is for .safetensors output (JSON lists every value)');
   const outDir = path.dirname(path.resolve(out));
   if (!fs.statSync(outDir, { throwIfNoEntry: false })?.isDirectory()) throw usageError(`output folder ${outDir} does not exist`);
+  const threadsArg = num(p, 'threads', { integer: true, min: 0 });
   const denseFraction = denseFractionFromArgs(str(p, 'schedule'), num(p, 'decay-start', { integer: true, min: 0 }), num(p, 'decay-end', { integer: true, min: 0 }), num(p, 'epoch', { integer: true, min: 0 }));
 
   const model = await OnnxModel.open(file);
@@ -92,32 +94,54 @@ export async function masksCommand(argv: string[]): Promise<number> {
     stream = await SafetensorsStream.create(out, specs, metadata);
   }
   const progress = total >= PROGRESS_MIN_WEIGHTS ? new ProgressLine() : undefined;
+  // The next layers' weights are read while these are computed, and each mask is written while later ones are
+  // computed, so one thread computing keeps a second core busy with the reads and writes: the default. With
+  // --threads T (0 = every core) layers are computed in batches of about a quarter of the weights on T threads,
+  // this one included; that only pays on a machine with cores to spare.
+  const threads = Math.min(threadsArg === undefined ? 1 : threadsArg || defaultThreadCount(), layers.length);
+  const pool = threads > 1 ? new MaskPool(threads) : undefined;
+  const batches: number[][] = [];
+  const budget = pool ? total / 4 : 0;
+  for (let i = 0, sum = 0; i < layers.length; i++) {
+    if (batches.length === 0 || sum >= budget) {
+      batches.push([]);
+      sum = 0;
+    }
+    batches[batches.length - 1].push(i);
+    sum += counts[i];
+  }
   const jsonLayers: JsonLayer[] = [];
   try {
-    // The next layer's weights are read (positioned read, on libuv's pool) while this one is computed.
-    const load = (i: number): Promise<CanonicalWeight> | undefined => {
-      if (i >= layers.length) return undefined;
-      const w = loadLayerWeight(model, layers[i], { readOnly: true });
+    const load = (b: number): Promise<CanonicalWeight[]> | undefined => {
+      if (b >= batches.length) return undefined;
+      const w = Promise.all(batches[b].map((i) => loadLayerWeight(model, layers[i], { readOnly: true })));
       w.catch(() => undefined); // awaited in turn below
       return w;
     };
     let next = load(0);
     let done = 0;
-    for (let i = 0; i < layers.length; i++) {
-      const layer = layers[i];
-      const weight = await (next as Promise<CanonicalWeight>);
-      next = load(i + 1);
-      progress?.update(done / total, `masks: ${layer.name}`);
-      const mask = computeLayerMask(weight, pattern, method, denseFraction, layer.name);
-      const hard = maskInSourceLayout(model, layer, mask.hard);
-      const soft = maskInSourceLayout(model, layer, mask.soft);
-      if (stream) {
-        await stream.write(packHard ? packBits(hard) : hard);
-        await stream.write(soft);
-      } else {
-        jsonLayers.push({ name: layer.name, shape: layer.storageShape, N: pattern.n, M: pattern.m, numBlocks: mask.numBlocks, numDenseBlocks: mask.numDenseBlocks, hard: Array.from(hard), soft: Array.from(soft) });
+    for (let b = 0; b < batches.length; b++) {
+      const batch = batches[b];
+      const weights = await (next as Promise<CanonicalWeight[]>);
+      next = load(b + 1);
+      progress?.update(done / total, `masks: ${layers[batch[0]].name}${batch.length > 1 ? ` … ${layers[batch[batch.length - 1]].name}` : ''}`);
+      const names = batch.map((i) => layers[i].name);
+      const masks: LayerMask[] = pool
+        ? await pool.compute(weights, pattern, method, denseFraction, { names })
+        : weights.map((w, k) => computeLayerMask(w, pattern, method, denseFraction, names[k]));
+      for (let k = 0; k < batch.length; k++) {
+        const layer = layers[batch[k]];
+        const mask = masks[k];
+        const hard = maskInSourceLayout(model, layer, mask.hard);
+        const soft = maskInSourceLayout(model, layer, mask.soft);
+        if (stream) {
+          await stream.write(packHard ? packBits(hard) : hard);
+          await stream.write(soft);
+        } else {
+          jsonLayers.push({ name: layer.name, shape: layer.storageShape, N: pattern.n, M: pattern.m, numBlocks: mask.numBlocks, numDenseBlocks: mask.numDenseBlocks, hard: Array.from(hard), soft: Array.from(soft) });
+        }
+        done += counts[batch[k]];
       }
-      done += counts[i];
     }
     progress?.update(1, 'masks: writing');
     if (stream) await stream.commit();
@@ -127,6 +151,7 @@ export async function masksCommand(argv: string[]): Promise<number> {
     throw e;
   } finally {
     progress?.done();
+    await pool?.close();
   }
   process.stderr.write(`wrote masks of ${layers.length} layers (${pattern} ${method}, dense fraction ${denseFraction}${packHard ? ', hard masks bit-packed' : ''}) to ${out}\n`);
   return 0;

@@ -146,15 +146,20 @@ function checkData(e: SafetensorsSpec, data: SafetensorsData): void {
   if (data.length !== product(e.shape)) throw usageError(`safetensors '${e.name}' has shape [${e.shape.join(', ')}] but ${data.length} elements`);
 }
 
+/** Bytes of queued writes a SafetensorsStream lets run before `write` waits for the oldest. */
+const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
 /**
  * A safetensors file written tensor by tensor as the data becomes available (e.g. one layer's mask at a time):
- * the header is written first from the specs, then each tensor with one positioned write at its own offset,
- * which runs while the caller computes the next one (one write in flight at a time). Atomic like
- * `writeSafetensors`: a temp file beside the target, fsynced and renamed by `commit()`; `abort()` removes it.
+ * the header is written first from the specs, then each tensor with one positioned write at its own offset.
+ * Writes run on libuv's pool while the caller computes the next tensor; `write` waits only when more than 64 MB
+ * are still being written. Atomic like `writeSafetensors`: a temp file beside the target, fsynced and renamed by
+ * `commit()`; `abort()` removes it.
  */
 export class SafetensorsStream {
   private next = 0;
-  private inFlight: Promise<void> = Promise.resolve();
+  private readonly pending: { done: Promise<void>; bytes: number }[] = [];
+  private pendingBytes = 0;
   private failed: unknown;
 
   private constructor(readonly file: string, private readonly staged: StagedFile, private readonly specs: readonly SafetensorsSpec[], private readonly offsets: number[]) {}
@@ -179,19 +184,22 @@ export class SafetensorsStream {
     return stream;
   }
 
-  /** Queues the next tensor's bytes; resolves once the previous write is done (the data must stay unchanged until commit). */
+  /** Starts writing the next tensor's bytes, which must stay unchanged until `commit` (or until it resolves and 64 MB more were written). */
   async write(data: SafetensorsData): Promise<void> {
     const e = this.specs[this.next];
     if (!e) throw usageError(`safetensors ${this.file}: more tensors written than the ${this.specs.length} declared`);
     checkData(e, data);
-    await this.settled();
+    this.throwIfFailed();
     this.launch(bytesOf(data), this.offsets[this.next++]);
+    while (this.pendingBytes > MAX_PENDING_BYTES && this.pending.length > 1) await this.settleOldest();
+    this.throwIfFailed();
   }
 
   /** Waits for the writes, fsyncs and renames the file into place. Every declared tensor must have been written. */
   async commit(): Promise<void> {
     if (this.next !== this.specs.length) throw usageError(`safetensors ${this.file}: ${this.next} of ${this.specs.length} declared tensors written`);
-    await this.settled();
+    while (this.pending.length) await this.settleOldest();
+    this.throwIfFailed();
     try {
       await this.staged.commit();
     } catch (e) {
@@ -202,18 +210,25 @@ export class SafetensorsStream {
 
   /** Removes the temp file (after any write in flight). Safe to call more than once. */
   async abort(): Promise<void> {
-    await this.inFlight.catch(() => undefined);
+    while (this.pending.length) await this.settleOldest();
     await this.staged.abort();
   }
 
   private launch(bytes: Uint8Array, position: number): void {
-    this.inFlight = this.staged.writeAt(bytes, position).catch((e) => {
+    const done = this.staged.writeAt(bytes, position).catch((e) => {
       this.failed ??= e;
     });
+    this.pending.push({ done, bytes: bytes.length });
+    this.pendingBytes += bytes.length;
   }
 
-  private async settled(): Promise<void> {
-    await this.inFlight;
+  private async settleOldest(): Promise<void> {
+    const oldest = this.pending.shift() as { done: Promise<void>; bytes: number };
+    await oldest.done;
+    this.pendingBytes -= oldest.bytes;
+  }
+
+  private throwIfFailed(): void {
     if (this.failed !== undefined) throw inputError(this.file, `cannot write safetensors file: ${(this.failed as Error).message}`);
   }
 }

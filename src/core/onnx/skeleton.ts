@@ -259,7 +259,8 @@ export function readSkeleton(file: string, lazyMin = DEFAULT_LAZY_MIN): ModelSke
 export async function readFileRange(file: string, range: FileRange): Promise<Uint8Array> {
   const fh = await fs.promises.open(file, 'r');
   try {
-    const out = new Uint8Array(range.length);
+    // Uninitialised (no zero-fill pass): every byte is read into it below, or the read fails.
+    const out = new Uint8Array(Buffer.allocUnsafeSlow(range.length).buffer, 0, range.length);
     let done = 0;
     while (done < range.length) {
       const { bytesRead } = await fh.read(out, done, range.length - done, range.offset + done);

@@ -69,6 +69,14 @@ describe('maxq masks --pack-hard', () => {
     });
   });
 
+  it('--threads 2 (layers in batches on a worker pool) writes the same bytes as one thread', () => {
+    const [a, b] = [path.join(dir, 'threads1.safetensors'), path.join(dir, 'threads2.safetensors')];
+    assert.equal(maxq(['masks', cnn, '--pattern', '2:4', '--out', a]).code, 0);
+    const r = maxq(['masks', cnn, '--pattern', '2:4', '--threads', '2', '--out', b]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(fs.readFileSync(b), fs.readFileSync(a));
+  });
+
   it('--pack-hard is refused for JSON output, and nothing is written', () => {
     const out = path.join(dir, 'packed.json');
     const r = maxq(['masks', mlp, '--pattern', '2:4', '--include', 'W*', '--pack-hard', '--out', out]);
