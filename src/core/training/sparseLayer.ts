@@ -80,7 +80,13 @@ export class SparseLayer {
 
   /** Straight-through gradient of W_eff plus SR-STE decay (maxq and srste; magnitude fine-tunes plain STE). */
   adjustGradient(grad: Float32Array): void {
-    if (this.method !== 'magnitude') addSrsteDecay(grad, this.weight, this.hardStored, SRSTE_LAMBDA);
+    const h = this.decayMask();
+    if (h) addSrsteDecay(grad, this.weight, h, SRSTE_LAMBDA);
+  }
+
+  /** H in the stored layout when the method adds the SR-STE decay (maxq, srste); null for magnitude. */
+  decayMask(): Uint8Array | null {
+    return this.method !== 'magnitude' ? this.hardStored : null;
   }
 
   /** Share of blocks that are N:M at the last prepare (1 − dense blocks / blocks). */

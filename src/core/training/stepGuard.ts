@@ -15,10 +15,14 @@ export type GuardResult = 'ok' | 'clipped' | 'non-finite';
 export function guardStep(params: readonly OptimParam[], lr: number): GuardResult {
   let g2 = 0, w2 = 0;
   for (const p of params) {
-    const g = p.grad, w = p.data;
-    for (let i = 0; i < g.length; i++) g2 += g[i] * g[i];
-    for (let i = 0; i < w.length; i++) w2 += w[i] * w[i];
+    g2 += sumSquares(p.grad);
+    w2 += sumSquares(p.data);
   }
+  return guardWithNorms(params, lr, g2, w2);
+}
+
+/** The guard when Σg² and Σw² over all parameters are already known (TrainStepper sums them while staging). */
+export function guardWithNorms(params: readonly OptimParam[], lr: number, g2: number, w2: number): GuardResult {
   if (!Number.isFinite(g2)) return 'non-finite';
   const limit = (MAX_STEP * Math.max(Math.sqrt(w2), 1)) / Math.max(lr, Number.MIN_VALUE);
   const norm = Math.sqrt(g2);
@@ -26,4 +30,20 @@ export function guardStep(params: readonly OptimParam[], lr: number): GuardResul
   const k = limit / norm;
   for (const p of params) for (let i = 0; i < p.grad.length; i++) p.grad[i] *= k;
   return 'clipped';
+}
+
+/** Σ x², with four partial sums (a single running sum is bound by the latency of the add). */
+export function sumSquares(x: Float32Array): number {
+  const n = x.length;
+  let a = 0, b = 0, c = 0, d = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const p = x[i], q = x[i + 1], r = x[i + 2], t = x[i + 3];
+    a += p * p;
+    b += q * q;
+    c += r * r;
+    d += t * t;
+  }
+  for (; i < n; i++) a += x[i] * x[i];
+  return a + b + c + d;
 }

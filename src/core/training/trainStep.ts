@@ -16,7 +16,8 @@ import { defaultThreadCount, MaskPool } from '../masks/parallelMasks';
 import { Optimizer } from './optim';
 import { SparseLayer } from './sparseLayer';
 import { TrainingSetup } from './trainingSetup';
-import { GuardResult, guardStep } from './stepGuard';
+import { GuardResult, guardWithNorms } from './stepGuard';
+import { SRSTE_LAMBDA } from '../masks/srsteDecay';
 
 export interface StepperOptions {
   /** Threads for the per-step masks, the calling thread included (default: the available cores); 1: no workers. */
@@ -98,12 +99,15 @@ export class TrainStepper {
     const out = await session.run(feeds);
     const t2 = performance.now();
 
+    // One pass per parameter: the gradient, the SR-STE decay of sparse layers, and the sums the guard needs.
+    let g2 = 0, w2 = 0;
     for (let i = 0; i < params.length; i++) {
       const prm = params[i];
-      prm.grad.set(out[this.gradOutputs[i]].data as Float32Array);
-      sparse.get(prm.name)?.adjustGradient(prm.grad);
+      const s = stageGradient(prm.grad, out[this.gradOutputs[i]].data as Float32Array, prm.data, sparse.get(prm.name)?.decayMask() ?? null, SRSTE_LAMBDA);
+      g2 += s.g2;
+      w2 += s.w2;
     }
-    const guard = guardStep(params, lr);
+    const guard = guardWithNorms(params, lr, g2, w2);
     const loss = Number((out[graph.lossName].data as Float32Array)[0]);
     if (guard === 'non-finite') return { loss: Number.isFinite(loss) ? NaN : loss, out, guard, phases: { masksMs: t1 - t0, runMs: t2 - t1, updateMs: performance.now() - t2 } };
     this.optimizer.step(params, lr);
@@ -140,4 +144,56 @@ export class TrainStepper {
   async close(): Promise<void> {
     await this.pool?.close();
   }
+}
+
+/**
+ * grad = g (the graph's gradient of W_eff, i.e. the straight-through gradient) plus, where `hard` is given, the
+ * SR-STE decay λ·(1 − H)·W (the same float32 values as `SparseLayer.adjustGradient`); returns Σ grad² and Σ W²
+ * for the step guard. Replaces a copy, the decay pass and the guard's two norm passes (~70 → ~20 ms on the
+ * 11.2 M parameters of ResNet-18).
+ */
+export function stageGradient(grad: Float32Array, g: Float32Array, w: Float32Array, hard: Uint8Array | null, lambda: number): { g2: number; w2: number } {
+  const n = grad.length;
+  if (g.length !== n || w.length !== n || (hard && hard.length !== n)) {
+    throw new Error(`internal: gradient staging needs equal lengths, got ${n}, ${g.length}, ${w.length}, ${hard?.length}`);
+  }
+  let g0 = 0, g1 = 0, w0 = 0, w1 = 0;
+  let i = 0;
+  if (hard) {
+    for (; i + 1 < n; i += 2) {
+      const wa = w[i], wb = w[i + 1];
+      const ga = Math.fround(g[i] + lambda * (1 - hard[i]) * wa);
+      const gb = Math.fround(g[i + 1] + lambda * (1 - hard[i + 1]) * wb);
+      grad[i] = ga;
+      grad[i + 1] = gb;
+      g0 += ga * ga;
+      g1 += gb * gb;
+      w0 += wa * wa;
+      w1 += wb * wb;
+    }
+    for (; i < n; i++) {
+      const wa = w[i];
+      const ga = Math.fround(g[i] + lambda * (1 - hard[i]) * wa);
+      grad[i] = ga;
+      g0 += ga * ga;
+      w0 += wa * wa;
+    }
+  } else {
+    for (; i + 1 < n; i += 2) {
+      const ga = g[i], gb = g[i + 1], wa = w[i], wb = w[i + 1];
+      grad[i] = ga;
+      grad[i + 1] = gb;
+      g0 += ga * ga;
+      g1 += gb * gb;
+      w0 += wa * wa;
+      w1 += wb * wb;
+    }
+    for (; i < n; i++) {
+      const ga = g[i], wa = w[i];
+      grad[i] = ga;
+      g0 += ga * ga;
+      w0 += wa * wa;
+    }
+  }
+  return { g2: g0 + g1, w2: w0 + w1 };
 }

@@ -77,8 +77,9 @@ export class Sgd implements Optimizer {
       }
     } else {
       for (let i = 0; i < n; i++) {
-        v[i] = mu * v[i] + (G[i] + wd * W[i]);
-        W[i] -= lr * v[i];
+        const vi = Math.fround(mu * v[i] + (G[i] + wd * W[i]));
+        v[i] = vi;
+        W[i] -= lr * vi;
       }
     }
   }
