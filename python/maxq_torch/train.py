@@ -387,6 +387,7 @@ def run(o: dict) -> dict:
         if not os.path.exists(resume_path):
             raise UsageError(f"{resume_path}: no checkpoint to resume from")
     ev = EventWriter(o.get("events"), d.rank, append=bool(resume_path))
+    net = None
     events = []
     run_id = f"{os.path.basename(o['out'])}-{datetime.now(timezone.utc).isoformat()}"
 
@@ -601,6 +602,11 @@ def run(o: dict) -> dict:
         raise
     finally:
         ev.close()
+        # Drop the DDP wrapper (its reducer holds the process group) before the group is destroyed: a reducer
+        # destroyed after destroy_process_group can block forever on a futex when the function returns.
+        net = None
+        import gc
+        gc.collect()
         d.close()
 
 
