@@ -152,8 +152,8 @@ const MAX_PENDING_BYTES = 64 * 1024 * 1024;
 /**
  * A safetensors file written tensor by tensor as the data becomes available (e.g. one layer's mask at a time):
  * the header is written first from the specs, then each tensor with one positioned write at its own offset.
- * Writes run on libuv's pool while the caller computes the next tensor; `write` waits only when more than 64 MB
- * are still being written. Atomic like `writeSafetensors`: a temp file beside the target, fsynced and renamed by
+ * Writes run one after the other on libuv's pool while the caller computes the next tensor; `write` waits only
+ * when more than 64 MB are still queued. Atomic like `writeSafetensors`: a temp file beside the target, fsynced and renamed by
  * `commit()`; `abort()` removes it.
  */
 export class SafetensorsStream {
@@ -195,6 +195,12 @@ export class SafetensorsStream {
     this.throwIfFailed();
   }
 
+  /** Waits until at most `tensors` writes are still queued (so the buffers of earlier ones may be reused). */
+  async drain(tensors: number): Promise<void> {
+    while (this.pending.length > tensors) await this.settleOldest();
+    this.throwIfFailed();
+  }
+
   /** Waits for the writes, fsyncs and renames the file into place. Every declared tensor must have been written. */
   async commit(): Promise<void> {
     if (this.next !== this.specs.length) throw usageError(`safetensors ${this.file}: ${this.next} of ${this.specs.length} declared tensors written`);
@@ -214,8 +220,10 @@ export class SafetensorsStream {
     await this.staged.abort();
   }
 
+  /** Chained after the previous write: one write at a time (concurrent writes to one file only contend). */
   private launch(bytes: Uint8Array, position: number): void {
-    const done = this.staged.writeAt(bytes, position).catch((e) => {
+    const previous = this.pending.length ? this.pending[this.pending.length - 1].done : Promise.resolve();
+    const done = previous.then(() => (this.failed === undefined ? this.staged.writeAt(bytes, position) : undefined)).catch((e) => {
       this.failed ??= e;
     });
     this.pending.push({ done, bytes: bytes.length });

@@ -52,6 +52,16 @@ function isDefaultDomain(domain: string | null | undefined): boolean {
   return !domain || domain === 'ai.onnx';
 }
 
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export interface ReadViewOptions {
+  /**
+   * For weights left in the file (`open`): read into this buffer when it is large enough, instead of a fresh
+   * one; the values are then only valid until the caller reuses it.
+   */
+  scratch?: ArrayBuffer;
+}
+
 export interface OpenOptions {
   /** raw_data payloads at least this long stay in the file until read (default 4096 bytes). */
   lazyMin?: number;
@@ -229,11 +239,11 @@ export class OnnxModel {
    * offset aligned to the element size) the array is a view on the model's file buffer and must not be changed.
    * Misaligned tensors are copied (that tensor only), and models from `open` read into a fresh buffer anyway.
    */
-  async readTensorView(name: string): Promise<TensorData> {
-    return this.read(name, true);
+  async readTensorView(name: string, opts: ReadViewOptions = {}): Promise<TensorData> {
+    return this.read(name, true, opts.scratch);
   }
 
-  private async read(name: string, view: boolean): Promise<TensorData> {
+  private async read(name: string, view: boolean, scratch?: ArrayBuffer): Promise<TensorData> {
     const e = this.tensors.get(name);
     if (!e) throw inputError(this.path, `tensor '${shown(name)}' is not an initializer or Constant in this model`);
     const { dims, dataType, elementCount: count, storage } = e.info;
@@ -247,7 +257,11 @@ export class OnnxModel {
       if (storage === 'empty') data = new (nativeCtor(dataType) as NonNullable<ReturnType<typeof nativeCtor>>)(0);
       else if (storage === 'raw') {
         const range = this.lazy.get(e);
-        if (range) data = nativeFromOwnedBytes(dataType, await this.readRange(name, range), count);
+        if (range && scratch && scratch.byteLength >= range.length && HOST_LITTLE_ENDIAN) {
+          // Into the caller's buffer (reused across layers): no fresh allocation, no page faults.
+          await this.readRange(name, range, new Uint8Array(scratch, 0, range.length));
+          data = nativeViewOfRaw(dataType, new Uint8Array(scratch, 0, range.length), count);
+        } else if (range) data = nativeFromOwnedBytes(dataType, await this.readRange(name, range), count);
         else data = (view ? nativeViewOfRaw : nativeFromRaw)(dataType, e.proto.rawData as Uint8Array, count);
       }
       else if (storage === 'external') {
@@ -269,15 +283,15 @@ export class OnnxModel {
   }
 
   /** Values as float32 for reading only: float32 tensors may be views on the file buffer (see readTensorView). */
-  async readFloat32View(name: string): Promise<Float32Array> {
-    const t = await this.readTensorView(name);
+  async readFloat32View(name: string, opts: ReadViewOptions = {}): Promise<Float32Array> {
+    const t = await this.readTensorView(name, opts);
     return nativeToFloat32(t.dataType, t.data);
   }
 
   /** A weight left in the file by `open`: one positioned read. */
-  private async readRange(name: string, range: FileRange): Promise<Uint8Array> {
+  private async readRange(name: string, range: FileRange, into?: Uint8Array): Promise<Uint8Array> {
     try {
-      return await readFileRange(this.path, range);
+      return await readFileRange(this.path, range, into);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw inputError(this.path, `tensor '${shown(name)}' cannot be read: the file was removed after it was opened`);

@@ -255,12 +255,16 @@ export function readSkeleton(file: string, lazyMin = DEFAULT_LAZY_MIN): ModelSke
   }
 }
 
-/** Exactly `range.length` bytes at `range.offset` of `file`, into a fresh (aligned) buffer; positioned reads. */
-export async function readFileRange(file: string, range: FileRange): Promise<Uint8Array> {
+/**
+ * Exactly `range.length` bytes at `range.offset` of `file`, into `into` (that many bytes long) or a fresh
+ * aligned buffer; positioned reads.
+ */
+export async function readFileRange(file: string, range: FileRange, into?: Uint8Array): Promise<Uint8Array> {
+  if (into && into.length !== range.length) throw new Error(`buffer of ${into.length} bytes for a range of ${range.length}`);
   const fh = await fs.promises.open(file, 'r');
   try {
     // Uninitialised (no zero-fill pass): every byte is read into it below, or the read fails.
-    const out = new Uint8Array(Buffer.allocUnsafeSlow(range.length).buffer, 0, range.length);
+    const out = into ?? new Uint8Array(Buffer.allocUnsafeSlow(range.length).buffer, 0, range.length);
     let done = 0;
     while (done < range.length) {
       const { bytesRead } = await fh.read(out, done, range.length - done, range.offset + done);

@@ -102,7 +102,7 @@ function castTo(values: Float32Array, to: number): Float32Array {
  * The weight's values exactly as the consumer sees them: dequantized, cast and transposed. With `readOnly`, a
  * float32 source that needs no conversion may come back as a view on the model's file buffer (no copy).
  */
-export async function readResolvedFloat32(model: OnnxModel, r: ResolvedWeight, opts: { readOnly?: boolean } = {}): Promise<Float32Array> {
+export async function readResolvedFloat32(model: OnnxModel, r: ResolvedWeight, opts: { readOnly?: boolean; scratch?: ArrayBuffer } = {}): Promise<Float32Array> {
   let dims = [...r.sourceDims];
   let values: Float32Array;
   const dqIndex = r.via.findIndex((s) => s.op === 'DequantizeLinear');
@@ -111,7 +111,7 @@ export async function readResolvedFloat32(model: OnnxModel, r: ResolvedWeight, o
     const params = await readDequantParams(model, dqNode, dims);
     values = dequantize((await model.readTensor(r.source)).data, dims, params);
   } else {
-    values = opts.readOnly ? await model.readFloat32View(r.source) : await model.readFloat32(r.source);
+    values = opts.readOnly ? await model.readFloat32View(r.source, { scratch: opts.scratch }) : await model.readFloat32(r.source);
   }
   for (const s of r.via) {
     if (s.op === 'Cast') values = castTo(values, s.to as number);

@@ -32,6 +32,18 @@ describe('SafetensorsStream', () => {
     assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
   });
 
+  it('drain(n) returns once at most n writes are queued; the file is unchanged by draining', async () => {
+    const out = path.join(dir, 'drain.safetensors');
+    const s = await SafetensorsStream.create(out, entries);
+    for (const e of entries) {
+      await s.write(e.data);
+      await s.drain(1);
+    }
+    await s.drain(0);
+    await s.commit();
+    assert.deepEqual(Array.from(readSafetensors(out).tensors.get('b')!.data as Float64Array), Array.from(entries[2].data));
+  });
+
   it('refuses wrong data and unfinished files; abort leaves nothing behind', async () => {
     const out = path.join(dir, 'bad.safetensors');
     const s = await SafetensorsStream.create(out, entries);

@@ -71,6 +71,21 @@ describe('OnnxModel.open (weights stay in the file)', () => {
     assert.deepEqual(readSkeleton(file, 1)!.lazyRaw.map((r) => (r ? r.length : 0)), [8192, 128, 4800, 6000, 5000, 8192]);
   });
 
+  it('reads a weight into a reused scratch buffer when one is given and large enough', async () => {
+    const file = writeFile(dir, 'scratch.onnx', mixedModel());
+    const m = await OnnxModel.open(file);
+    const want = Array.from((await m.readTensor('W')).data as Float32Array);
+    const scratch = new ArrayBuffer(64 * 32 * 4 + 100);
+    const v = await m.readTensorView('W', { scratch });
+    assert.equal(v.data.buffer, scratch);
+    assert.deepEqual(Array.from(v.data as Float32Array), want);
+    const small = await m.readTensorView('W', { scratch: new ArrayBuffer(16) });
+    assert.notEqual(small.data.buffer.byteLength, 16);
+    assert.deepEqual(Array.from(small.data as Float32Array), want);
+    // float16 through the scratch buffer: converted to float32 as always.
+    assert.deepEqual(Array.from(await m.readFloat32View('H', { scratch })), Array.from(await m.readFloat32('H')));
+  });
+
   it('a small-tensor model (nothing worth leaving out) is simply loaded', async () => {
     const file = writeFile(dir, 'tiny.onnx', buildModel({
       nodes: [node('Add', ['X', 'B'], ['Y'])], inputs: [valueInfo('X', DataType.FLOAT, [2])], outputs: [valueInfo('Y', DataType.FLOAT, [2])],
