@@ -88,11 +88,20 @@ class OnnxModule(nn.Module):
         graph = proto.graph
         self.opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 13)
         inits = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer}
-        for node in graph.node:
+        # Constants, and Identity chains over constants (exporters deduplicate equal tensors that way), resolve to
+        # their value; `source` names the initializer a tensor comes from (the name the TS engine reports).
+        source: Dict[str, str] = {}
+        const_nodes = set()
+        for idx, node in enumerate(graph.node):
             if node.op_type == "Constant":
                 a = _attrs(node)
                 if "value" in a:
                     inits[node.output[0]] = torch.from_numpy(numpy_helper.to_array(a["value"]).copy())
+                    const_nodes.add(idx)
+            elif node.op_type == "Identity" and node.input[0] in inits:
+                inits[node.output[0]] = inits[node.input[0]]
+                source[node.output[0]] = source.get(node.input[0], node.input[0])
+                const_nodes.add(idx)
         self.input_names = [i.name for i in graph.input if i.name not in inits]
         if len(self.input_names) != 1:
             raise UsageError(f"{path}: expected one graph input, found {len(self.input_names)} ({self.input_names})")
@@ -113,6 +122,7 @@ class OnnxModule(nn.Module):
         used_by_modules = set()
         self._steps: List = []
         stems, final = self._roles(graph, inits)
+        bn_inputs = {n.input[0] for n in graph.node if n.op_type == "BatchNormalization"}
         for idx, node in enumerate(graph.node):
             op, a = node.op_type, _attrs(node)
             label = node.name or f"{op}_{idx}"
@@ -133,7 +143,8 @@ class OnnxModule(nn.Module):
                     conv.weight.copy_(w)
                     if conv.bias is not None:
                         conv.bias.copy_(inits[node.input[2]].float())
-                self._tag(conv, node.input[1], label, "Conv", False, "first-conv" if idx in stems else None)
+                self._tag(conv, source.get(node.input[1], node.input[1]), label, "Conv", False, "first-conv" if idx in stems else None)
+                conv.maxq_bn_after = node.output[0] in bn_inputs
                 self.layers[key] = conv
                 used_by_modules.update(node.input[1:3])
                 self._steps.append(("conv", key, node, None if symmetric else [pads[1], pads[3], pads[0], pads[2]]))
@@ -146,14 +157,14 @@ class OnnxModule(nn.Module):
                 layer = GemmLayer(w, bias, float(a.get("alpha", 1.0)), float(a.get("beta", 1.0)),
                                   int(a.get("transA", 0)), tb)
                 role = "final-classifier" if idx in final else ("stem-linear" if idx in stems else "linear")
-                self._tag(layer, node.input[1], label, "Gemm", tb == 0, role)
+                self._tag(layer, source.get(node.input[1], node.input[1]), label, "Gemm", tb == 0, role)
                 self.layers[key] = layer
                 used_by_modules.update(node.input[1:3])
                 self._steps.append(("layer", key, node, None))
             elif op == "MatMul" and node.input[1] in inits and inits[node.input[1]].dim() == 2:
                 layer = MatMulLayer(inits[node.input[1]].float())
                 role = "final-classifier" if idx in final else ("stem-linear" if idx in stems else "linear")
-                self._tag(layer, node.input[1], label, "MatMul", True, role)
+                self._tag(layer, source.get(node.input[1], node.input[1]), label, "MatMul", True, role)
                 self.layers[key] = layer
                 used_by_modules.add(node.input[1])
                 self._steps.append(("layer", key, node, None))
@@ -171,12 +182,14 @@ class OnnxModule(nn.Module):
                 self.norms[key] = bn
                 used_by_modules.update(node.input[1:5])
                 self._steps.append(("bn", key, node, None))
-            elif op == "Constant":
+            elif op == "Constant" or idx in const_nodes:
                 continue
             else:
                 self._steps.append(("op", op, node, a))
         # Remaining initializers that nodes read (shapes, constants of Add/Mul ...) become buffers.
-        for node in graph.node:
+        for idx, node in enumerate(graph.node):
+            if idx in const_nodes:
+                continue
             for name in node.input:
                 if name in inits and name not in used_by_modules and name not in self._const_names:
                     buf = f"c{len(self._const_names)}"
@@ -191,10 +204,10 @@ class OnnxModule(nn.Module):
                 names = ["weight", "bias"]
                 for attr, src in zip(names, node.input[1:3]):
                     if src and getattr(self.layers[key], attr, None) is not None:
-                        self.onnx_names[f"layers.{key}.{attr}"] = src
+                        self.onnx_names[f"layers.{key}.{attr}"] = source.get(src, src)
             elif key in self.norms:
                 for attr, src in zip(["weight", "bias", "running_mean", "running_var"], node.input[1:5]):
-                    self.onnx_names[f"norms.{key}.{attr}"] = src
+                    self.onnx_names[f"norms.{key}.{attr}"] = source.get(src, src)
 
     @staticmethod
     def _tag(mod, name, node, op, transposed, role):

@@ -232,6 +232,27 @@ def _set_rng_state(s):
     np.random.set_state(s["numpy"])
 
 
+def _grad_scaler():
+    if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler"):  # torch >= 2.3
+        return torch.amp.GradScaler("cuda")
+    return torch.cuda.amp.GradScaler()
+
+
+def load_checkpoint(path, map_location="cpu"):
+    """A checkpoint written by this trainer (it holds RNG states, so not weights-only; torch >= 2.6 defaults to
+    weights_only=True)."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except TypeError:  # torch without the weights_only argument
+        return torch.load(path, map_location=map_location)
+
+
+def _export_kwargs():
+    """The TorchScript exporter everywhere (torch >= 2.9 defaults to the dynamo one, which ignores these options)."""
+    import inspect
+    return {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+
+
 def _save_atomic(obj, path):
     tmp = f"{path}.tmp-{os.getpid()}"
     torch.save(obj, tmp)
@@ -432,6 +453,12 @@ def run(o: dict) -> dict:
         if not sp.selected:
             raise UsageError(f"no layer of {o['model']} is selected for {o['pattern_obj']} "
                              f"({'; '.join(f'{l.name}: {l.reason}' for l in sp.layers) or 'no Conv2d/Linear layers'})")
+        no_bn = [l.name for l in sp.selected if getattr(l.module, "maxq_bn_after", None) is False]
+        if no_bn:
+            emit({"type": "log", "level": "warn", "message": f"{len(no_bn)} sparsified layer{'s' if len(no_bn) > 1 else ''} "
+                  f"with no BatchNorm after {'them' if len(no_bn) > 1 else 'it'} ({', '.join(no_bn[:5])}"
+                  f"{', …' if len(no_bn) > 5 else ''}): maxq_torch trains them as they are, without the run "
+                  "normalisation the TypeScript engine inserts for such layers, so the two engines' accuracies can differ"})
         for l in sp.layers:
             if not l.selected:
                 emit({"type": "log", "level": "info", "message": f"{l.name}: dense ({l.reason})"})
@@ -447,7 +474,7 @@ def run(o: dict) -> dict:
         amp = d.device.type == "cuda" and o.get("amp") is not False
         if o.get("amp") and d.device.type != "cuda":
             emit({"type": "log", "level": "warn", "message": "--amp needs CUDA: training in fp32"})
-        scaler = torch.cuda.amp.GradScaler() if amp else None
+        scaler = _grad_scaler() if amp else None
         net = nn.parallel.DistributedDataParallel(model, device_ids=[d.local_rank] if d.device.type == "cuda" else None) \
             if d.world > 1 else model
         fp = _fingerprint(o, sp.selected)
@@ -455,7 +482,7 @@ def run(o: dict) -> dict:
         os.makedirs(o["run_dir"], exist_ok=True) if d.rank == 0 else None
         ckpt_path = os.path.join(o["run_dir"], "checkpoint.pt")
         if resume_path:
-            cp = torch.load(resume_path, map_location=d.device)
+            cp = load_checkpoint(resume_path, d.device)
             if cp.get("fingerprint") != fp:
                 raise UsageError(f"{resume_path} is from another run ({cp.get('fingerprint')}); this run is {fp}")
             model.load_state_dict(cp["model"])
@@ -481,7 +508,7 @@ def run(o: dict) -> dict:
             plan = epoch_batches(len(data.train), batch, o["seed"], epoch)
             net.train()
             loss_sum = correct = seen = 0.0
-            clipped = 0
+            clipped = overflowed = 0
             p = 0.0
             for step, idx in enumerate(plan):
                 t0 = time.time()
@@ -506,25 +533,30 @@ def run(o: dict) -> dict:
                 step_loss, step_correct = d.sum([float(loss.detach()), float((out.argmax(1) == y).sum())])
                 step_loss /= d.world
                 if guard == "non-finite" or not math.isfinite(step_loss):
-                    if scaler is not None and math.isfinite(step_loss):
-                        scaler.step(opt)  # the scaler skips the step and lowers its scale
-                        scaler.update()
-                        continue
-                    raise UsageError(f"training diverged at epoch {epoch + 1}, step {step + 1} (loss {step_loss}, "
-                                     f"lr {lr:g}): check the data's preprocessing (--normalize) and lower --lr")
-                if guard == "clipped":
-                    clipped += 1
-                if scaler is not None:
+                    if scaler is None or not math.isfinite(step_loss):
+                        raise UsageError(f"training diverged at epoch {epoch + 1}, step {step + 1} (loss {step_loss}, "
+                                         f"lr {lr:g}): check the data's preprocessing (--normalize) and lower --lr")
+                    # fp16 gradients overflowed: the scaler skips this update and lowers its scale.
                     scaler.step(opt)
                     scaler.update()
+                    overflowed += 1
                 else:
-                    opt.step()
+                    if guard == "clipped":
+                        clipped += 1
+                    if scaler is not None:
+                        scaler.step(opt)
+                        scaler.update()
+                    else:
+                        opt.step()
                 loss_sum += step_loss
                 correct += step_correct
                 seen += batch
                 emit({"type": "step", "epoch": epoch, "step": step, "globalStep": global_step, "loss": step_loss,
                       "lr": lr, "stepMs": round((time.time() - t0) * 1000, 3), "denseFraction": p})
                 global_step += 1
+            if overflowed:
+                emit({"type": "log", "level": "info", "message": f"epoch {epoch + 1}: {overflowed} of {len(plan)} "
+                      "steps skipped by mixed precision (fp16 gradient overflow; the loss scale was lowered)"})
             if clipped:
                 emit({"type": "log", "level": "warn", "message": f"epoch {epoch + 1}: {clipped} of {len(plan)} steps "
                       f"would have moved the weights by more than {MAX_STEP * 100:g} % of their norm and were scaled down"})
@@ -567,7 +599,8 @@ def run(o: dict) -> dict:
                     warnings.filterwarnings("ignore", message=".*constant folding be turned off.*")
                     torch.onnx.export(model, example1, tmp, opset_version=o["opset"], input_names=["input"],
                                       output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
-                                      training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True)
+                                      training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True,
+                                      **_export_kwargs())
                 renamed = _rename_initializers(tmp, getattr(model, "onnx_names", {}))
                 if renamed:
                     emit({"type": "log", "level": "info", "message": f"{renamed} weights keep the source model's names"})

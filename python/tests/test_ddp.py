@@ -14,6 +14,7 @@ import torch
 
 from conftest import PYTHON_DIR, REPO
 from runevents import check_event
+from maxq_torch.train import load_checkpoint
 
 MODEL = os.path.join(REPO, "media", "demo", "mnist-cnn.onnx")
 NODE = shutil.which("node")
@@ -84,7 +85,7 @@ def runs(tmp_path_factory):
     b = run_torch(flags + ["--stop-after", "1"], d)
     assert b.returncode == 0, b.stdout[-3000:] + b.stderr[-3000:]
     assert not (d / "b.onnx").exists(), "a stopped run must not write the output"
-    cp_b = torch.load(d / "b.run" / "checkpoint.pt")
+    cp_b = load_checkpoint(d / "b.run" / "checkpoint.pt")
     c = run_torch(flags + ["--resume", str(d / "b.run")], d)
     assert c.returncode == 0, c.stdout[-3000:] + c.stderr[-3000:]
     return d, cp_b
@@ -127,7 +128,7 @@ def test_loss_decreases(runs):
 
 def test_identical_masks_on_both_ranks(runs):
     d, cp_b = runs
-    for cp in (cp_b, torch.load(d / "a.run" / "checkpoint.pt")):
+    for cp in (cp_b, load_checkpoint(d / "a.run" / "checkpoint.pt")):
         digests = cp["mask_digests"]
         assert len(digests) == 2 and digests[0] == digests[1], digests
         assert len(cp["rng"]) == 2
@@ -136,8 +137,8 @@ def test_identical_masks_on_both_ranks(runs):
 def test_resume_continues_exactly(runs):
     d, cp_b = runs
     assert cp_b["epoch"] == 1 and cp_b["global_step"] == 8
-    a = torch.load(d / "a.run" / "checkpoint.pt")
-    c = torch.load(d / "b.run" / "checkpoint.pt")
+    a = load_checkpoint(d / "a.run" / "checkpoint.pt")
+    c = load_checkpoint(d / "b.run" / "checkpoint.pt")
     assert (a["epoch"], a["global_step"]) == (c["epoch"], c["global_step"]) == (2, 16)
     assert a["model"].keys() == c["model"].keys()
     for k in a["model"]:
@@ -165,3 +166,21 @@ def test_export_passes_the_typescript_validator(runs):
         assert p.returncode == 0, p.stdout + p.stderr
         assert "PASS: 4 of 4 checked layers comply" in p.stdout, p.stdout
     assert os.path.exists(MODEL), "the input model is never touched"
+
+
+def test_exported_model_reimports_with_the_same_layers(runs):
+    """The export keeps the source's weight names; equal tensors the exporter deduplicated through Identity nodes
+    are resolved to their initializer, so the written model reads back as the same sparse layers."""
+    from maxq_torch.masks import nm_violations
+    from maxq_torch.onnx_module import load_onnx
+    from maxq_torch.policy import discover_layers
+    d, _ = runs
+    m = load_onnx(str(d / "a.onnx")).eval()
+    selected = [l for l in discover_layers(m, 4) if l.selected]
+    assert [l.name for l in selected] == ["block.conv1.weight", "block.conv2.weight", "block.down.conv.weight",
+                                          "head.conv.weight"]
+    for l in selected:
+        assert nm_violations(l.module.weight, "2:4") == 0, l.name
+    vx = torch.from_numpy(np.load(d / "vx.npy")).float() / 255
+    with torch.no_grad():
+        assert m((vx - 0.1307) / 0.3081).shape == (128, 10)
