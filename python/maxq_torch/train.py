@@ -300,21 +300,21 @@ def _param_groups(model, weight_decay):
 
 
 def _guard(params, lr):
-    g2 = w2 = 0.0
-    for p in params:
-        if p.grad is not None:
-            g2 += float(p.grad.detach().double().pow(2).sum())
-        w2 += float(p.detach().double().pow(2).sum())
+    """The TS engine's step guard (src/core/training/stepGuard.ts): scale the gradients so that one step moves the
+    weights by at most MAX_STEP of their global norm; 'non-finite' when a gradient is NaN/Inf."""
+    grads = [p.grad.detach() for p in params if p.grad is not None]
+    if not grads:
+        return "ok"
+    g2 = float(torch.stack([g.double().pow(2).sum() for g in grads]).sum())
     if not math.isfinite(g2):
         return "non-finite"
+    w2 = float(torch.stack([p.detach().double().pow(2).sum() for p in params]).sum())
     limit = MAX_STEP * max(math.sqrt(w2), 1.0) / max(lr, sys.float_info.min)
     norm = math.sqrt(g2)
     if norm <= limit:
         return "ok"
-    k = limit / norm
-    for p in params:
-        if p.grad is not None:
-            p.grad.mul_(k)
+    for g in grads:
+        g.mul_(limit / norm)
     return "clipped"
 
 

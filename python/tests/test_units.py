@@ -298,3 +298,16 @@ def test_model_from_python_file(tmp_path):
         load_model(f"{tmp_path / 'net.py'}:nope")
     with pytest.raises(UsageError, match="unknown model 'not_a_model'"):
         load_model("not_a_model")
+
+
+def test_step_guard_matches_the_typescript_rule():
+    from maxq_torch.train import MAX_STEP, _guard
+    w = nn.Parameter(torch.full((10,), 3.0))
+    w.grad = torch.full((10,), 100.0)
+    assert _guard([w], lr=0.1) == "clipped"
+    # lr * |g| is now exactly MAX_STEP * |W| (|W| = sqrt(90) > 1).
+    assert math.isclose(0.1 * float(w.grad.norm()), MAX_STEP * math.sqrt(90), rel_tol=1e-6)
+    w.grad = torch.full((10,), 1e-3)
+    assert _guard([w], lr=0.1) == "ok" and float(w.grad[0]) == pytest.approx(1e-3)
+    w.grad[3] = float("inf")
+    assert _guard([w], lr=0.1) == "non-finite"
