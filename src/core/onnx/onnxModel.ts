@@ -9,7 +9,7 @@ import { onnx } from './proto';
 import { dataTypeName, isReadable, NativeArray, nativeCtor, storageBytes } from './dtypes';
 import { readExternalBytes } from './externalData';
 import { nativeFromOwnedBytes, nativeFromRaw, nativeFromTyped, nativeToFloat32, nativeViewOfRaw } from './tensorCodec';
-import { DEFAULT_LAZY_MIN, FileRange, readFileRange, readSkeleton } from './skeleton';
+import { DEFAULT_LAZY_MIN, FileRange, RangeReader, readSkeleton } from './skeleton';
 import { constantEntry, makeEntry, TensorEntry, TensorInfo } from './tensorTable';
 import { forEachTensor, isExternal } from './tensorWalk';
 import { toNumber } from './int64';
@@ -289,9 +289,11 @@ export class OnnxModel {
   }
 
   /** A weight left in the file by `open`: one positioned read. */
+  private rangeReader: RangeReader | undefined;
+
   private async readRange(name: string, range: FileRange, into?: Uint8Array): Promise<Uint8Array> {
     try {
-      return await readFileRange(this.path, range, into);
+      return await (this.rangeReader ??= new RangeReader(this.path)).read(range, into);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw inputError(this.path, `tensor '${shown(name)}' cannot be read: the file was removed after it was opened`);

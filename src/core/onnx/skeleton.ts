@@ -37,18 +37,24 @@ export const DEFAULT_LAZY_MIN = 4096;
 const WIRE_VARINT = 0, WIRE_FIXED64 = 1, WIRE_BYTES = 2, WIRE_FIXED32 = 5;
 const MODEL_GRAPH = 7, GRAPH_INITIALIZER = 5, TENSOR_RAW_DATA = 9;
 const WINDOW = 64 * 1024;
+const MIN_WINDOW = 4 * 1024;
 
 /** Not a usable scan: the caller falls back to decoding the whole file. */
 class Unusual extends Error {}
 
-/** Reads the file through a 64 KB window that follows the scan (most fields are tiny and consecutive). */
+/**
+ * Reads the file through a window that follows the scan: most fields are tiny and consecutive, so a window
+ * grows (4 KB doubling to 64 KB) while reads stay sequential, and starts small again after a jump over a
+ * tensor's bytes, so the bytes jumped over are not read.
+ */
 class FileWindow {
   private buf: Buffer;
   private start = 0;
   private end = 0;
+  private want = MIN_WINDOW;
 
   constructor(private readonly fd: number, readonly size: number) {
-    this.buf = Buffer.allocUnsafe(Math.min(WINDOW, Math.max(16, size)));
+    this.buf = Buffer.allocUnsafe(WINDOW);
   }
 
   byteAt(pos: number): number {
@@ -58,7 +64,8 @@ class FileWindow {
 
   private fill(pos: number): void {
     if (pos >= this.size) throw new Unusual('past the end');
-    const want = Math.min(this.buf.length, this.size - pos);
+    this.want = pos === this.end ? Math.min(WINDOW, this.want * 2) : MIN_WINDOW;
+    const want = Math.min(this.want, this.size - pos);
     let got = 0;
     while (got < want) {
       const n = fs.readSync(this.fd, this.buf, got, want - got, pos + got);
@@ -255,24 +262,62 @@ export function readSkeleton(file: string, lazyMin = DEFAULT_LAZY_MIN): ModelSke
   }
 }
 
+function readAt(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
 /**
- * Exactly `range.length` bytes at `range.offset` of `file`, into `into` (that many bytes long) or a fresh
- * aligned buffer; positioned reads.
+ * Positioned reads of one file through one descriptor, opened on the first read and closed as soon as no read
+ * is pending (checked on the next turn of the event loop, so reads issued back to back share it): one
+ * thread-pool hop per read instead of open, read and close each time, and no descriptor left open while idle.
  */
-export async function readFileRange(file: string, range: FileRange, into?: Uint8Array): Promise<Uint8Array> {
-  if (into && into.length !== range.length) throw new Error(`buffer of ${into.length} bytes for a range of ${range.length}`);
-  const fh = await fs.promises.open(file, 'r');
-  try {
-    // Uninitialised (no zero-fill pass): every byte is read into it below, or the read fails.
-    const out = into ?? new Uint8Array(Buffer.allocUnsafeSlow(range.length).buffer, 0, range.length);
-    let done = 0;
-    while (done < range.length) {
-      const { bytesRead } = await fh.read(out, done, range.length - done, range.offset + done);
-      if (bytesRead === 0) throw new RangeError(`the file ends at byte ${range.offset + done}`);
-      done += bytesRead;
+export class RangeReader {
+  private fd: number | undefined;
+  private active = 0;
+  private closing = false;
+
+  constructor(readonly file: string) {}
+
+  /**
+   * Exactly `range.length` bytes at `range.offset`, into `into` (that many bytes long) or a fresh aligned
+   * buffer. A file that ends early throws a RangeError saying where.
+   */
+  async read(range: FileRange, into?: Uint8Array): Promise<Uint8Array> {
+    if (into && into.length !== range.length) throw new Error(`buffer of ${into.length} bytes for a range of ${range.length}`);
+    if (this.fd === undefined) this.fd = fs.openSync(this.file, 'r');
+    const fd = this.fd;
+    this.active++;
+    try {
+      // Uninitialised (no zero-fill pass): every byte is read into it below, or the read fails.
+      const out = into ?? new Uint8Array(Buffer.allocUnsafeSlow(range.length).buffer, 0, range.length);
+      let done = 0;
+      while (done < range.length) {
+        const n = await readAt(fd, out, done, range.length - done, range.offset + done);
+        if (n === 0) throw new RangeError(`the file ends at byte ${range.offset + done}`);
+        done += n;
+      }
+      return out;
+    } finally {
+      this.active--;
+      this.closeWhenIdle();
     }
-    return out;
-  } finally {
-    await fh.close();
   }
+
+  private closeWhenIdle(): void {
+    if (this.active > 0 || this.closing || this.fd === undefined) return;
+    this.closing = true;
+    setImmediate(() => {
+      this.closing = false;
+      if (this.active === 0 && this.fd !== undefined) {
+        const fd = this.fd;
+        this.fd = undefined;
+        fs.close(fd, () => undefined);
+      }
+    });
+  }
+}
+
+/** One range of `file` (see RangeReader.read). */
+export async function readFileRange(file: string, range: FileRange, into?: Uint8Array): Promise<Uint8Array> {
+  return new RangeReader(file).read(range, into);
 }

@@ -46,10 +46,15 @@ export async function validateLoadedModel(model: OnnxModel, opts: ValidateOption
   const results: LayerValidation[] = [];
   // Read-only: the checks never change the weight, so it may be a view on the file's bytes (no copy). The next
   // selected layer is read while this one is checked, so the (positioned) reads overlap the counting.
+  // Weights left in the file (OnnxModel.open) are read into two buffers used in turn (this layer's and the
+  // next one's), not a fresh allocation per layer.
+  const largest = Math.max(0, ...layers.filter((l) => l.selected).map((l) => l.storageShape.reduce((a, b) => a * b, 1)));
+  const scratch = model.isLazy ? [new ArrayBuffer(4 * largest), new ArrayBuffer(4 * largest)] : undefined;
+  let turn = 0;
   const load = (i: number) => {
     const next = layers.findIndex((l, k) => k >= i && l.selected);
     if (next < 0) return undefined;
-    const p = loadLayerWeight(model, layers[next], { readOnly: true });
+    const p = loadLayerWeight(model, layers[next], { readOnly: true, scratch: scratch?.[turn++ % 2] });
     p.catch(() => undefined); // awaited (and reported) in turn below
     return { index: next, weight: p };
   };

@@ -86,6 +86,26 @@ describe('OnnxModel.open (weights stay in the file)', () => {
     assert.deepEqual(Array.from(await m.readFloat32View('H', { scratch })), Array.from(await m.readFloat32('H')));
   });
 
+  it('tensor reads share one descriptor while reads are pending and close it once idle', async () => {
+    if (!fs.existsSync('/proc/self/fd')) return; // Linux only
+    const file = writeFile(dir, 'fds.onnx', mixedModel());
+    const m = await OnnxModel.open(file);
+    const open = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`) === fs.realpathSync(file);
+      } catch {
+        return false;
+      }
+    }).length;
+    const reads = Promise.all(['W', 'D', 'H', 'Q'].map((n) => m.readTensor(n)));
+    assert.ok(open() <= 1, 'one descriptor for reads in flight');
+    await reads;
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(open(), 0, 'closed when idle');
+    assert.deepEqual(Array.from((await m.readTensor('D')).data as Float64Array).slice(0, 3), [0, 1 / 7, 2 / 7]);
+  });
+
   it('a small-tensor model (nothing worth leaving out) is simply loaded', async () => {
     const file = writeFile(dir, 'tiny.onnx', buildModel({
       nodes: [node('Add', ['X', 'B'], ['Y'])], inputs: [valueInfo('X', DataType.FLOAT, [2])], outputs: [valueInfo('Y', DataType.FLOAT, [2])],
