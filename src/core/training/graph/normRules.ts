@@ -7,7 +7,7 @@
  * emitted on X rather than x̂ (x̂ is never materialised): dγ = invstd·(Σ dY ⊙ X − m·dβ), and a ⊙ x̂ + b is one
  * inference-mode BatchNormalization of X with the batch statistics. Four full-size passes in all (dY ⊙ X,
  * k1 ⊙ dY, the affine map, the sum) instead of seven (X − m, x̂, dY ⊙ x̂, two products, two sums): on the
- * ResNet-18 step (batch 64) the BN backward's elementwise time fell by ~60 % (profile, 20 BN layers).
+ * ResNet-18 step (batch 64, 20 BN layers) the BN backward's elementwise time went from 55 to 35 ms (profile).
  * Reductions over N·H·W run in two stages (spatial, then batch).
  */
 import { GradRule } from './ruleTypes';
