@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // The README's test command (npm run test:all): builds, packages the .vsix, then runs
 //   1. unit/integration tests      node scripts/run-tests.js            (node's test runner)
+//   1b. maxq_torch (Python)        node scripts/python-tests.js         (pytest; torchrun with 2 processes)
 //   2. extension-host tests        node scripts/e2e/run-extension-tests.js  (code-server extension-test mode)
 //   3. UI end-to-end tests         node scripts/e2e/run-ui-tests.js         (playwright-core + Debian Chromium)
 // in that order, each in its own process group under a time limit, and ends with one line
 // `N passed, N failed` summed over the three. Exits non-zero if anything failed or a suite could not run.
 //
 //   --skip-build           use the existing out/ and dist/*.vsix (e.g. right after scripts/setup.sh)
-//   --only=unit,vscode,ui  run a subset
-// Per-suite limits (seconds): MAXQ_UNIT_TIMEOUT_S (1800), MAXQ_VSCODE_TIMEOUT_S (900), MAXQ_UI_TIMEOUT_S (1800).
+//   --only=unit,python,vscode,ui  run a subset
+// Per-suite limits (seconds): MAXQ_UNIT_TIMEOUT_S (1800), MAXQ_PYTHON_TIMEOUT_S (600), MAXQ_VSCODE_TIMEOUT_S (900), MAXQ_UI_TIMEOUT_S (1800).
 'use strict';
 const { spawn, spawnSync } = require('child_process');
 const path = require('path');
@@ -21,6 +22,7 @@ const only = onlyArg ? onlyArg.slice('--only='.length).split(',') : null;
 
 const suites = [
   { key: 'unit', name: 'unit tests', cmd: [process.execPath, 'scripts/run-tests.js'], timeoutS: Number(process.env.MAXQ_UNIT_TIMEOUT_S || 1800) },
+  { key: 'python', name: 'maxq_torch tests (pytest: vectors, cross-engine, torchrun)', cmd: [process.execPath, 'scripts/python-tests.js'], timeoutS: Number(process.env.MAXQ_PYTHON_TIMEOUT_S || 600) },
   { key: 'vscode', name: 'extension-host tests (code-server)', cmd: [process.execPath, 'scripts/e2e/run-extension-tests.js'], timeoutS: Number(process.env.MAXQ_VSCODE_TIMEOUT_S || 900) },
   { key: 'ui', name: 'UI end-to-end tests (code-server + Chromium)', cmd: [process.execPath, 'scripts/e2e/run-ui-tests.js'], timeoutS: Number(process.env.MAXQ_UI_TIMEOUT_S || 1800) + 60 },
 ].filter((s) => !only || only.includes(s.key));

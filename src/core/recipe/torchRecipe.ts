@@ -78,7 +78,7 @@ export function torchrunCommands(recipeFile: string, output: string, nproc = 1):
   const tail = `-m maxq_torch.train --recipe ${q(recipeFile)} --events ${q(eventsPathFor(output))}`;
   return {
     oneNode: `torchrun --standalone --nproc_per_node=${nproc} ${tail}`,
-    multiNode: `torchrun --nnodes=2 --nproc_per_node=${nproc} --rdzv-backend=c10d --rdzv-endpoint=HOST:29500 ${tail}`,
+    multiNode: `torchrun --nnodes=2 --nproc_per_node=${nproc} --rdzv_backend=c10d --rdzv_endpoint=HOST:29500 ${tail}`,
   };
 }
 

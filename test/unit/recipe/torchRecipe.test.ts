@@ -38,7 +38,7 @@ describe('recipeFromOptions / checkRecipe / optionsFromRecipe', () => {
     assert.deepEqual(r.policy, { include: ['conv2'], exclude: [] });
     assert.deepEqual(r.data, { kind: 'npy', inputs: '../data/x.npy', labels: '../data/y.npy', normalize: '1/255,0.485:0.456:0.406,0.229:0.224:0.225', valFraction: 0.1 });
     assert.match(r.torchrun!.oneNode, /^torchrun --standalone --nproc_per_node=1 -m maxq_torch\.train --recipe maxq-recipe\.json --events \.\.\/models\/net\.maxq-2of4\.torch\.events\.jsonl$/);
-    assert.match(r.torchrun!.multiNode, /--nnodes=2 .*--rdzv-endpoint=HOST:29500/);
+    assert.match(r.torchrun!.multiNode, /--nnodes=2 .*--rdzv_endpoint=HOST:29500/);
 
     const back = optionsFromRecipe(checkRecipe(JSON.parse(JSON.stringify(r)), file), file);
     assert.equal(back.model, path.join(dir, 'models', 'net.onnx'));
