@@ -76,6 +76,18 @@ export class DenseFractionSchedule {
     return new DenseFractionSchedule({ kind: 'linear', decayStart: 0, decayEnd: t, totalEpochs: epochs });
   }
 
+  /**
+   * A run's schedule from its options: nothing given → defaultForFineTune; otherwise the given values, with the
+   * default window (0 → ⌈E/4⌉) fitted to a short run for whatever was not given. A given decay end at or past the
+   * last epoch is refused (spec §4.1), never moved.
+   */
+  static forRun(o: { epochs: number; kind?: ScheduleKind; decayStart?: number; decayEnd?: number }): DenseFractionSchedule {
+    if (o.kind === undefined && o.decayStart === undefined && o.decayEnd === undefined) return DenseFractionSchedule.defaultForFineTune(o.epochs);
+    const start = o.decayStart ?? 0;
+    const end = o.decayEnd ?? Math.max(start, Math.min(Math.ceil(0.25 * o.epochs), o.epochs - 1));
+    return new DenseFractionSchedule({ kind: o.kind ?? 'linear', decayStart: start, decayEnd: end, totalEpochs: o.epochs });
+  }
+
   /** True when p is 0 everywhere (s = t = 0). */
   get isNone(): boolean {
     return this.decayStart === 0 && this.decayEnd === 0;

@@ -42,15 +42,10 @@ export interface TorchRecipe {
   torchrun?: { oneNode: string; multiNode: string };
 }
 
-/** The schedule a fine-tune of `opts` uses (the same resolution as sparsify's). */
+/** The schedule a fine-tune of `opts` uses (DenseFractionSchedule.forRun, as sparsify resolves it). */
 export function resolvedSchedule(opts: Pick<SparsifyOptions, 'epochs' | 'schedule' | 'decayStart' | 'decayEnd'>): { kind: ScheduleKind; decayStart: number; decayEnd: number } {
-  if (opts.schedule === undefined && opts.decayStart === undefined && opts.decayEnd === undefined) {
-    const s = DenseFractionSchedule.defaultForFineTune(opts.epochs);
-    return { kind: s.kind, decayStart: s.decayStart, decayEnd: s.decayEnd };
-  }
-  const start = opts.decayStart ?? 0;
-  const end = opts.decayEnd ?? Math.ceil(0.25 * opts.epochs);
-  return { kind: opts.schedule ?? 'linear', decayStart: start, decayEnd: end >= opts.epochs ? opts.epochs - 1 : end };
+  const s = DenseFractionSchedule.forRun({ epochs: opts.epochs, kind: opts.schedule, decayStart: opts.decayStart, decayEnd: opts.decayEnd });
+  return { kind: s.kind, decayStart: s.decayStart, decayEnd: s.decayEnd };
 }
 
 /** A path as the recipe writes it: relative to the recipe's folder, with forward slashes. */

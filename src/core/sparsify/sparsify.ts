@@ -82,10 +82,7 @@ function numericSample(data: Dataset): { data: Float32Array; dims: number[]; fro
 }
 
 function scheduleFor(opts: SparsifyOptions): DenseFractionSchedule {
-  if (opts.schedule === undefined && opts.decayStart === undefined && opts.decayEnd === undefined) return DenseFractionSchedule.defaultForFineTune(opts.epochs);
-  const s = opts.decayStart ?? 0;
-  const t = opts.decayEnd ?? Math.ceil(0.25 * opts.epochs);
-  return new DenseFractionSchedule({ kind: opts.schedule ?? 'linear', decayStart: s, decayEnd: t >= opts.epochs ? opts.epochs - 1 : t, totalEpochs: opts.epochs });
+  return DenseFractionSchedule.forRun({ epochs: opts.epochs, kind: opts.schedule, decayStart: opts.decayStart, decayEnd: opts.decayEnd });
 }
 
 async function evaluateModel(model: OnnxModel, edits: Map<string, Float32Array> | null, data: Dataset, batch: number, threads: number | undefined, reference?: { logits: Float32Array; k: number }, signal?: AbortSignal): Promise<EvalResult> {

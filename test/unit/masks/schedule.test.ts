@@ -166,3 +166,16 @@ test('validation: integers with 0 ≤ s ≤ t < E, 0 ≤ e < E, known kind', () 
   for (const e of [-1, -0.001, 120, 121, Number.NaN, Number.POSITIVE_INFINITY]) usageFails(() => s.at(e), /outside/);
   assert.deepEqual(s.toJSON(), { kind: 'linear', decayStart: 0, decayEnd: 30, totalEpochs: 120 });
 });
+
+test('forRun: nothing given: the default window; some given: the rest from the default, fitted to a short run', () => {
+  const d = DenseFractionSchedule.forRun({ epochs: 8 });
+  assert.deepEqual([d.kind, d.decayStart, d.decayEnd], ['linear', 0, 2]);
+  const cubic1 = DenseFractionSchedule.forRun({ epochs: 1, kind: 'cubic' });
+  assert.deepEqual([cubic1.kind, cubic1.decayStart, cubic1.decayEnd], ['cubic', 0, 0]);
+  const late = DenseFractionSchedule.forRun({ epochs: 8, decayStart: 3 });
+  assert.deepEqual([late.decayStart, late.decayEnd], [3, 3]);
+});
+test('forRun: a given decay end at or past the last epoch is refused, never moved (spec §4.1)', () => {
+  assert.throws(() => DenseFractionSchedule.forRun({ epochs: 3, decayEnd: 3 }), /decay end 3 must be before the last epoch \(0-based epochs < 3\)/);
+  assert.throws(() => DenseFractionSchedule.forRun({ epochs: 3, kind: 'exp', decayStart: 2, decayEnd: 1 }), /decay start 2 is after decay end 1/);
+});
