@@ -276,3 +276,13 @@ export async function answerQuickInputIfShown(page: Page, text: string, waitMs =
   else await page.keyboard.press('Enter');
   return true;
 }
+
+/** The value of a `<dt>` fact in a summary list (`<dl>` at `selector`, e.g. the dashboard's #summary), or undefined. */
+export async function summaryFact(frame: Frame, selector: string, name: string): Promise<string | undefined> {
+  return frame.locator(selector).first().evaluate((dl: any, key: string) => {
+    for (const dt of Array.from(dl.querySelectorAll('dt')) as any[]) {
+      if ((dt.textContent ?? '').trim() === key) return ((dt.nextElementSibling?.textContent as string) ?? '').trim();
+    }
+    return undefined;
+  }, name);
+}

@@ -24,6 +24,7 @@ import {
   notificationTexts,
   runCommand,
   setFieldValue,
+  summaryFact,
   waitForExplorerRow,
   waitForWebviewStatus,
   webviewFrameWith,
@@ -60,16 +61,6 @@ async function openFilledForm(
   const note = ((await f.locator(form.preprocessNote).first().textContent()) ?? '').trim();
   if (!/becomes/.test(note)) throw new Error(`preprocessing note after choosing "${opts.preprocess}": "${note}"`);
   return f;
-}
-
-/** The value of a `<dt>` fact in the dashboard's summary list, e.g. "final accuracy". */
-async function summaryFact(frame: Frame, name: string): Promise<string | undefined> {
-  return frame.locator(dashboard.summary).first().evaluate((dl: any, key: string) => {
-    for (const dt of Array.from(dl.querySelectorAll('dt')) as any[]) {
-      if ((dt.textContent ?? '').trim() === key) return ((dt.nextElementSibling?.textContent as string) ?? '').trim();
-    }
-    return undefined;
-  }, name);
 }
 
 function parsePercent(text: string): number {
@@ -171,8 +162,8 @@ export const suite: UiSuite = {
         await runCommand(page, 'Notifications: Clear All Notifications').catch(() => undefined);
         await page.waitForTimeout(300);
         await ctx.shot('run-dashboard');
-        const finalText = await summaryFact(dash, 'final accuracy');
-        const denseText = await summaryFact(dash, 'dense accuracy');
+        const finalText = await summaryFact(dash, dashboard.summary, 'final accuracy');
+        const denseText = await summaryFact(dash, dashboard.summary, 'dense accuracy');
         if (!finalText) throw new Error('the dashboard shows no final accuracy');
         const acc = parsePercent(finalText);
         ctx.log(`run finished in ${seconds.toFixed(1)} s: dense ${denseText ?? '?'}, final ${finalText}, coverage ${(await dash.locator(dashboard.coverageFinal).first().textContent())?.trim()}`);

@@ -14,7 +14,7 @@ import { fixtureFiles } from '../lib/fixtures';
 import { pollUntil } from '../lib/proc';
 import { commandTitles, dashboard, form, statusDone, statusError, validation, wb } from '../lib/selectors';
 import { UiSuite } from '../lib/uiSuite';
-import { closeAllEditors, explorerContextCommand, setFieldValue, waitForExplorerRow, waitForWebviewStatus, webviewFrameWith } from '../lib/workbench';
+import { closeAllEditors, explorerContextCommand, setFieldValue, summaryFact, waitForExplorerRow, waitForWebviewStatus, webviewFrameWith } from '../lib/workbench';
 
 const LOG = 'resnet.maxq-2of4.torch.events.jsonl';
 const FOLLOW = 'MaxQ: Follow Run Log…';
@@ -24,15 +24,7 @@ const line = (e: object) => JSON.stringify(e) + '\n';
 const epochLine = (epoch: number, coverage: number, valAccuracy: number) =>
   line({ type: 'epoch', epoch, denseFraction: 1 - coverage, trainLoss: 0.9 / (epoch + 1), trainAccuracy: 0.8, valLoss: 0.7 / (epoch + 1), valAccuracy, coverage, layerCoverage: Object.fromEntries(LAYERS.map((l) => [l, coverage])) });
 
-/** The value of a `<dt>` fact in the dashboard's summary list. */
-async function fact(frame: Frame, name: string): Promise<string | undefined> {
-  return frame.locator(dashboard.summary).first().evaluate((dl: any, key: string) => {
-    for (const dt of Array.from(dl.querySelectorAll('dt')) as any[]) {
-      if ((dt.textContent ?? '').trim() === key) return ((dt.nextElementSibling?.textContent as string) ?? '').trim();
-    }
-    return undefined;
-  }, name);
-}
+const fact = (frame: Frame, name: string) => summaryFact(frame, dashboard.summary, name);
 
 async function waitForFact(frame: Frame, name: string, want: RegExp, timeoutMs = 15_000): Promise<string> {
   let last: string | undefined;
