@@ -137,7 +137,7 @@ async function masksCases(dense: string, torchPython: string | null, rounds: num
     maxq(args); // warm the page cache
     const e2e: ProcRun[] = [];
     const e2ePacked: ProcRun[] = [];
-    const ref: { ms: number; threads: number; torch: string }[] = [];
+    const ref: { ms: number; cpuMs: number; threads: number; torch: string }[] = [];
     for (let r = 0; r < rounds; r++) {
       e2e.push(maxq(args));
       e2ePacked.push(maxq(['masks', dense, '--pattern', '2:4', '--method', 'maxq', '--pack-hard', '--out', packed]));
@@ -146,7 +146,7 @@ async function masksCases(dense: string, torchPython: string | null, rounds: num
         const p = runProcess(torchPython, [benchScript('pytorchMasks.py'), dense, '--pattern', '2:4', '--runs', '3']);
         if (p.status !== 0) throw new Error(`pytorchMasks.py failed: ${p.stderr.trim().split('\n').slice(-3).join(' | ')}`);
         const j = JSON.parse(p.stdout.trim().split('\n').pop() as string);
-        ref.push({ ms: j.median_ms, threads: j.threads, torch: j.torch });
+        ref.push({ ms: j.median_ms, cpuMs: j.cpu_ms, threads: j.threads, torch: j.torch });
       }
     }
     const size = fs.statSync(out).size;
@@ -155,7 +155,7 @@ async function masksCases(dense: string, torchPython: string | null, rounds: num
     const results: BenchResult[] = [];
     if (ref.length) {
       const refMs = median(ref.map((r) => r.ms));
-      results.push({ name: base, medianMs: refMs, minMs: Math.min(...ref.map((r) => r.ms)), runs: ref.length, note: `torch ${ref[0].torch}, ${ref[0].threads} thread(s) (torch's default here), median of 3 passes per process` });
+      results.push({ name: base, medianMs: refMs, minMs: Math.min(...ref.map((r) => r.ms)), cpuMs: median(ref.map((r) => r.cpuMs)), runs: ref.length, note: `torch ${ref[0].torch}, ${ref[0].threads} thread(s) (torch's default here), median of 3 passes per process` });
       const ratio = median(e2e.map((r) => r.wallMs)) / refMs;
       results.push(summarize('maxq masks 2:4 → safetensors (end to end)', e2e, { baseline: base, note: `${meets(ratio <= 0.25)} ≤ 0.25×; ResNet-50 52 convs, writes ${mb(size)}; peak RSS ${mb(median(e2e.map((r) => (r.maxRssKb ?? 0) * 1024)))}` }));
       results.push(summarize('maxq masks 2:4 --pack-hard', e2ePacked, { baseline: base, note: `writes ${mb(sizePacked)} (hard masks as bits)` }));
@@ -179,7 +179,8 @@ function validateCases(sparse: string, onnxPython: string | null, rounds: number
     if (onnxPython) {
       const p = runProcess(onnxPython, [benchScript('validateReference.py'), sparse, '--pattern', '2:4']);
       if (p.status !== 0) throw new Error(`validateReference.py failed: ${p.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-      ref.push(p);
+      const j = JSON.parse(p.stdout.trim().split('\n').pop() as string);
+      ref.push({ ...p, cpuMs: j.cpu_ms, maxRssKb: j.max_rss_kb });
     }
   }
   const fileSize = fs.statSync(sparse).size;
@@ -187,7 +188,7 @@ function validateCases(sparse: string, onnxPython: string | null, rounds: number
   const wall = median(mine.map((r) => r.wallMs));
   const base = 'python3 onnx + numpy 2:4 check';
   const out: BenchResult[] = [];
-  if (ref.length) out.push(summarize(base, ref, { note: 'bench/validateReference.py (onnx.load + numpy), a fresh process' }));
+  if (ref.length) out.push(summarize(base, ref, { note: `bench/validateReference.py (onnx.load + numpy), a fresh process; peak RSS ${mb(median(ref.map((r) => (r.maxRssKb ?? 0) * 1024)))}` }));
   const ratio = ref.length ? wall / median(ref.map((r) => r.wallMs)) : undefined;
   out.push(summarize('maxq validate --pattern 2:4 (2:4 ResNet-50)', mine, {
     baseline: ref.length ? base : undefined,
@@ -201,7 +202,7 @@ function validateCases(sparse: string, onnxPython: string | null, rounds: number
 }
 
 function inspectCases(dense: string, rounds: number): BenchResult[] {
-  const readAll = ['-e', `require('fs').readFileSync(${JSON.stringify(dense)})`];
+  const readAll = ['-e', `require('fs').readFileSync(${JSON.stringify(dense)}); const u = process.resourceUsage(); process.stderr.write('${MARK} ' + JSON.stringify({ cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000 }) + '\\n');`];
   const args = ['inspect', dense];
   maxq(args);
   const mine: ProcRun[] = [];

@@ -6,10 +6,11 @@ maxq), count the non-zeros of every group of M input channels at each (o, h, w),
 find the tightest N:M among M in 4, 8, 16, and the share of zeros.
 
 usage: validateReference.py MODEL.onnx [--pattern 2:4]
-prints one JSON line: {"layers", "checked", "violating_groups", "pass"}
+prints one JSON line: {"layers", "checked", "violating_groups", "pass", "cpu_ms", "max_rss_kb"} (this process's CPU time and peak RSS)
 """
 import argparse
 import json
+import resource
 
 import numpy as np
 import onnx
@@ -73,7 +74,9 @@ def main():
                 best = (nn, mm)
         float(1.0 - nz.mean())  # share of zeros
         checked += 1
-    print(json.dumps({'layers': len(layers), 'checked': checked, 'violating_groups': violating, 'pass': violating == 0}))
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({'layers': len(layers), 'checked': checked, 'violating_groups': violating, 'pass': violating == 0,
+                      'cpu_ms': (ru.ru_utime + ru.ru_stime) * 1000, 'max_rss_kb': ru.ru_maxrss}))
 
 
 if __name__ == '__main__':
