@@ -51,12 +51,14 @@ export class LayerStore {
     try {
       st = await fs.promises.stat(path);
     } catch {
-      st = undefined; // OnnxModel.load reports the missing file with its own message
+      st = undefined; // OnnxModel.open reports the missing file with its own message
     }
     const f = this.file;
     if (f && f.path === path && st && f.mtimeMs === st.mtimeMs && f.size === st.size) return f.model;
     this.forget();
-    const model = OnnxModel.load(path);
+    // For reading only: the structure now, each layer's weights from the file when it is shown (memory ≈ the
+    // layers in the caches, not the whole file).
+    const model = OnnxModel.open(path);
     this.file = { path, mtimeMs: st?.mtimeMs ?? 0, size: st?.size ?? 0, model };
     model.catch(() => {
       if (this.file?.model === model) this.file = undefined; // never cache a failed load
