@@ -92,6 +92,14 @@ export class StagedFile {
     }
   }
 
+  /**
+   * Flushes what was written so far to disk while the writer goes on (on libuv's pool), so the fsync in `finish`
+   * has only the tail left: a large file's flush overlaps the work that produces it instead of following it.
+   */
+  async flushSoFar(): Promise<void> {
+    if (this.fh) await this.fh.datasync();
+  }
+
   /** fsync and close; the file is complete but not yet in place. */
   async finish(): Promise<void> {
     if (!this.fh) return;

@@ -148,6 +148,8 @@ function checkData(e: SafetensorsSpec, data: SafetensorsData): void {
 
 /** Bytes of queued writes a SafetensorsStream lets run before `write` waits for the oldest. */
 const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+/** Written bytes between two flushes to disk while streaming (see StagedFile.flushSoFar). */
+const FLUSH_EVERY_BYTES = 24 * 1024 * 1024;
 
 /**
  * A safetensors file written tensor by tensor as the data becomes available (e.g. one layer's mask at a time):
@@ -160,6 +162,7 @@ export class SafetensorsStream {
   private next = 0;
   private readonly pending: { done: Promise<void>; bytes: number }[] = [];
   private pendingBytes = 0;
+  private unflushed = 0;
   private failed: unknown;
 
   private constructor(readonly file: string, private readonly staged: StagedFile, private readonly specs: readonly SafetensorsSpec[], private readonly offsets: number[]) {}
@@ -223,7 +226,14 @@ export class SafetensorsStream {
   /** Chained after the previous write: one write at a time (concurrent writes to one file only contend). */
   private launch(bytes: Uint8Array, position: number): void {
     const previous = this.pending.length ? this.pending[this.pending.length - 1].done : Promise.resolve();
-    const done = previous.then(() => (this.failed === undefined ? this.staged.writeAt(bytes, position) : undefined)).catch((e) => {
+    this.unflushed += bytes.length;
+    const flush = this.unflushed >= FLUSH_EVERY_BYTES;
+    if (flush) this.unflushed = 0;
+    const done = previous.then(async () => {
+      if (this.failed !== undefined) return;
+      await this.staged.writeAt(bytes, position);
+      if (flush) await this.staged.flushSoFar();
+    }).catch((e) => {
       this.failed ??= e;
     });
     this.pending.push({ done, bytes: bytes.length });
