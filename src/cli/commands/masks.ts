@@ -113,7 +113,9 @@ export async function masksCommand(argv: string[]): Promise<number> {
   // On one thread, buffers are reused from layer to layer instead of allocated fresh (a ResNet-50 would touch
   // 210 MB of new memory otherwise): two for the weights (this layer's and the next, being read), and a ring of
   // RING mask buffers, each reused once its masks have been written.
-  const RING = 4;
+  // Eight slots let the writes (and their periodic flushes to disk) fall behind by several layers without
+  // stalling the computation: on ResNet-50 median 632 → 536 ms against four, peak RSS 129 → 152 MB.
+  const RING = 8;
   const maxCount = Math.max(...counts);
   const weightScratch = pool ? undefined : [new ArrayBuffer(4 * maxCount), new ArrayBuffer(4 * maxCount)];
   const ring = pool || !stream ? undefined : Array.from({ length: RING }, () => ({ hard: new ArrayBuffer(maxCount), soft: new ArrayBuffer(4 * maxCount) }));
