@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../io/atomicWrite';
 import { OnnxModel } from '../onnx/onnxModel';
 import { SparsifyOptions } from '../sparsify/options';
 import { modelIo } from '../sparsify/runData';
-import { recipeFromOptions, TorchRecipe } from './torchRecipe';
+import { checkRecipeRun, recipeFromOptions, TorchRecipe } from './torchRecipe';
 
 export interface ExportedRecipe {
   recipe: TorchRecipe;
@@ -26,11 +26,11 @@ export async function exportRecipe(opts: SparsifyOptions, recipeFile: string, ex
   const dataFiles: string[] = [];
   let run = opts;
   // Fail on the settings before writing any data file.
-  if (opts.data?.kind !== 'mnist-demo') recipeFromOptions(opts, file, extra);
-  else recipeFromOptions({ ...opts, data: { kind: 'npy', inputs: file } }, file, extra);
+  checkRecipeRun(opts, 'allowed');
   if (opts.data?.kind === 'mnist-demo') {
     // The exported digits are 1×28×28; this engine resizes the demo for other inputs, another engine would not.
-    const shape = modelIo(await OnnxModel.load(opts.model)).inputShape;
+    // Only the model's structure is needed: no weight bytes are read.
+    const shape = modelIo(await OnnxModel.open(opts.model)).inputShape;
     const chw = shape.length === 4 ? shape.slice(1) : shape;
     if (chw.join('×') !== '1×28×28') throw inputError(opts.model, `the demo data exported for a recipe is 1×28×28 digits; this model's input is [${shape.join(', ')}]: give your own data`);
     const files = writeMnistDemoNpy(path.join(path.dirname(file), 'mnist-demo'));

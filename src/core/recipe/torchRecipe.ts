@@ -78,18 +78,29 @@ export function torchrunCommands(recipeFile: string, output: string, nproc = 1):
 }
 
 /**
+ * What a recipe needs of a run, checked before anything is written: a fine-tune (epochs ≥ 1) on training data,
+ * with a schedule the run accepts. The bundled demo passes only where the caller exports it as .npy first
+ * (`demo: 'allowed'`, exportRecipe).
+ */
+export function checkRecipeRun(opts: SparsifyOptions, demo: 'allowed' | 'refused' = 'refused'): void {
+  if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw usageError(`a PyTorch recipe is a fine-tune: epochs must be ≥ 1, got ${opts.epochs}`);
+  const data = opts.data;
+  if (!data || data.kind === 'none') throw usageError('a PyTorch recipe needs training data (.npy inputs or an image folder)');
+  if (data.kind === 'mnist-demo' && demo === 'refused') throw usageError('the bundled demo data lives inside this extension: export it as .npy first (the recipe export does this for you)');
+  resolvedSchedule(opts);
+}
+
+/**
  * The recipe of a fine-tune. `data` must be files another process can read (npy or an image folder): the
  * bundled demo is exported to .npy first (writeMnistDemoNpy). `recipeFile` decides what paths are relative to.
  */
 export function recipeFromOptions(opts: SparsifyOptions, recipeFile: string, extra: { output?: string; nproc?: number } = {}): TorchRecipe {
-  if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw usageError(`a PyTorch recipe is a fine-tune: epochs must be ≥ 1, got ${opts.epochs}`);
+  checkRecipeRun(opts);
   const dir = path.dirname(path.resolve(recipeFile));
-  const data = opts.data;
+  const data = opts.data as Exclude<DataSpec, { kind: 'none' | 'mnist-demo' }>;
   const valFraction = opts.valFraction ?? RUN_DEFAULTS.valFraction;
   let recipeData: RecipeData;
-  if (!data || data.kind === 'none') throw usageError('a PyTorch recipe needs training data (.npy inputs or an image folder)');
-  else if (data.kind === 'mnist-demo') throw usageError('the bundled demo data lives inside this extension: export it as .npy first (the recipe export does this for you)');
-  else if (data.kind === 'npy') {
+  if (data.kind === 'npy') {
     recipeData = {
       kind: 'npy', inputs: rel(dir, data.inputs), valFraction,
       ...(data.labels ? { labels: rel(dir, data.labels) } : {}),
