@@ -38,7 +38,6 @@ export class RunLogFollower {
   private missingSaid = false;
   private reportedBad = 0;
   private finished = false;
-  private lastGrowth = Date.now();
 
   constructor(readonly file: string, private readonly listener: RunLogListener, private readonly options: FollowOptions = {}) {}
 
@@ -59,11 +58,6 @@ export class RunLogFollower {
   /** The run's last event has been read: nothing more will come. */
   get ended(): boolean {
     return this.finished;
-  }
-
-  /** When the file last grew (ms since the epoch). */
-  get lastGrowthAt(): number {
-    return this.lastGrowth;
   }
 
   get badLines(): readonly BadLine[] {
@@ -125,7 +119,6 @@ export class RunLogFollower {
         const { bytesRead } = await fh.read(buf, 0, Math.min(READ_CHUNK, st.size - this.offset), this.offset);
         if (bytesRead === 0) break;
         this.offset += bytesRead;
-        this.lastGrowth = Date.now();
         out.push(...this.parser.push(buf.subarray(0, bytesRead)));
       }
       this.reportBadLines();

@@ -14,6 +14,7 @@ import { RunEventBuffer } from '../runs/runEventBuffer';
 import { onMessage, post } from '../webviewHost/messaging';
 import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
 import { readRunRecord } from './runRecordFile';
+import { isTerminalEvent } from '../../core/runlog/runEventLine';
 import { RunLogFollower } from '../../core/runlog/runLogFollower';
 import { runLogTitle } from './runLogFile';
 
@@ -28,6 +29,13 @@ export type DashboardContent =
   | { kind: 'orphan'; source: DashboardSource };
 
 const FLUSH_MS = 100;
+
+/** How a run's events end (a record with a summary is complete whatever came last). */
+function endOf(last: RunEvent | undefined, hasSummary = false): { outcome: RunOutcome; message?: string } {
+  const message = last?.type === 'error' ? last.message : undefined;
+  const outcome: RunOutcome = hasSummary || last?.type === 'done' ? 'completed' : last?.type === 'cancelled' ? 'cancelled' : last?.type === 'error' ? 'failed' : 'interrupted';
+  return { outcome, message };
+}
 
 export class DashboardPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -144,9 +152,8 @@ export class DashboardPanel implements vscode.Disposable {
       const record = await readRunRecord(content.recordPath);
       const events = new RunEventBuffer().addAll(record.events).events();
       this.send({ type: 'reset', source: this.source(), live: false, events });
-      const last = record.events[record.events.length - 1];
-      const outcome: RunOutcome = record.summary || last?.type === 'done' ? 'completed' : last?.type === 'cancelled' ? 'cancelled' : last?.type === 'error' ? 'failed' : 'interrupted';
-      this.send({ type: 'ended', outcome, message: last?.type === 'error' ? last.message : undefined });
+      const end = endOf(record.events[record.events.length - 1], Boolean(record.summary));
+      this.send({ type: 'ended', ...end });
     } catch (e) {
       this.log.error(`Run dashboard: ${errorMessage(e)}`);
       this.send({ type: 'loadFailed', message: errorMessage(e) });
@@ -157,8 +164,7 @@ export class DashboardPanel implements vscode.Disposable {
 
   /**
    * Streams a log file: what it holds now in one reset, then appended events as they come, until its last
-   * event (done / error / cancelled). A run that ended with no such event (a killed torchrun) stays "running"
-   * with the time of the last line shown in the log.
+   * event (done / error / cancelled). A run that ended with no such event (a killed torchrun) stays "running".
    */
   private async follow(logPath: string): Promise<void> {
     const initial: RunEvent[] = [];
@@ -168,10 +174,10 @@ export class DashboardPanel implements vscode.Disposable {
     const take = (events: RunEvent[]) => {
       for (const e of events) {
         if (e.type === 'done') this.followedOutput = e.output;
-        if (e.type === 'done' || e.type === 'error' || e.type === 'cancelled') endedWith = e;
+        if (isTerminalEvent(e)) endedWith = e;
       }
       if (!started) initial.push(...events);
-      else if (events.length) for (const e of events) this.queue(e);
+      else for (const e of events) this.queue(e);
       if (started && endedWith) this.endFollowed(endedWith);
     };
     const follower = new RunLogFollower(logPath, {
@@ -210,8 +216,8 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   private endFollowed(last: RunEvent): void {
-    const outcome: RunOutcome = last.type === 'done' ? 'completed' : last.type === 'cancelled' ? 'cancelled' : 'failed';
-    this.ended(outcome, last.type === 'error' ? last.message : undefined);
+    const { outcome, message } = endOf(last);
+    this.ended(outcome, message);
   }
 
   private queue(e: RunEvent): void {
