@@ -35,6 +35,13 @@ function isInspectorTarget(x: unknown): x is InspectorTarget {
   return !!x && typeof x === 'object' && !Array.isArray(x) && typeof (x as InspectorTarget).layer === 'string';
 }
 
+/** The file a command was invoked on (Explorer: a Uri; API: a path), else the one the user picks. */
+async function fileArgOrPick(arg: unknown, dialog: vscode.OpenDialogOptions): Promise<vscode.Uri | undefined> {
+  if (typeof arg === 'string') return vscode.Uri.file(arg);
+  if (arg instanceof vscode.Uri) return arg;
+  return (await vscode.window.showOpenDialog(dialog))?.[0];
+}
+
 export function registerCommands(context: vscode.ExtensionContext, s: Services): void {
   const register = (id: string, action: string, fn: (...args: unknown[]) => Promise<void>) =>
     context.subscriptions.push(
@@ -67,11 +74,7 @@ export function registerCommands(context: vscode.ExtensionContext, s: Services):
   });
 
   register(COMMANDS.openRunDashboard, 'Open Run Dashboard', async (arg) => {
-    let uri = typeof arg === 'string' ? vscode.Uri.file(arg) : arg instanceof vscode.Uri ? arg : undefined;
-    if (!uri) {
-      const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Open run', filters: { 'MaxQ run records (*.run.json)': ['json'] } });
-      uri = picked?.[0];
-    }
+    const uri = await fileArgOrPick(arg, { canSelectMany: false, openLabel: 'Open run', filters: { 'MaxQ run records (*.run.json)': ['json'] } });
     if (!uri) return;
     let file = modelPathOf(uri);
     // A model's record sits beside it: accept the model too.
@@ -83,17 +86,13 @@ export function registerCommands(context: vscode.ExtensionContext, s: Services):
   // A run of another process (maxq_torch under torchrun, `maxq sparsify --events`), followed while it grows. On a
   // remote (SSH, container) the log is a file of the remote workspace, read by the extension host there.
   register(COMMANDS.followRunLog, 'Follow Run Log', async (arg) => {
-    let uri = typeof arg === 'string' ? vscode.Uri.file(arg) : arg instanceof vscode.Uri ? arg : undefined;
-    if (!uri) {
-      const picked = await vscode.window.showOpenDialog({
-        canSelectMany: false,
-        openLabel: 'Follow',
-        title: 'MaxQ: follow a run-event log (maxq_torch --events, maxq sparsify --events)',
-        defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
-        filters: { 'Run-event logs (*.jsonl)': ['jsonl', 'ndjson'], 'All files': ['*'] },
-      });
-      uri = picked?.[0];
-    }
+    const uri = await fileArgOrPick(arg, {
+      canSelectMany: false,
+      openLabel: 'Follow',
+      title: 'MaxQ: follow a run-event log (maxq_torch --events, maxq sparsify --events)',
+      defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+      filters: { 'Run-event logs (*.jsonl)': ['jsonl', 'ndjson'], 'All files': ['*'] },
+    });
     if (!uri) return;
     const file = modelPathOf(uri);
     if (!isRunLogPath(file) && !fs.existsSync(file)) throw inputError(file, 'no such run log');

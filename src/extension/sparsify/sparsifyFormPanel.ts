@@ -101,6 +101,12 @@ export class SparsifyFormPanel implements vscode.Disposable {
     }
   }
 
+  /** The form's output path, a relative one taken beside the model. */
+  private outputPathOf(values: SparsifyFormValues): string {
+    const typed = values.output.trim();
+    return path.isAbsolute(typed) ? typed : path.resolve(path.dirname(this.modelPath), typed);
+  }
+
   private suggestOutput(pattern: string, method: SparsifyFormValues['method']): string {
     try {
       return suggestOutputPath(this.modelPath, pattern, method, readSettings().outputNaming);
@@ -173,7 +179,7 @@ export class SparsifyFormPanel implements vscode.Disposable {
       this.send({ type: 'runRejected', message: problems.join(' ') });
       return;
     }
-    const out = path.isAbsolute(values.output.trim()) ? values.output.trim() : path.resolve(path.dirname(this.modelPath), values.output.trim());
+    const out = this.outputPathOf(values);
     const exists = fs.existsSync(out);
     if (exists) {
       const answer = await vscode.window.showWarningMessage(`${path.basename(out)} already exists. Overwrite it?`, { modal: true, detail: out }, 'Overwrite');
@@ -209,7 +215,7 @@ export class SparsifyFormPanel implements vscode.Disposable {
     });
     if (!picked) return;
     const file = picked.fsPath;
-    const out = path.isAbsolute(values.output.trim()) ? values.output.trim() : path.resolve(path.dirname(this.modelPath), values.output.trim());
+    const out = this.outputPathOf(values);
     const options = toSparsifyOptions({ ...values, output: out }, this.modelPath, { threads: readSettings().threads, overwrite: false });
     // The save dialog has asked about replacing an existing file.
     const { recipe, dataFiles } = await this.deps.worker.call('exportRecipe', { options, file, overwrite: true });
