@@ -9,12 +9,13 @@
  *   3. that recipe run for real by torchrun (2 processes, gloo, maxq_torch) and followed live to its end; the model
  *      it exports validates.
  */
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame } from 'playwright-core';
 import { fixtureFiles } from '../lib/fixtures';
 import { repoRoot } from '../lib/paths';
+import { pythonWith } from '../lib/python';
 import { pollUntil } from '../lib/proc';
 import { commandTitles, dashboard, form, statusDone, statusError, validation, wb } from '../lib/selectors';
 import { UiSuite } from '../lib/uiSuite';
@@ -149,7 +150,7 @@ export const suite: UiSuite = {
         const { page } = ctx;
         const recipe = path.join(ctx.workspace, 'maxq-recipe.json');
         if (!fs.existsSync(recipe)) throw new Error('the recipe test left no maxq-recipe.json');
-        const py = pythonWithTorch();
+        const py = pythonWith(['torch', 'onnx'], 'this test runs maxq_torch');
         const events = 'tiny-cnn.maxq-2of4.torch.events.jsonl';
         // torch 1.13's launcher on Python 3.11 needs an explicit redirect (see python/README.md); harmless elsewhere.
         const args = ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', '--redirects', '1', '--tee', '1', '--log_dir', path.join(ctx.workspace, '.torchrun-logs'),
@@ -189,10 +190,3 @@ export const suite: UiSuite = {
     },
   ],
 };
-
-function pythonWithTorch(): string {
-  for (const p of ['/usr/bin/python3', 'python3']) {
-    if (spawnSync(p, ['-c', 'import torch, onnx'], { stdio: 'ignore' }).status === 0) return p;
-  }
-  throw new Error('this test runs maxq_torch: install python3-torch and python3-onnx (bash scripts/setup.sh does)');
-}

@@ -11,6 +11,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { repoRoot } from '../lib/paths';
+import { pythonWith } from '../lib/python';
 import { pollUntil } from '../lib/proc';
 import { commandTitles, inspector, validation } from '../lib/selectors';
 import { UiSuite } from '../lib/uiSuite';
@@ -27,12 +28,7 @@ m = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers
 torch.onnx.export(m, torch.randn(1, 3, 32, 32), sys.argv[1], opset_version=17, input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
 `;
 
-function python(): string {
-  for (const p of ['/usr/bin/python3', 'python3']) {
-    if (spawnSync(p, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0) return p;
-  }
-  throw new Error('these tests export real models with PyTorch: install python3-torch and python3-torchvision (bash scripts/setup.sh does)');
-}
+const python = () => pythonWith(['torch', 'torchvision'], 'these tests export real models with PyTorch');
 
 function run(py: string, args: string[], what: string): void {
   const r = spawnSync(py, args, { encoding: 'utf8', timeout: 300_000 });
