@@ -163,12 +163,23 @@ export class SafetensorsStream {
   private readonly pending: { done: Promise<void>; bytes: number }[] = [];
   private pendingBytes = 0;
   private unflushed = 0;
+  /** The latest flush to disk; flushes run beside the writes (never in their queue) and one after the other. */
+  private flushing: Promise<void> = Promise.resolve();
   private failed: unknown;
 
-  private constructor(readonly file: string, private readonly staged: StagedFile, private readonly specs: readonly SafetensorsSpec[], private readonly offsets: number[]) {}
+  private constructor(
+    readonly file: string,
+    private readonly staged: StagedFile,
+    private readonly specs: readonly SafetensorsSpec[],
+    private readonly offsets: number[],
+    private readonly flushEveryBytes: number,
+  ) {}
 
-  /** Starts the file (the header is written at once); tensors must then be written in the order of `specs`. */
-  static async create(file: string, specs: readonly SafetensorsSpec[], metadata?: Record<string, string>): Promise<SafetensorsStream> {
+  /**
+   * Starts the file (the header is written at once); tensors must then be written in the order of `specs`.
+   * `flushEveryBytes`: how much is written between two flushes to disk (default 24 MB).
+   */
+  static async create(file: string, specs: readonly SafetensorsSpec[], metadata?: Record<string, string>, opts: { flushEveryBytes?: number } = {}): Promise<SafetensorsStream> {
     const header = headerFor(specs, metadata);
     const offsets: number[] = [];
     let at = header.length;
@@ -182,7 +193,7 @@ export class SafetensorsStream {
     } catch (e) {
       throw inputError(file, `cannot write safetensors file: ${(e as Error).message}`);
     }
-    const stream = new SafetensorsStream(file, staged, specs, offsets);
+    const stream = new SafetensorsStream(file, staged, specs, offsets, opts.flushEveryBytes ?? FLUSH_EVERY_BYTES);
     stream.launch(header, 0);
     return stream;
   }
@@ -208,6 +219,7 @@ export class SafetensorsStream {
   async commit(): Promise<void> {
     if (this.next !== this.specs.length) throw usageError(`safetensors ${this.file}: ${this.next} of ${this.specs.length} declared tensors written`);
     while (this.pending.length) await this.settleOldest();
+    await this.flushing;
     this.throwIfFailed();
     try {
       await this.staged.commit();
@@ -220,6 +232,7 @@ export class SafetensorsStream {
   /** Removes the temp file (after any write in flight). Safe to call more than once. */
   async abort(): Promise<void> {
     while (this.pending.length) await this.settleOldest();
+    await this.flushing;
     await this.staged.abort();
   }
 
@@ -227,15 +240,25 @@ export class SafetensorsStream {
   private launch(bytes: Uint8Array, position: number): void {
     const previous = this.pending.length ? this.pending[this.pending.length - 1].done : Promise.resolve();
     this.unflushed += bytes.length;
-    const flush = this.unflushed >= FLUSH_EVERY_BYTES;
+    const flush = this.unflushed >= this.flushEveryBytes;
     if (flush) this.unflushed = 0;
     const done = previous.then(async () => {
       if (this.failed !== undefined) return;
       await this.staged.writeAt(bytes, position);
-      if (flush) await this.staged.flushSoFar();
     }).catch((e) => {
       this.failed ??= e;
     });
+    // Flushing what is written so far spreads the disk writes over the run, so that commit's fsync has little
+    // left to wait for. The flush does not hold up the writes queued after it: their buffers (a caller's ring of
+    // a few layers) are free as soon as the kernel has copied them, not when the disk has them.
+    if (flush) {
+      const previousFlush = this.flushing;
+      this.flushing = Promise.all([done, previousFlush]).then(async () => {
+        if (this.failed === undefined) await this.staged.flushSoFar();
+      }).catch((e) => {
+        this.failed ??= e;
+      });
+    }
     this.pending.push({ done, bytes: bytes.length });
     this.pendingBytes += bytes.length;
   }

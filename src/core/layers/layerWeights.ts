@@ -30,7 +30,7 @@ function resolved(model: OnnxModel, layer: LayerInfo) {
  * model's file buffer, so they must not be changed; without it they are the caller's own copy. `scratch` (with
  * `readOnly`, models from `OnnxModel.open`): a buffer reused across layers that a float32 weight is read into.
  */
-export async function loadLayerWeight(model: OnnxModel, layer: LayerInfo, opts: { readOnly?: boolean; scratch?: ArrayBuffer } = {}): Promise<CanonicalWeight> {
+export async function loadLayerWeight(model: OnnxModel, layer: LayerInfo, opts: { readOnly?: boolean; scratch?: ArrayBufferLike } = {}): Promise<CanonicalWeight> {
   const r = resolved(model, layer);
   const consumerView = await readResolvedFloat32(model, r, opts);
   const [O, I, Kh, Kw] = layer.canonicalShape;

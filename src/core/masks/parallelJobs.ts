@@ -3,7 +3,7 @@
  * and each worker) runs for one call — take the next layer from the shared counter, compute its masks in place,
  * repeat. Kept apart from `parallelMasks.ts` so the worker entry loads no pool code.
  */
-import { isMaxqError, MaxqErrorKind } from '../errors';
+import { isMaxqError, MaxqError, MaxqErrorKind } from '../errors';
 import { MaskMethod } from '../types';
 import { computeLayerMask } from './layerMask';
 import { NmPattern } from './nmPattern';
@@ -58,4 +58,9 @@ export function runLayerJobs(msg: ToMaskWorker, ws: MaskWorkspace): JobFailure |
       return isMaxqError(e) ? { kind: e.kind, message: e.message } : { kind: 'internal', message: e instanceof Error ? e.stack ?? e.message : String(e) };
     }
   }
+}
+
+/** A job failure as the error the caller throws: the same MaxqError kind as on one thread. */
+export function failureToError(f: JobFailure): Error {
+  return f.kind === 'internal' ? new Error(f.message) : new MaxqError(f.kind, f.message);
 }

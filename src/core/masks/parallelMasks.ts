@@ -16,12 +16,12 @@
 import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { MaxqError, usageError } from '../errors';
+import { usageError } from '../errors';
 import { MaskMethod } from '../types';
 import { assertCanonicalShape, CanonicalWeight } from './canonicalWeight';
 import { assertMaskMethod, computeLayerMask, LayerMask, layerMaskSummary } from './layerMask';
 import { NmPattern } from './nmPattern';
-import { FromMaskWorker, JobFailure, LayerJob, runLayerJobs, ToMaskWorker } from './parallelJobs';
+import { failureToError, FromMaskWorker, LayerJob, runLayerJobs, ToMaskWorker } from './parallelJobs';
 import { MaskWorkspace } from './workspace';
 
 export interface ParallelMaskOptions {
@@ -206,7 +206,7 @@ export class MaskPool {
     for (const w of this.workers) w.postMessage(msg);
     const mine = runLayerJobs(msg, this.workspace);
     const theirs = await workersDone;
-    const failure = mine ? toError(mine) : theirs;
+    const failure = mine ? failureToError(mine) : theirs;
     if (failure) throw failure;
   }
 
@@ -214,7 +214,7 @@ export class MaskPool {
   private onMessage(m: FromMaskWorker): void {
     const p = this.pending.get(m.id);
     if (!p) return;
-    if (m.failure && !p.failure) p.failure = toError(m.failure);
+    if (m.failure && !p.failure) p.failure = failureToError(m.failure);
     if (--p.left === 0) {
       this.pending.delete(m.id);
       p.settle(p.failure);
@@ -227,8 +227,4 @@ export class MaskPool {
     for (const p of this.pending.values()) p.settle(e);
     this.pending.clear();
   }
-}
-
-function toError(f: JobFailure): Error {
-  return f.kind === 'internal' ? new Error(f.message) : new MaxqError(f.kind, f.message);
 }

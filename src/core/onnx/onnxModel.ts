@@ -59,7 +59,7 @@ export interface ReadViewOptions {
    * For weights left in the file (`open`): read into this buffer when it is large enough, instead of a fresh
    * one; the values are then only valid until the caller reuses it.
    */
-  scratch?: ArrayBuffer;
+  scratch?: ArrayBufferLike;
 }
 
 export interface OpenOptions {
@@ -243,7 +243,7 @@ export class OnnxModel {
     return this.read(name, true, opts.scratch);
   }
 
-  private async read(name: string, view: boolean, scratch?: ArrayBuffer): Promise<TensorData> {
+  private async read(name: string, view: boolean, scratch?: ArrayBufferLike): Promise<TensorData> {
     const e = this.tensors.get(name);
     if (!e) throw inputError(this.path, `tensor '${shown(name)}' is not an initializer or Constant in this model`);
     const { dims, dataType, elementCount: count, storage } = e.info;

@@ -102,7 +102,7 @@ function castTo(values: Float32Array, to: number): Float32Array {
  * The weight's values exactly as the consumer sees them: dequantized, cast and transposed. With `readOnly`, a
  * float32 source that needs no conversion may come back as a view on the model's file buffer (no copy).
  */
-export async function readResolvedFloat32(model: OnnxModel, r: ResolvedWeight, opts: { readOnly?: boolean; scratch?: ArrayBuffer } = {}): Promise<Float32Array> {
+export async function readResolvedFloat32(model: OnnxModel, r: ResolvedWeight, opts: { readOnly?: boolean; scratch?: ArrayBufferLike } = {}): Promise<Float32Array> {
   let dims = [...r.sourceDims];
   let values: Float32Array;
   const dqIndex = r.via.findIndex((s) => s.op === 'DequantizeLinear');

@@ -69,12 +69,19 @@ describe('maxq masks --pack-hard', () => {
     });
   });
 
-  it('--threads 2 (layers in batches on a worker pool) writes the same bytes as one thread', () => {
-    const [a, b] = [path.join(dir, 'threads1.safetensors'), path.join(dir, 'threads2.safetensors')];
-    assert.equal(maxq(['masks', cnn, '--pattern', '2:4', '--out', a]).code, 0);
-    const r = maxq(['masks', cnn, '--pattern', '2:4', '--threads', '2', '--out', b]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(fs.readFileSync(b), fs.readFileSync(a));
+  it('--threads 2 and 3 (a layer per worker, buffers reused) write the same bytes as one thread, [in, out] storage included', () => {
+    for (const [model, extra] of [[cnn, []], [mlp, ['--include', 'W*']]] as const) {
+      for (const packHard of [[], ['--pack-hard']]) {
+        const a = path.join(dir, `threads1.${path.basename(model)}.safetensors`);
+        assert.equal(maxq(['masks', model, '--pattern', '2:4', ...extra, ...packHard, '--threads', '1', '--out', a]).code, 0);
+        for (const threads of ['2', '3']) {
+          const b = path.join(dir, `threads${threads}.${path.basename(model)}.safetensors`);
+          const r = maxq(['masks', model, '--pattern', '2:4', ...extra, ...packHard, '--threads', threads, '--out', b]);
+          assert.equal(r.code, 0, r.stderr);
+          assert.deepEqual(fs.readFileSync(b), fs.readFileSync(a), `${path.basename(model)} ${packHard.join('')} --threads ${threads}`);
+        }
+      }
+    }
   });
 
   it('--pack-hard is refused for JSON output, and nothing is written', () => {
@@ -95,9 +102,11 @@ describe('maxq masks --pack-hard', () => {
     new DataView(bytes.buffer, bytes.byteOffset + raw.byteOffset, 4).setFloat32(0, NaN, true);
     const bad = writeModelFile(sub, 'nan.onnx', bytes);
     const out = path.join(sub, 'm.safetensors');
-    const r = maxq(['masks', bad, '--pattern', '2:4', '--out', out]);
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, new RegExp(`layer '${last.name}'.*(NaN|finite)`));
-    assert.deepEqual(fs.readdirSync(sub), ['nan.onnx']);
+    for (const threads of ['1', '2']) {
+      const r = maxq(['masks', bad, '--pattern', '2:4', '--threads', threads, '--out', out]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`layer '${last.name}'.*(NaN|finite)`), `--threads ${threads}`);
+      assert.deepEqual(fs.readdirSync(sub), ['nan.onnx'], `--threads ${threads}`);
+    }
   });
 });

@@ -44,6 +44,23 @@ describe('SafetensorsStream', () => {
     assert.deepEqual(Array.from(readSafetensors(out).tensors.get('b')!.data as Float64Array), Array.from(entries[2].data));
   });
 
+  it('flushes to disk beside the writes: with a flush after every tensor the file is the same, and none is left running', async () => {
+    const ref = path.join(dir, 'ref-flush.safetensors');
+    const out = path.join(dir, 'flush.safetensors');
+    const many = Array.from({ length: 24 }, (_, i) => ({ name: `t${i}`, dtype: 'F32' as const, shape: [64, 33], data: Float32Array.from({ length: 64 * 33 }, (_, k) => Math.sin(i * 1000 + k)) }));
+    writeSafetensors(ref, many);
+    const s = await SafetensorsStream.create(out, many, undefined, { flushEveryBytes: 1 });
+    // No drain between writes: later writes queue while earlier flushes still run.
+    for (const e of many) await s.write(e.data);
+    await s.commit();
+    assert.deepEqual(fs.readFileSync(out), fs.readFileSync(ref));
+    // An aborted stream waits for its flushes before removing the temp file.
+    const t = await SafetensorsStream.create(path.join(dir, 'flush-abort.safetensors'), many, undefined, { flushEveryBytes: 1 });
+    for (const e of many.slice(0, 10)) await t.write(e.data);
+    await t.abort();
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('flush-abort')), []);
+  });
+
   it('refuses wrong data and unfinished files; abort leaves nothing behind', async () => {
     const out = path.join(dir, 'bad.safetensors');
     const s = await SafetensorsStream.create(out, entries);
