@@ -15,7 +15,7 @@
  *   product's step with a cheaper mask; the ratio to it is printed too (the goal stays on the dense step).
  * - The inference forward (weights as initializers) is timed as well, for scale.
  *
- * Standalone: `node out/bench/trainStep.bench.js [--quick] [--runs N] [--threads N] [--batch N] [--no-torch] [--no-nm-torch]`;
+ * Standalone: `node out/bench/trainStep.bench.js [--quick] [--runs N] [--threads N] [--batch N] [--no-torch] [--no-nm-torch] [--no-plain-convs]`;
  * `--formulations` instead times bare `session.run`s of several backward formulations, interleaved.
  */
 import * as fs from 'fs';
@@ -30,6 +30,7 @@ import { NmPattern } from '../src/core/masks/nmPattern';
 import { selectedLayers } from '../src/core/sparsify/layerMasks';
 import { createSession } from '../src/core/runtime/ortSession';
 import { setUpTraining } from '../src/core/training/trainingSetup';
+import { probeNchwcBlock } from '../src/core/runtime/nchwcBlock';
 import { TrainStepper } from '../src/core/training/trainStep';
 import { Sgd } from '../src/core/training/optim';
 import { buildTrainingGraph } from '../src/core/training/graph/trainingGraph';
@@ -139,6 +140,7 @@ interface OrtReady {
   ready: true;
   nodes: number;
   params: number;
+  blockedConvs: number;
   sparseLayers: number;
   setupMs: number;
 }
@@ -161,6 +163,8 @@ interface ChildArgs {
   warmup: number;
   denseFraction: number;
   formulation?: FormulationOptions;
+  /** Plain Conv nodes only (no blocked NCHWc convs), for the A/B row. */
+  plainConvs?: boolean;
 }
 
 async function ortChild(a: ChildArgs): Promise<void> {
@@ -176,7 +180,7 @@ async function ortChild(a: ChildArgs): Promise<void> {
   const model = await OnnxModel.load(file);
   const pattern = NmPattern.parse('2:4');
   const layers = selectedLayers(model, { pattern });
-  const setup = await setUpTraining(model, layers, { batchSize: a.batch, loss: 'ce', labelSmoothing: 0, threads: a.threads, pattern, method: 'maxq', formulation: a.formulation });
+  const setup = await setUpTraining(model, layers, { batchSize: a.batch, loss: 'ce', labelSmoothing: 0, threads: a.threads, pattern, method: 'maxq', formulation: a.formulation, blockedConvs: !a.plainConvs });
   fs.rmSync(path.dirname(file), { recursive: true, force: true });
   const stepper = new TrainStepper(setup, new Sgd({ momentum: 0.9, weightDecay: 5e-4 }), { maskThreads: a.threads });
   const setupMs = Date.now() - t0;
@@ -184,7 +188,7 @@ async function ortChild(a: ChildArgs): Promise<void> {
   const lr = 0.01;
   for (let i = 0; i < a.warmup; i++) await stepper.step(batch, a.denseFraction, lr);
   const nodes = setup.graph.nodeCount;
-  send({ ready: true, nodes, params: setup.params.reduce((n, p) => n + p.data.length, 0), sparseLayers: setup.sparse.size, setupMs } satisfies OrtReady);
+  send({ ready: true, nodes, blockedConvs: setup.graph.blockedConvs, params: setup.params.reduce((n, p) => n + p.data.length, 0), sparseLayers: setup.sparse.size, setupMs } satisfies OrtReady);
 
   const rl = readline.createInterface({ input: process.stdin });
   for await (const line of rl) {
@@ -235,6 +239,8 @@ export interface TrainStepOptions {
   denseFraction?: number;
   /** Measure PyTorch when torch imports (default true). */
   torch?: boolean;
+  /** Also measure the product step with plain Conv nodes instead of blocked NCHWc ones (default true). */
+  plainConvs?: boolean;
   /** Also measure PyTorch's 2:4 SR-STE step (default true; needs `torch`). */
   nmTorch?: boolean;
   formulation?: FormulationOptions;
@@ -255,11 +261,13 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
   const args = ['--child', '--batch', String(batch), '--threads', String(threads), '--warmup', String(warmup), '--p', String(o.denseFraction ?? 0)];
   if (o.formulation) args.push('--formulation', JSON.stringify(o.formulation));
   const ortProc = new LineChild(process.execPath, [__filename, ...args]);
+  const plainProc = o.plainConvs !== false ? new LineChild(process.execPath, [__filename, ...args, '--plain-convs']) : null;
   let torchProc: LineChild | null = null;
   let nmProc: LineChild | null = null;
   try {
     const ready = await ortProc.next<OrtReady>();
-    log(`ORT: ${ready.nodes}-node training graph, ${(ready.params / 1e6).toFixed(2)} M parameters, ${ready.sparseLayers} sparse layers (2:4 maxq), set-up ${ready.setupMs} ms`);
+    log(`ORT: ${ready.nodes}-node training graph, ${(ready.params / 1e6).toFixed(2)} M parameters, ${ready.sparseLayers} sparse layers (2:4 maxq), ${ready.blockedConvs} blocked NCHWc convs, set-up ${ready.setupMs} ms`);
+    if (plainProc) await plainProc.next<OrtReady>();
 
     let torchInfo: { torch: string; python: string } | null = null;
     if (o.torch !== false) {
@@ -284,6 +292,7 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
     }
 
     const ortS: OrtRun = { wallMs: [], cpuMs: [], masksMs: [], runMs: [], updateMs: [], loss: [] };
+    const plainS: StepSamples = { wallMs: [], cpuMs: [] };
     const ptS: StepSamples = { wallMs: [], cpuMs: [] };
     const nmS: StepSamples = { wallMs: [], cpuMs: [] };
     for (let r = 0; r < runs; r++) {
@@ -293,6 +302,14 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
           for (const k of Object.keys(ortS) as (keyof OrtRun)[]) ortS[k].push(...s[k]);
         },
       ];
+      if (plainProc) {
+        const pp = plainProc;
+        sides.push(async () => {
+          const s = await pp.request<OrtRun>('run 1');
+          plainS.wallMs.push(...s.wallMs);
+          plainS.cpuMs.push(...s.cpuMs);
+        });
+      }
       if (torchProc) {
         const tp = torchProc;
         sides.push(async () => {
@@ -315,6 +332,7 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
     // PyTorch ends first, so that the inference forward the ORT child times on quitting has the cores to itself.
     const torchPeak = torchProc ? (await torchProc.request<{ peakRssMb: number }>('quit')).peakRssMb : null;
     const nmPeak = nmProc ? (await nmProc.request<{ peakRssMb: number }>('quit')).peakRssMb : null;
+    if (plainProc) await plainProc.request<OrtDone>('quit');
     const ortDone = await ortProc.request<OrtDone>('quit');
     const ortPeak = ortDone.peakRssMb;
     const loadEnd = os.loadavg()[0];
@@ -351,6 +369,12 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
       results.push({ name: 'train step (ORT, product loop)', medianMs: stepMed, minMs: Math.min(...ortS.wallMs), cpuMs: stepCpu, runs: ortS.wallMs.length, baseline: 'PyTorch reference (doc)', ratio, note: `${phases}; peak RSS ${Math.round(ortPeak)} MB; ${ratioNote}` });
       results.push({ name: 'PyTorch reference (doc)', medianMs: PYTORCH_DOC_REFERENCE_MS, minMs: PYTORCH_DOC_REFERENCE_MS, runs: 0, note: o.torch === false ? 'not measured (--no-torch)' : 'not measured: torch is not installed (apt-get install python3-torch to measure it in this run)' });
     }
+    if (plainS.wallMs.length > 0) {
+      const pm = median(plainS.wallMs);
+      const pc = median(plainS.cpuMs);
+      results.push({ name: 'train step (ORT, plain convs)', medianMs: pm, minMs: Math.min(...plainS.wallMs), cpuMs: pc, runs: plainS.wallMs.length, note: `the same step without blocked NCHWc convs: the blocked step takes ${(stepMed / pm).toFixed(2)}× its wall time, ${(stepCpu / pc).toFixed(2)}× its CPU` });
+      log(`ORT step with plain convs ${fmt(pm)} ms (CPU ${fmt(pc)} ms): blocked/plain ${(stepMed / pm).toFixed(2)} wall, ${(stepCpu / pc).toFixed(2)} CPU`);
+    }
     log(`ORT step ${fmt(stepMed)} ms (CPU ${fmt(stepCpu)} ms; ${phases}), peak RSS ${Math.round(ortPeak)} MB`);
     if (torchInfo && ptS.wallMs.length > 0) log(`PyTorch step ${fmt(median(ptS.wallMs))} ms (CPU ${fmt(median(ptS.cpuMs))} ms), peak RSS ${Math.round(torchPeak ?? 0)} MB`);
     if (nmS.wallMs.length > 0) log(`PyTorch 2:4 SR-STE step ${fmt(median(nmS.wallMs))} ms (CPU ${fmt(median(nmS.cpuMs))} ms), peak RSS ${Math.round(nmPeak ?? 0)} MB`);
@@ -358,6 +382,7 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
     return results;
   } finally {
     ortProc.kill();
+    plainProc?.kill();
     torchProc?.kill();
     nmProc?.kill();
   }
@@ -366,23 +391,33 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
 // ---------------------------------------------------------------------------------------------------------------
 // `--formulations`: bare session.run of the training graph under several backward formulations, interleaved.
 
-export const FORMULATION_VARIANTS: Record<string, FormulationOptions> = {
-  default: {},
-  'convtranspose+im2col': { conv: { dx: 'convtranspose', dw: 'im2col' } },
-  'flip+im2col': { conv: { dx: 'flip', dw: 'im2col' } },
-  'flip+kkgemm': { conv: { dx: 'flip', dw: 'kkgemm' } },
-  'flip+onehot': { conv: { dx: 'flip', dw: 'onehot' } },
+/** A backward formulation, built with the machine's blocked NCHWc convs unless `plainConvs`. */
+export interface FormulationVariant {
+  formulation: FormulationOptions;
+  plainConvs?: boolean;
+}
+
+/** dW as a Conv (T(dY) as the kernel over T(X)) where the output map is at most `side`×`side`, the default elsewhere. */
+const convDwUpTo = (side: number): FormulationOptions => ({ choose: (l) => (l.output[2] <= side && l.output[3] <= side ? { dw: 'conv' } : undefined) });
+
+export const FORMULATION_VARIANTS: Record<string, FormulationVariant> = {
+  default: { formulation: {} },
+  'default, plain convs': { formulation: {}, plainConvs: true },
+  'convtranspose+im2col': { formulation: { conv: { dx: 'convtranspose', dw: 'im2col' } } },
+  'flip+kkgemm': { formulation: { conv: { dx: 'flip', dw: 'kkgemm' } } },
+  'conv dW on 4×4 maps': { formulation: convDwUpTo(4) },
 };
 
-export async function compareFormulations(o: { batch?: number; threads?: number; runs?: number; variants?: Record<string, FormulationOptions>; log: (s: string) => void }): Promise<void> {
+export async function compareFormulations(o: { batch?: number; threads?: number; runs?: number; variants?: Record<string, FormulationVariant>; log: (s: string) => void }): Promise<void> {
   const batch = o.batch ?? 64;
   const runs = o.runs ?? 7;
   const m = resnet18Cifar();
   const inits = new Map((m.graph!.initializer ?? []).map((t) => [t.name!, t]));
   const { x, labels } = batchData(batch);
+  const block = await probeNchwcBlock();
   const vs: { name: string; sess: ort.InferenceSession; feeds: Record<string, ort.Tensor>; nodes: number; s: StepSamples }[] = [];
-  for (const [name, formulation] of Object.entries(o.variants ?? FORMULATION_VARIANTS)) {
-    const tg = buildTrainingGraph(m, { batchSize: batch, formulation });
+  for (const [name, { formulation, plainConvs }] of Object.entries(o.variants ?? FORMULATION_VARIANTS)) {
+    const tg = buildTrainingGraph(m, { batchSize: batch, formulation, nchwcBlock: plainConvs ? 0 : block });
     const sess = await createSession(tg.modelBytes, name, { threads: o.threads ?? 2, allowSpinning: false, memoryPattern: false }); // as setUpTraining
     const feeds: Record<string, ort.Tensor> = { [tg.inputName]: new ort.Tensor('float32', x, tg.inputDims), [tg.labelsName]: new ort.Tensor('int64', labels, [batch]) };
     for (const p of tg.params) feeds[p.name] = new ort.Tensor('float32', floatData(inits.get(p.sourceInitializer)!), p.dims);
@@ -426,7 +461,7 @@ if (require.main === module) {
       },
     );
   if (argv.includes('--child')) {
-    done(ortChild({ batch: num('--batch') ?? 64, threads: num('--threads') ?? 2, warmup: num('--warmup') ?? 2, denseFraction: num('--p') ?? 0, formulation }));
+    done(ortChild({ batch: num('--batch') ?? 64, threads: num('--threads') ?? 2, warmup: num('--warmup') ?? 2, denseFraction: num('--p') ?? 0, formulation, plainConvs: argv.includes('--plain-convs') }));
   } else if (argv.includes('--formulations')) {
     done(compareFormulations({ batch: num('--batch'), threads: num('--threads'), runs: num('--runs') ?? (quick ? 3 : undefined), log: (s) => console.log(s) }));
   } else {
@@ -439,6 +474,7 @@ if (require.main === module) {
         denseFraction: num('--p'),
         torch: !argv.includes('--no-torch'),
         nmTorch: !argv.includes('--no-nm-torch'),
+        plainConvs: !argv.includes('--no-plain-convs'),
         formulation,
         log: (s) => console.log(s),
       }).then((results) => {

@@ -8,6 +8,7 @@ import { DataType } from '../onnx/proto';
 import { inputError } from '../errors';
 import { derivedModelProto } from '../runtime/derivedModel';
 import { createSession, ort } from '../runtime/ortSession';
+import { probeNchwcBlock } from '../runtime/nchwcBlock';
 import { MaskWorkspace } from '../masks/workspace';
 import { NmPattern } from '../masks/nmPattern';
 import { LayerInfo, MaskMethod } from '../types';
@@ -40,6 +41,11 @@ export interface SetupOptions {
   method: MaskMethod;
   /** Backward formulation overrides (benchmarks); the generator's defaults otherwise. */
   formulation?: FormulationOptions;
+  /**
+   * Run eligible convs on onnxruntime's blocked NCHWc kernels when this machine has them (default true;
+   * graph/blockedConvs.ts). False: plain Conv nodes (benchmarks compare the two).
+   */
+  blockedConvs?: boolean;
   /** Normalisations to insert after BN-free sparsified layers (their scale and shift train like a BN's). */
   normalisation?: { sites: readonly NormSite[]; values: ReadonlyMap<string, NormValues> };
 }
@@ -66,7 +72,8 @@ export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts:
   // Nodes the generator has no shape rule for (integer mask arithmetic and the like) are measured by running
   // the forward model once; only nodes on a float path from a parameter to the loss need a gradient rule.
   const observed = await observeShapes(forward, { batchSize: opts.batchSize, threads: opts.threads, file: model.path });
-  const graph = buildTrainingGraph(forward, { batchSize: opts.batchSize, loss: opts.loss, labelSmoothing: opts.labelSmoothing, formulation: opts.formulation, file: model.path, observed });
+  const nchwcBlock = opts.blockedConvs === false ? 0 : await probeNchwcBlock();
+  const graph = buildTrainingGraph(forward, { batchSize: opts.batchSize, loss: opts.loss, labelSmoothing: opts.labelSmoothing, formulation: opts.formulation, file: model.path, observed, nchwcBlock });
   const session = await createSession(graph.modelBytes, `${model.path} (training graph)`, { threads: opts.threads, allowSpinning: false, memoryPattern: false });
 
   const sparseParam = new Map<string, string>();

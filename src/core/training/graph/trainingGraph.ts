@@ -11,6 +11,7 @@ import { GradContext, FormulationOptions } from './context';
 import { emitBackward, gradFlow, missingRules, unsupportedError } from './backward';
 import { BnSite, ParamCandidate, ParamKind, PreparedForward, findParamCandidates, prepareForward } from './prepare';
 import { emitLoss } from './loss';
+import { blockConvs, NCHWC_DOMAIN } from './blockedConvs';
 import { attrInt, staticShape } from './onnxUtil';
 import type { TensorInfo } from './shapes';
 
@@ -43,6 +44,11 @@ export interface TrainingGraphOptions {
   file?: string;
   /** Observed shapes of nodes without a shape rule (observeShapes.ts; prepare.ts's `observed`). */
   observed?: ReadonlyMap<string, TensorInfo>;
+  /**
+   * The machine's NCHWc block size (`probeNchwcBlock`): group-1 convs whose channel counts are multiples of it
+   * run on onnxruntime's blocked kernels (blockedConvs.ts). 0 or absent: plain Conv nodes only.
+   */
+  nchwcBlock?: number;
 }
 
 export interface TrainingParam {
@@ -77,6 +83,8 @@ export interface TrainingGraph {
   bnStats: BnStat[];
   /** Number of nodes in the generated graph. */
   nodeCount: number;
+  /** Conv nodes emitted as blocked NCHWc convs (0 without `nchwcBlock`). */
+  blockedConvs: number;
 }
 
 export function irVersionFor(opset: number): number {
@@ -95,6 +103,8 @@ function checkOptions(o: TrainingGraphOptions): void {
   const a = o.kdAlpha ?? 1;
   if (!(a >= 0 && a <= 1)) throw usageError(`kdAlpha must be in [0, 1], got ${a}`);
   if (o.loss !== undefined && o.loss !== 'ce' && o.loss !== 'kl') throw usageError(`unknown loss '${String(o.loss)}' (expected ce or kl)`);
+  const b = o.nchwcBlock ?? 0;
+  if (!Number.isInteger(b) || b < 0) throw usageError(`NCHWc block size must be an integer ≥ 0, got ${b}`);
 }
 
 /** The data input and its static [N, C, H, W]. */
@@ -159,15 +169,17 @@ export function finishModel(
   ctx: GradContext,
   inputs: onnx.IValueInfoProto[],
   outputs: onnx.IValueInfoProto[],
-): { bytes: Uint8Array; nodeCount: number } {
+  nchwcBlock = 0,
+): { bytes: Uint8Array; nodeCount: number; blockedConvs: number } {
   const opset = Math.max(17, prep.opset);
-  const nodes = [...prep.nodes, ...ctx.nodes];
+  const { nodes, blocked } = blockConvs(ctx, [...prep.nodes, ...ctx.nodes], nchwcBlock);
+  const opsetImport = [{ domain: '', version: opset }, ...(blocked > 0 ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [])];
   const model = modelProto(
     { name: 'training', nodes, inputs, outputs, initializers: [...prep.initializers, ...ctx.initializers] },
     opset,
-    { irVersion: irVersionFor(opset) },
+    { irVersion: irVersionFor(opset), opsetImport },
   );
-  return { bytes: encodeModel(model), nodeCount: nodes.length };
+  return { bytes: encodeModel(model), nodeCount: nodes.length, blockedConvs: blocked };
 }
 
 /** Generate the training graph (forward + loss + backward) of a CNN forward model. */
@@ -246,7 +258,7 @@ export function buildTrainingGraph(model: onnx.IModelProto, options: TrainingGra
     ...params.map((p) => valueInfo(p.gradOutput, f, p.dims)),
     ...prep.bn.flatMap((b) => [valueInfo(b.meanOutput, f, ctx.shape(b.meanOutput)), valueInfo(b.varOutput, f, ctx.shape(b.varOutput))]),
   ];
-  const { bytes, nodeCount } = finishModel(prep, ctx, inputs, outputs);
+  const { bytes, nodeCount, blockedConvs } = finishModel(prep, ctx, inputs, outputs, options.nchwcBlock ?? 0);
   return {
     modelBytes: bytes,
     inputName: input.name,
@@ -259,5 +271,6 @@ export function buildTrainingGraph(model: onnx.IModelProto, options: TrainingGra
     params,
     bnStats: prep.bn.map(({ node: _node, ...stat }) => stat),
     nodeCount,
+    blockedConvs,
   };
 }
