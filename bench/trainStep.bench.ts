@@ -30,7 +30,7 @@ import { NmPattern } from '../src/core/masks/nmPattern';
 import { selectedLayers } from '../src/core/sparsify/layerMasks';
 import { createSession } from '../src/core/runtime/ortSession';
 import { setUpTraining } from '../src/core/training/trainingSetup';
-import { probeNchwcBlock } from '../src/core/runtime/nchwcBlock';
+import { trainingNchwcBlock } from '../src/core/training/blockedConvCheck';
 import { TrainStepper } from '../src/core/training/trainStep';
 import { Sgd } from '../src/core/training/optim';
 import { buildTrainingGraph } from '../src/core/training/graph/trainingGraph';
@@ -414,7 +414,7 @@ export async function compareFormulations(o: { batch?: number; threads?: number;
   const m = resnet18Cifar();
   const inits = new Map((m.graph!.initializer ?? []).map((t) => [t.name!, t]));
   const { x, labels } = batchData(batch);
-  const block = await probeNchwcBlock();
+  const block = await trainingNchwcBlock();
   const vs: { name: string; sess: ort.InferenceSession; feeds: Record<string, ort.Tensor>; nodes: number; s: StepSamples }[] = [];
   for (const [name, { formulation, plainConvs }] of Object.entries(o.variants ?? FORMULATION_VARIANTS)) {
     const tg = buildTrainingGraph(m, { batchSize: batch, formulation, nchwcBlock: plainConvs ? 0 : block });

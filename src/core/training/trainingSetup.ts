@@ -8,7 +8,7 @@ import { DataType } from '../onnx/proto';
 import { inputError } from '../errors';
 import { derivedModelProto } from '../runtime/derivedModel';
 import { createSession, ort } from '../runtime/ortSession';
-import { probeNchwcBlock } from '../runtime/nchwcBlock';
+import { trainingNchwcBlock } from './blockedConvCheck';
 import { MaskWorkspace } from '../masks/workspace';
 import { NmPattern } from '../masks/nmPattern';
 import { LayerInfo, MaskMethod } from '../types';
@@ -72,7 +72,7 @@ export async function setUpTraining(model: OnnxModel, layers: LayerInfo[], opts:
   // Nodes the generator has no shape rule for (integer mask arithmetic and the like) are measured by running
   // the forward model once; only nodes on a float path from a parameter to the loss need a gradient rule.
   const observed = await observeShapes(forward, { batchSize: opts.batchSize, threads: opts.threads, file: model.path });
-  const nchwcBlock = opts.blockedConvs === false ? 0 : await probeNchwcBlock();
+  const nchwcBlock = opts.blockedConvs === false ? 0 : await trainingNchwcBlock();
   const graph = buildTrainingGraph(forward, { batchSize: opts.batchSize, loss: opts.loss, labelSmoothing: opts.labelSmoothing, formulation: opts.formulation, file: model.path, observed, nchwcBlock });
   const session = await createSession(graph.modelBytes, `${model.path} (training graph)`, { threads: opts.threads, allowSpinning: false, memoryPattern: false });
 

@@ -45,7 +45,7 @@ export interface TrainingGraphOptions {
   /** Observed shapes of nodes without a shape rule (observeShapes.ts; prepare.ts's `observed`). */
   observed?: ReadonlyMap<string, TensorInfo>;
   /**
-   * The machine's NCHWc block size (`probeNchwcBlock`): group-1 convs whose channel counts are multiples of it
+   * The machine's NCHWc block size (`trainingNchwcBlock`): group-1 convs whose channel counts are multiples of it
    * run on onnxruntime's blocked kernels (blockedConvs.ts). 0 or absent: plain Conv nodes only.
    */
   nchwcBlock?: number;

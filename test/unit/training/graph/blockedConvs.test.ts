@@ -12,6 +12,7 @@ import { isMaxqError } from '../../../../src/core/errors';
 import { buildTrainingGraph } from '../../../../src/core/training/graph/trainingGraph';
 import { NCHWC_DOMAIN } from '../../../../src/core/training/graph/blockedConvs';
 import { probeNchwcBlock } from '../../../../src/core/runtime/nchwcBlock';
+import { blockedConvMatches, trainingNchwcBlock } from '../../../../src/core/training/blockedConvCheck';
 import { floatData } from '../../../../src/core/training/graph/onnxUtil';
 import { Rng, f32, floatTensor, i64, model, node, randn, relL2, session } from './helpers';
 
@@ -66,8 +67,21 @@ test('the probe answers a block size onnxruntime uses (0: none), the same every 
   assert.equal(await probeNchwcBlock(), block);
 });
 
-test('with the machine\'s block the graph computes what the plain graph computes', async () => {
+test('training uses the probed block only when a blocked conv computes what a plain one does; another block never passes', async () => {
   const block = await probeNchwcBlock();
+  const used = await trainingNchwcBlock();
+  if (block > 1) {
+    assert.equal(await blockedConvMatches(block), true, `block ${block}`);
+    assert.equal(used, block);
+  } else {
+    assert.equal(used, 0);
+  }
+  // A block the machine does not use gives a different weight layout: wrong values or a refused graph.
+  for (const other of [4, 8, 16, 32].filter((b) => b !== block)) assert.equal(await blockedConvMatches(other), false, `block ${other} on a block-${block} machine`);
+});
+
+test('with the machine\'s block the graph computes what the plain graph computes', async () => {
+  const block = await trainingNchwcBlock();
   const m = cnn();
   const plain = await run(m, 0);
   assert.equal(plain.tg.blockedConvs, 0);
