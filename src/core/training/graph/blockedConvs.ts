@@ -68,12 +68,24 @@ export function blockConvs(ctx: GradContext, nodes: onnx.INodeProto[], block: nu
     }
     let wr = reorderedWeight.get(w);
     if (!wr) {
-      // OIHW → [O/B, Bo, I/B, Bi, kh, kw] → [O/B, I/B, kh, kw, Bi, Bo] (MLAS's OIHWBiBo), viewed as [O, I, kh, kw].
-      const w6 = ctx.fresh(`${w}_blocks`);
+      // OIHW → MLAS's OIHWBiBo ([O/B, I/B, kh, kw, Bi, Bo], viewed as [O, I, kh, kw]) in two cheap transposes:
+      // [O, I, kk] → [O, kk, I], then [O/B, Bo, kk, I/B, Bi] → [O/B, I/B, kk, Bi, Bo]. onnxruntime's generic path
+      // for the one 6-D transpose is slower: 34 against 9 ms for a 512×512×3×3 weight alone; in the ResNet-18
+      // step the 512-channel weights' reorders went from 81 to 64 ms.
+      const kk = kh * kw;
+      let src = w;
+      if (kk > 1) {
+        const w3 = ctx.fresh(`${w}_oik`);
+        const t = ctx.fresh(`${w}_oki`);
+        out.push(mkNode('Reshape', [w, ctx.i64([O, C, kk])], [w3]));
+        out.push(mkNode('Transpose', [w3], [t], { perm: [0, 2, 1] }));
+        src = t;
+      }
+      const blocks = ctx.fresh(`${w}_blocks`);
       const wt = ctx.fresh(`${w}_oihwbibo`);
       wr = ctx.fresh(`${w}_nchwc`);
-      out.push(mkNode('Reshape', [w, ctx.i64([O / block, block, C / block, block, kh, kw])], [w6]));
-      out.push(mkNode('Transpose', [w6], [wt], { perm: [0, 2, 4, 5, 3, 1] }));
+      out.push(mkNode('Reshape', [src, ctx.i64([O / block, block, kk, C / block, block])], [blocks]));
+      out.push(mkNode('Transpose', [blocks], [wt], { perm: [0, 3, 2, 4, 1] }));
       out.push(mkNode('Reshape', [wt, ctx.i64([O, C, kh, kw])], [wr]));
       reorderedWeight.set(w, wr);
     }
