@@ -7,7 +7,6 @@
  * Calls beyond the number of workers queue; each layer goes to the first worker that is free. The calling
  * thread computes nothing, so its event loop stays free for the I/O.
  */
-import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { usageError } from '../errors';
 import { MaskMethod } from '../types';
@@ -15,6 +14,7 @@ import { assertCanonicalShape } from './canonicalWeight';
 import { assertMaskMethod } from './layerMask';
 import { NmPattern } from './nmPattern';
 import { failureToError, FromMaskWorker, LayerJob, ToMaskWorker } from './parallelJobs';
+import { startMaskWorker } from './parallelMasks';
 
 interface Waiting {
   job: LayerJob;
@@ -27,7 +27,6 @@ export class LayerMaskWorkers {
   private readonly all: Worker[] = [];
   private readonly queue: Waiting[] = [];
   private readonly running = new Map<number, Waiting>();
-  private readonly ready: Promise<void>;
   private nextId = 1;
   private broken?: Error;
   private closed = false;
@@ -40,26 +39,18 @@ export class LayerMaskWorkers {
   ) {
     if (!Number.isInteger(workers) || workers < 1) throw usageError(`workers must be an integer ≥ 1, got ${workers}`);
     assertMaskMethod(method);
-    const started: Promise<void>[] = [];
     for (let t = 0; t < workers; t++) {
-      const worker = new Worker(path.join(__dirname, 'parallelMasksWorker.js'));
-      started.push(
-        new Promise<void>((resolve, reject) => {
-          worker.once('message', () => resolve()); // the first message says the worker has loaded
-          worker.once('error', reject);
-        }).then(() => {
-          worker.on('message', (m: FromMaskWorker) => this.onDone(worker, m));
+      // Messages before `loaded` (the 'ready' one, id 0) match no running layer and are ignored by onDone.
+      const { worker, loaded } = startMaskWorker((m) => this.onDone(worker, m), (e) => this.failAll(e));
+      loaded.then(
+        () => {
           this.idle.push(worker);
           this.dispatch();
-        }),
+        },
+        () => undefined, // a worker that fails to start has already failed every call through failAll
       );
-      worker.on('error', (e) => this.failAll(e));
-      worker.on('exit', (code) => this.failAll(new Error(`mask worker exited with code ${code}`)));
-      worker.unref();
       this.all.push(worker);
     }
-    this.ready = Promise.all(started).then(() => undefined);
-    this.ready.catch((e) => this.failAll(e instanceof Error ? e : new Error(String(e))));
   }
 
   /** Computes one layer's masks into `job.hard` / `job.soft` (all of the job's arrays in shared memory). */

@@ -83,6 +83,25 @@ function isShared(a: ArrayBufferView): boolean {
   return a.buffer instanceof SharedArrayBuffer;
 }
 
+/**
+ * One mask worker thread, unref'd (an idle worker does not keep the process alive). `loaded` resolves on its
+ * first message, which says it has loaded, and rejects if it fails or exits before; every message (that one
+ * included, id 0) goes to `onMessage`, and an error or exit at any time to `onFailure`.
+ */
+export function startMaskWorker(onMessage: (m: FromMaskWorker) => void, onFailure: (e: Error) => void): { worker: Worker; loaded: Promise<void> } {
+  const worker = new Worker(path.join(__dirname, 'parallelMasksWorker.js'));
+  worker.unref();
+  const loaded = new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`mask worker exited with code ${code}`)));
+  });
+  worker.on('message', onMessage);
+  worker.on('error', onFailure);
+  worker.on('exit', (code) => onFailure(new Error(`mask worker exited with code ${code}`)));
+  return { worker, loaded };
+}
+
 export class MaskPool {
   readonly threads: number;
   private readonly workers: Worker[] = [];
@@ -103,18 +122,8 @@ export class MaskPool {
     this.threads = threads;
     const started: Promise<void>[] = [];
     for (let t = 1; t < threads; t++) {
-      const worker = new Worker(path.join(__dirname, 'parallelMasksWorker.js'));
-      worker.unref();
-      started.push(
-        new Promise((resolve, reject) => {
-          worker.once('message', () => resolve()); // the first message says the worker has loaded
-          worker.once('error', reject);
-          worker.once('exit', (code) => reject(new Error(`mask worker exited with code ${code}`)));
-        }),
-      );
-      worker.on('message', (m: FromMaskWorker) => this.onMessage(m));
-      worker.on('error', (e) => this.failAll(e));
-      worker.on('exit', (code) => this.failAll(new Error(`mask worker exited with code ${code}`)));
+      const { worker, loaded } = startMaskWorker((m) => this.onMessage(m), (e) => this.failAll(e));
+      started.push(loaded);
       this.workers.push(worker);
     }
     this.ready = Promise.all(started).then(() => undefined);
