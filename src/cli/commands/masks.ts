@@ -150,18 +150,17 @@ interface MaskRun {
 /**
  * Masks computed on this thread, one layer after another, while the next layer's weights are read. Buffers are
  * reused from layer to layer instead of allocated fresh: two for the weights (this layer's and the next, being
- * read), and with a stream a ring of RING mask buffers, each reused once its masks have been written. A write
- * only waits for the kernel to copy the bytes (flushes to disk run beside it, not in the write queue), so one
- * slot is enough; every slot more is fresh memory, and first touches are what a fresh process pays most for: on
- * ResNet-50 on a 2-core VM, 8 slots → 2 took the run from 1.05 to 0.80 s (31k → 21k page faults), 2 → 1 from
- * a median 0.80 to 0.75 s in 8 interleaved runs.
+ * read), and with a stream one pair of mask buffers, reused once the previous layer's masks have been written.
+ * A write only waits for the kernel to copy the bytes (flushes to disk run beside it, not in the write queue),
+ * so one pair is enough; every buffer more is fresh memory, and first touches are what a fresh process pays most
+ * for: on ResNet-50 on a 2-core VM, a ring of 8 pairs → 2 took the run from 1.05 to 0.80 s (31k → 21k page
+ * faults), 2 → 1 from a median 0.80 to 0.75 s in 8 interleaved runs.
  */
 async function computeOnThisThread(run: MaskRun): Promise<void> {
   const { model, layers, counts, pattern, method, denseFraction, stream } = run;
-  const RING = 1;
   const maxCount = Math.max(...counts);
   const weightScratch = [new ArrayBuffer(4 * maxCount), new ArrayBuffer(4 * maxCount)];
-  const ring = stream ? Array.from({ length: RING }, () => ({ hard: new ArrayBuffer(maxCount), soft: new ArrayBuffer(4 * maxCount) })) : undefined;
+  const maskBuffers = stream ? { hard: new ArrayBuffer(maxCount), soft: new ArrayBuffer(4 * maxCount) } : undefined;
   const load = (i: number): Promise<CanonicalWeight> | undefined => {
     if (i >= layers.length) return undefined;
     const w = loadLayerWeight(model, layers[i], { readOnly: true, scratch: weightScratch[i % 2] });
@@ -173,10 +172,9 @@ async function computeOnThisThread(run: MaskRun): Promise<void> {
     const weight = await (next as Promise<CanonicalWeight>);
     next = load(i + 1);
     let outs: { hardOut?: Uint8Array; softOut?: Float32Array } = {};
-    if (ring && stream) {
-      await stream.drain(2 * (RING - 1)); // the masks of the layer RING back are written: its buffers are free
-      const slot = ring[i % RING];
-      outs = { hardOut: new Uint8Array(slot.hard, 0, counts[i]), softOut: new Float32Array(slot.soft, 0, counts[i]) };
+    if (maskBuffers && stream) {
+      await stream.drain(0); // the previous layer's masks are written: the buffers are free
+      outs = { hardOut: new Uint8Array(maskBuffers.hard, 0, counts[i]), softOut: new Float32Array(maskBuffers.soft, 0, counts[i]) };
     }
     await run.emit(i, computeLayerMask(weight, pattern, method, denseFraction, layers[i].name, outs));
   }
