@@ -18,7 +18,7 @@
 import { onnx, DataType } from '../../onnx/proto';
 import { node as mkNode } from '../../onnx/builder';
 import { GradContext } from './context';
-import { attrInt } from './onnxUtil';
+import { attrInt, attrString } from './onnxUtil';
 
 export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
 
@@ -29,7 +29,7 @@ function eligible(ctx: GradContext, n: onnx.INodeProto, block: number): { C: num
   if (n.opType !== 'Conv' || (n.domain ?? '') !== '') return undefined;
   const [x, w] = n.input ?? [];
   if (!x || !w) return undefined;
-  if ((n.attribute ?? []).some((a) => a.name === 'auto_pad' && a.s && Buffer.from(a.s).toString() !== 'NOTSET')) return undefined;
+  if (attrString(n, 'auto_pad', 'NOTSET') !== 'NOTSET') return undefined;
   if (attrInt(n, 'group', 1) !== 1) return undefined;
   const xi = ctx.info(x);
   const wi = ctx.info(w);
