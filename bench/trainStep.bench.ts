@@ -302,28 +302,12 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
           for (const k of Object.keys(ortS) as (keyof OrtRun)[]) ortS[k].push(...s[k]);
         },
       ];
-      if (plainProc) {
-        const pp = plainProc;
+      for (const [proc, into] of [[plainProc, plainS], [torchProc, ptS], [nmProc, nmS]] as const) {
+        if (!proc) continue;
         sides.push(async () => {
-          const s = await pp.request<OrtRun>('run 1');
-          plainS.wallMs.push(...s.wallMs);
-          plainS.cpuMs.push(...s.cpuMs);
-        });
-      }
-      if (torchProc) {
-        const tp = torchProc;
-        sides.push(async () => {
-          const s = await tp.request<StepSamples>('run 1');
-          ptS.wallMs.push(...s.wallMs);
-          ptS.cpuMs.push(...s.cpuMs);
-        });
-      }
-      if (nmProc) {
-        const np = nmProc;
-        sides.push(async () => {
-          const s = await np.request<StepSamples>('run 1');
-          nmS.wallMs.push(...s.wallMs);
-          nmS.cpuMs.push(...s.cpuMs);
+          const s = await proc.request<StepSamples>('run 1');
+          into.wallMs.push(...s.wallMs);
+          into.cpuMs.push(...s.cpuMs);
         });
       }
       if (r % 2) sides.reverse();
