@@ -195,6 +195,8 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
         train: data.train, val: evalData === data.train ? null : data.val, teacher, valTeacher: reference, seed, threads: opts.threads,
         checkpointDir: opts.resume ?? (opts.runDir ? path.join(opts.runDir, 'checkpoint') : undefined), resume: Boolean(opts.resume),
         normalisation, emit: sink, signal,
+        // Statistics measured again on the final model, as after one-shot pruning (needs BN training mode, opset 14).
+        reestimateBatches: opts.bnRecalibrate === false || model.opset('') < MIN_BN_TRAINING_OPSET ? undefined : typeof opts.bnRecalibrate === 'number' ? opts.bnRecalibrate : RUN_DEFAULTS.bnBatches,
         unnormalisedLayers: [...norm.skipped.map((x) => x.layer), ...(normalisation ? [] : norm.sites.map((x) => x.layer)), ...norm.untie.map((u) => u.node.input?.[1] ?? '')],
       });
       edits = result.edits;

@@ -24,6 +24,8 @@ import { MAX_STEP } from './stepGuard';
 import { NormSite } from '../norm/normSites';
 import { NormValues } from '../norm/insertNormalisation';
 import { foldNormalisation } from '../norm/foldNormalisation';
+import { foldIntoEdits, withStatistics } from '../norm/runNormalisation';
+import { batchNormCount, recalibrateBatchNorm } from '../bn/bnRecalibration';
 
 export interface FineTuneOptions {
   model: OnnxModel;
@@ -55,6 +57,11 @@ export interface FineTuneOptions {
   unnormalisedLayers?: readonly string[];
   /** Normalisations for BN-free sparsified layers (identity on the dense model), trained and folded back. */
   normalisation?: { sites: readonly NormSite[]; values: ReadonlyMap<string, NormValues> };
+  /**
+   * Measure the BN and normalisation statistics again on the final model over this many training batches
+   * before they are written (`reestimatedEdits`); absent: the running statistics of training are written.
+   */
+  reestimateBatches?: number;
   emit: (e: RunEvent) => void;
   signal?: AbortSignal;
 }
@@ -90,19 +97,46 @@ export function exportEdits(setup: TrainingSetup, opts: { foldNormalisation?: bo
   for (const [name, v] of setup.running) edits.set(name, v);
   if (opts.foldNormalisation === false) return edits;
   for (const site of setup.norm) {
-    const take = (name: string): Float32Array => {
-      const v = edits.get(name);
-      if (!v) throw new Error(`internal: ${name} is not a trained tensor`);
-      edits.delete(name);
-      return v;
-    };
-    const values = { scale: take(site.scaleName), shift: take(site.shiftName), mean: take(site.meanName), variance: take(site.varName) };
     const weight = edits.get(site.layer), bias = edits.get(site.bias);
     if (!weight || !bias) throw new Error(`internal: ${site.layer} has no trained weight or bias to fold its normalisation into`);
-    const folded = foldNormalisation(site, weight, bias, values);
+    const folded = foldNormalisation(site, weight, bias, takeNormValues(edits, site));
     edits.set(site.layer, folded.weight);
     edits.set(site.bias, folded.bias);
   }
+  return edits;
+}
+
+/** Removes an inserted normalisation's four trained tensors from unfolded `exportEdits` and returns them. */
+function takeNormValues(edits: Map<string, Float32Array>, site: NormSite): NormValues {
+  const take = (name: string): Float32Array => {
+    const v = edits.get(name);
+    if (!v) throw new Error(`internal: ${name} is not a trained tensor`);
+    edits.delete(name);
+    return v;
+  };
+  return { scale: take(site.scaleName), shift: take(site.shiftName), mean: take(site.meanName), variance: take(site.varName) };
+}
+
+/**
+ * The exported edits with every BN's statistics, and those of the run's normalisations, measured again on the
+ * final sparse model over `batches` training batches before the normalisations are folded (as a one-shot run
+ * does after pruning). The running statistics a short run leaves are mostly the dense model's: on a BN-folded
+ * torchvision ResNet-18, 1 epoch of 5 steps, folding them gave outputs at ×15.6 the dense model's scale.
+ */
+async function reestimatedEdits(o: FineTuneOptions, setup: TrainingSetup, batches: number): Promise<Map<string, Float32Array>> {
+  const edits = exportEdits(setup, { foldNormalisation: false });
+  const trained = new Map(setup.norm.map((site) => [site.layer, takeNormValues(edits, site)]));
+  const recal = await recalibrateBatchNorm(o.model, edits, o.train, {
+    batches, batchSize: o.batchSize, seed: o.seed, threads: o.threads, signal: o.signal,
+    insert: setup.norm.length > 0 ? { sites: setup.norm, values: trained } : undefined,
+  });
+  for (const [k, v] of recal.edits) edits.set(k, v);
+  const measured = new Map(setup.norm.map((site) => {
+    const stats = recal.inserted.get(site.layer);
+    if (!stats) throw new Error(`internal: no statistics measured for ${site.layer}`);
+    return [site.layer, withStatistics(trained.get(site.layer) as NormValues, stats)];
+  }));
+  await foldIntoEdits(o.model, setup.norm, edits, measured);
   return edits;
 }
 
@@ -219,5 +253,28 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
     await stepper.close();
     await session.release();
   }
-  return { edits: exportEdits(setup), lastEval };
+  const asTrained = exportEdits(setup);
+  if (o.reestimateBatches === undefined || (batchNormCount(o.model) === 0 && setup.norm.length === 0)) return { edits: asTrained, lastEval };
+  throwIfCancelled(o.signal);
+  o.emit({ type: 'phase', phase: 'BN re-estimation', detail: `statistics of the fine-tuned model: ${o.reestimateBatches} batches of ${o.batchSize} from ${o.train.source}` });
+  const reestimated = await reestimatedEdits(o, setup, o.reestimateBatches);
+  if (!o.val) return { edits: reestimated, lastEval };
+  // Both sets of statistics are candidates; the validation data picks (the re-estimated ones on a tie).
+  const withRunning = lastEval ?? (await evaluateEdits(o, asTrained));
+  const withMeasured = await evaluateEdits(o, reestimated);
+  const keep = validatesAtLeastAsWell(withMeasured, withRunning);
+  const metric = o.valTeacher ? 'agreement' : 'accuracy';
+  const pct = (e: EvalResult | null) => (e?.accuracy == null ? 'n/a' : `${(100 * e.accuracy).toFixed(2)} %`);
+  o.emit({
+    type: 'log', level: 'info',
+    message: `BN statistics: validation ${metric} ${pct(withMeasured)} re-estimated on the fine-tuned model, ${pct(withRunning)} with training's running statistics; writing the ${keep ? 're-estimated' : 'running'} ones`,
+  });
+  return keep ? { edits: reestimated, lastEval: withMeasured } : { edits: asTrained, lastEval: withRunning };
+}
+
+/** `a` validates at least as well as `b`: higher accuracy (or agreement), then lower loss where both have one. */
+function validatesAtLeastAsWell(a: EvalResult | null, b: EvalResult | null): boolean {
+  if (a?.accuracy == null || b?.accuracy == null) return true;
+  if (a.accuracy !== b.accuracy) return a.accuracy > b.accuracy;
+  return a.loss == null || b.loss == null || a.loss <= b.loss;
 }

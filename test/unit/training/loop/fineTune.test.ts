@@ -111,6 +111,34 @@ describe('fine-tune 2 epochs 2:4 maxq (labels, per-step schedule)', () => {
   });
 });
 
+describe('BN statistics after the fine-tune: re-estimated on the final model or as trained, whichever validates better', () => {
+  const choice = /^BN statistics: validation accuracy ([\d.]+) % re-estimated on the fine-tuned model, ([\d.]+) % with training's running statistics; writing the (re-estimated|running) ones$/;
+  for (const [label, extra] of [['sparsify fc only', {}], ['every default layer', { include: undefined }]] as const) {
+    it(`${label}: both candidates are evaluated, the better one (re-estimated on a tie) is written and reported`, async () => {
+      const out = path.join(dir, `bnchoice-${label.replace(/\W+/g, '-')}.onnx`);
+      const events: RunEvent[] = [];
+      const summary = await sparsify(options(out, extra), (e) => events.push(e));
+      assert.ok(ofType(events, 'phase').some((e) => e.phase === 'BN re-estimation' && /statistics of the fine-tuned model/.test(e.detail ?? '')));
+      const logs = ofType(events, 'log').map((e) => choice.exec(e.message)).filter((m): m is RegExpExecArray => m !== null);
+      assert.equal(logs.length, 1, 'one line says which statistics were written');
+      const [, measured, asTrained, kept] = logs[0];
+      assert.equal(kept, Number(measured) >= Number(asTrained) ? 're-estimated' : 'running');
+      assert.equal((100 * (summary.finalAccuracy as number)).toFixed(2), kept === 're-estimated' ? measured : asTrained);
+      // Whichever is written, it keeps the dense model's output scale.
+      assert.ok(summary.numeric && summary.numeric.verdict.kind !== 'blown-up', `numeric verdict ${summary.numeric?.verdict.kind}`);
+    });
+  }
+
+  it('--no-bn-recalibrate writes training\'s running statistics without measuring again', async () => {
+    const out = path.join(dir, 'bnchoice-off.onnx');
+    const events: RunEvent[] = [];
+    const summary = await sparsify(options(out, { bnRecalibrate: false }), (e) => events.push(e));
+    assert.equal(ofType(events, 'phase').some((e) => e.phase === 'BN re-estimation'), false);
+    assert.equal(ofType(events, 'log').some((e) => choice.test(e.message)), false);
+    assert.equal(summary.finalAccuracy, ofType(events, 'epoch').at(-1)!.valAccuracy);
+  });
+});
+
 describe('fine-tune a MatMul layer stored [in, out]', () => {
   it('the mask runs down the columns during training and in the written model', async () => {
     const d = tempDir('maxq-ft-mm-');
