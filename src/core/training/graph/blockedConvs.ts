@@ -4,7 +4,7 @@
  * onnxruntime rewrites a Conv to its `com.microsoft.nchwc` kernels only when the weight is a constant
  * initializer, because it reorders the weight once while optimising. A training graph feeds every weight as
  * an input, so none of its convs got the faster kernels. This pass emits them itself: the weight is reordered
- * in the graph at every step (Reshape, Transpose, Reshape into MLAS's OIHWBiBo layout), the activation goes
+ * in the graph at every step (two ReorderInputs into MLAS's OIHWBiBo layout), the activation goes
  * through ReorderInput and the result back through ReorderOutput. It applies to every plain Conv of the graph
  * with group 1 and input and output channels that are multiples of the block: the forward convs and the
  * flipped-kernel dX convs alike.
@@ -68,25 +68,20 @@ export function blockConvs(ctx: GradContext, nodes: onnx.INodeProto[], block: nu
     }
     let wr = reorderedWeight.get(w);
     if (!wr) {
-      // OIHW → MLAS's OIHWBiBo ([O/B, I/B, kh, kw, Bi, Bo], viewed as [O, I, kh, kw]) in two cheap transposes:
-      // [O, I, kk] → [O, kk, I], then [O/B, Bo, kk, I/B, Bi] → [O/B, I/B, kk, Bi, Bo]. onnxruntime's generic path
-      // for the one 6-D transpose is slower: 34 against 9 ms for a 512×512×3×3 weight alone; in the ResNet-18
-      // step the 512-channel weights' reorders went from 81 to 64 ms.
+      // OIHW → MLAS's OIHWBiBo ([O/B, I/B, kh, kw, Bi, Bo], viewed as [O, I, kh, kw]) as two ReorderInputs, the
+      // blocked kernels' own NCHW → NCHWc copy, which runs on the intra-op threads: read as [N=O, C=I, kh, kw] it
+      // gives [O, I/B, kh, kw, Bi]; read again as [N=O/B, C=Bo, I·kh·kw, 1] it moves Bo innermost. Two
+      // Transposes did the same single-threaded: 13 against 3.6 ms for a 512×512×3×3 weight, ≈ 100 ms a
+      // ResNet-18 step in all.
       const kk = kh * kw;
-      let src = w;
-      if (kk > 1) {
-        const w3 = ctx.fresh(`${w}_oik`);
-        const t = ctx.fresh(`${w}_oki`);
-        out.push(mkNode('Reshape', [w, ctx.i64([O, C, kk])], [w3]));
-        out.push(mkNode('Transpose', [w3], [t], { perm: [0, 2, 1] }));
-        src = t;
-      }
-      const blocks = ctx.fresh(`${w}_blocks`);
-      const wt = ctx.fresh(`${w}_oihwbibo`);
+      const rows = ctx.fresh(`${w}_oikbi`);
+      const rowsView = ctx.fresh(`${w}_obo_ikbi`);
+      const blocks = ctx.fresh(`${w}_oihwbibo`);
       wr = ctx.fresh(`${w}_nchwc`);
-      out.push(mkNode('Reshape', [src, ctx.i64([O / block, block, kk, C / block, block])], [blocks]));
-      out.push(mkNode('Transpose', [blocks], [wt], { perm: [0, 3, 2, 4, 1] }));
-      out.push(mkNode('Reshape', [wt, ctx.i64([O, C, kh, kw])], [wr]));
+      out.push(mkNode('ReorderInput', [w], [rows], { channels_last: 0 }, undefined, NCHWC_DOMAIN));
+      out.push(mkNode('Reshape', [rows, ctx.i64([O / block, block, C * kk, 1])], [rowsView]));
+      out.push(mkNode('ReorderInput', [rowsView], [blocks], { channels_last: 0 }, undefined, NCHWC_DOMAIN));
+      out.push(mkNode('Reshape', [blocks, ctx.i64([O, C, kh, kw])], [wr]));
       reorderedWeight.set(w, wr);
     }
     const attrs = (n.attribute ?? []).filter((a) => KEPT_ATTRS.has(a.name ?? ''));
