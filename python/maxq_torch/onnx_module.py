@@ -118,6 +118,8 @@ class OnnxModule(nn.Module):
                                  f"{', '.join(sorted(SUPPORTED))}")
         self.layers = nn.ModuleDict()
         self.norms = nn.ModuleDict()
+        # Run normalisations (run_norm.py): a BatchNorm after a BN-free sparsified layer, keyed like `layers`.
+        self.run_norms = nn.ModuleDict()
         self._const_names: Dict[str, str] = {}
         used_by_modules = set()
         self._steps: List = []
@@ -158,6 +160,7 @@ class OnnxModule(nn.Module):
                                   int(a.get("transA", 0)), tb)
                 role = "final-classifier" if idx in final else ("stem-linear" if idx in stems else "linear")
                 self._tag(layer, source.get(node.input[1], node.input[1]), label, "Gemm", tb == 0, role)
+                layer.maxq_bn_after = node.output[0] in bn_inputs
                 self.layers[key] = layer
                 used_by_modules.update(node.input[1:3])
                 self._steps.append(("layer", key, node, None))
@@ -165,6 +168,7 @@ class OnnxModule(nn.Module):
                 layer = MatMulLayer(inits[node.input[1]].float())
                 role = "final-classifier" if idx in final else ("stem-linear" if idx in stems else "linear")
                 self._tag(layer, source.get(node.input[1], node.input[1]), label, "MatMul", True, role)
+                layer.maxq_bn_after = node.output[0] in bn_inputs
                 self.layers[key] = layer
                 used_by_modules.add(node.input[1])
                 self._steps.append(("layer", key, node, None))
@@ -276,9 +280,11 @@ class OnnxModule(nn.Module):
                 inp = env[node.input[0]] if node.input[0] in env else self._value(env, node.input[0])
                 if extra is not None:
                     inp = F.pad(inp, extra)
-                env[node.output[0]] = self.layers[key](inp)
+                y = self.layers[key](inp)
+                env[node.output[0]] = self.run_norms[key](y) if key in self.run_norms else y
             elif kind == "layer":
-                env[node.output[0]] = self.layers[key](self._value(env, node.input[0]))
+                y = self.layers[key](self._value(env, node.input[0]))
+                env[node.output[0]] = self.run_norms[key](y) if key in self.run_norms else y
             elif kind == "bn":
                 env[node.output[0]] = self.norms[key](self._value(env, node.input[0]))
             else:

@@ -6,8 +6,9 @@ Per step: p from the schedule at the global step, masks recomputed from the dens
 rank), forward with W * S, straight-through gradient (all-reduced by DDP), SR-STE decay, the TS engine's step guard,
 optimizer step on the dense weights. Per epoch: evaluation of the model as it will be exported (p = 0), an `epoch`
 event and a checkpoint (resume continues exactly: model, optimizer, AMP scaler, RNG, epoch and global step; the
-learning rate and p are pure functions of the global step and the data order of (seed, epoch)). At the end: fold,
-check N:M, `torch.onnx.export` (eval mode) to a temp file renamed to the output, run record, `done` event.
+learning rate and p are pure functions of the global step and the data order of (seed, epoch)). Layers with no
+BatchNorm after them train with the TS engine's run normalisation, and every BN's statistics are measured again
+after training (run_norm.py). At the end: fold (W * S, then the run normalisations), check N:M, `torch.onnx.export` (eval mode) to a temp file renamed to the output, run record, `done` event.
 """
 import argparse
 import importlib.util
@@ -24,6 +25,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
+from . import run_norm
 from .data import open_images, open_npy
 from .errors import UsageError
 from .events import EventWriter
@@ -31,6 +33,7 @@ from .fold import fold
 from .masks import METHODS, nm_violations
 from .pattern import NmPattern
 from .recipe import read_recipe
+from .run_norm import BN_BATCHES
 from .schedule import GRANULARITIES, LR_SCHEDULES, SCHEDULE_KINDS, LrSchedule, schedule_for
 from .seeding import epoch_batches
 from .sparsifier import MaxQSparsifier
@@ -39,6 +42,7 @@ DEFAULTS = {
     "method": "maxq", "batch": 64, "seed": 0, "val_fraction": 0.1, "optimizer": "sgd", "momentum": 0.9,
     "nesterov": False, "weight_decay": 1e-4, "lr_schedule": "cosine", "label_smoothing": 0.0,
     "schedule_granularity": "step", "include": [], "exclude": [], "opset": 13, "image_size": None,
+    "bn_recalibrate": BN_BATCHES, "run_norm": True,
 }
 MAX_STEP = 0.01  # the TS step guard: one step moves the weights by at most 1 % of their norm
 
@@ -76,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     a("--val-images")
     a("--image-size", type=int, help="image side for --images (default: the model's input, else 224)")
     a("--normalize", help="SCALE,MEAN,STD or a preset (none, unit, symmetric, imagenet, mnist)")
+    a("--bn-recalibrate", type=int, metavar="BATCHES",
+      help=f"after training, measure every BatchNorm's statistics again over this many batches (default {BN_BATCHES})")
+    a("--no-bn-recalibrate", dest="bn_recalibrate", action="store_const", const=0,
+      help="write training's running BatchNorm statistics as they are")
+    a("--no-run-norm", dest="run_norm", action="store_false", default=None,
+      help="train sparsified layers with no BatchNorm after them without the run normalisation")
     a("--include", action="append", help="layer names or globs to sparsify (comma-separated, repeatable)")
     a("--exclude", action="append", help="layer names or globs to leave dense")
     a("--events", help="write the RunEvent stream here as JSON lines (rank 0)")
@@ -123,6 +133,8 @@ def resolve_options(argv=None) -> dict:
                          "(one-shot masking is `maxq sparsify --epochs 0` in the TypeScript CLI)")
     if opts.get("lr") is None:
         opts["lr"] = 1e-3 if opts["optimizer"] == "adamw" else 0.01
+    if not isinstance(opts["bn_recalibrate"], int) or opts["bn_recalibrate"] < 0:
+        raise UsageError(f"--bn-recalibrate must be a whole number of batches >= 1, got {opts['bn_recalibrate']}")
     if opts["opset"] < 13:
         raise UsageError(f"--opset must be 13 or later, got {opts['opset']}")
     if not opts.get("out"):
@@ -286,9 +298,10 @@ def evaluate(model, data, batch, d: Dist):
     return (c / total, l / total) if total else (None, None)
 
 
-def _fingerprint(o, layers):
-    return "|".join([str(o["model"]), str(o["pattern_obj"]), o["method"], str(o["batch"]), str(o["epochs"]),
-                     "+".join(l.name for l in layers)])
+def _fingerprint(o, layers, norms=0):
+    parts = [str(o["model"]), str(o["pattern_obj"]), o["method"], str(o["batch"]), str(o["epochs"]),
+             "+".join(l.name for l in layers)]
+    return "|".join(parts + ([f"run-norm {norms}"] if norms else []))
 
 
 def _param_groups(model, weight_decay):
@@ -297,6 +310,35 @@ def _param_groups(model, weight_decay):
         if p.requires_grad:
             (decay if p.dim() > 1 else rest).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+
+
+def _reestimate_bn(o, model, sp, data, batch, d, emit, running):
+    """BatchNorm statistics (the run normalisations' too) measured again on the final sparse model; with validation
+    data, the better of them and training's running averages is kept (fineTune.ts). Returns the final accuracy."""
+    if not o["bn_recalibrate"] or not run_norm.batch_norms(model):
+        return running[0]
+    emit({"type": "phase", "phase": "BN re-estimation",
+          "detail": f"statistics of the fine-tuned model: "
+                    f"{run_norm.batch_count(data.train, batch, o['bn_recalibrate'])} batches of "
+                    f"{min(batch, len(data.train))} from {data.train.source}"})
+    sp.set_dense_fraction(0.0)  # the model as it will be exported
+    saved = run_norm.reestimate(model, data.train, batch, o["bn_recalibrate"], o["seed"], d)
+    if data.val is None:
+        return running[0]
+    if running[0] is None:
+        run_norm.restore(saved)
+        running = evaluate(model, data.val, batch, d)
+        saved = run_norm.reestimate(model, data.train, batch, o["bn_recalibrate"], o["seed"], d)
+    measured = evaluate(model, data.val, batch, d)
+    keep = run_norm.validates_at_least_as_well(measured, running)
+    if not keep:
+        run_norm.restore(saved)
+    pct = lambda e: "n/a" if e[0] is None else f"{100 * e[0]:.2f} %"  # noqa: E731
+    emit({"type": "log", "level": "info",
+          "message": f"BN statistics: validation accuracy {pct(measured)} re-estimated on the fine-tuned model, "
+                     f"{pct(running)} with training's running statistics; writing the "
+                     f"{'re-estimated' if keep else 'running'} ones"})
+    return (measured if keep else running)[0]
 
 
 def _guard(params, lr):
@@ -449,16 +491,31 @@ def run(o: dict) -> dict:
             emit({"type": "phase", "phase": "dense evaluation", "detail": data.val_source})
             dense_acc, _ = evaluate(model, data.val, batch, d)
         example = data.train.batch([0])[0].to(d.device)
+        # Output statistics of the BN-free layers on the dense model, before any mask: the run normalisation is
+        # the identity there (run_norm.py).
+        norm_candidates = run_norm.candidates(model) if o["run_norm"] else []
+        dense_stats = {}
+        if norm_candidates:
+            batches = o["bn_recalibrate"] or BN_BATCHES
+            emit({"type": "phase", "phase": "run normalisation",
+                  "detail": f"output statistics of {len(norm_candidates)} layers with no BatchNorm after them on the "
+                            f"dense model: {run_norm.batch_count(data.train, batch, batches)} batches of "
+                            f"{min(batch, len(data.train))} from {data.train.source}"})
+            stats = run_norm.measure_outputs(model, norm_candidates, data.train, batch, batches, o["seed"], d)
+            dense_stats = {id(m): s for m, s in zip(norm_candidates, stats)}
         sp = MaxQSparsifier(model, o["pattern_obj"], o["method"], o["include"], o["exclude"], example_input=example)
         if not sp.selected:
             raise UsageError(f"no layer of {o['model']} is selected for {o['pattern_obj']} "
                              f"({'; '.join(f'{l.name}: {l.reason}' for l in sp.layers) or 'no Conv2d/Linear layers'})")
+        sites, norm_skipped = run_norm.plan_sites(model, sp.selected)
         no_bn = [l.name for l in sp.selected if getattr(l.module, "maxq_bn_after", None) is False]
+        if not o["run_norm"]:
+            sites, norm_skipped = [], [(name, "--no-run-norm") for name in no_bn]
+        inserted = run_norm.insert_run_norms(model, sites, dense_stats)
         if no_bn:
-            emit({"type": "log", "level": "warn", "message": f"{len(no_bn)} sparsified layer{'s' if len(no_bn) > 1 else ''} "
-                  f"with no BatchNorm after {'them' if len(no_bn) > 1 else 'it'} ({', '.join(no_bn[:5])}"
-                  f"{', …' if len(no_bn) > 5 else ''}): maxq_torch trains them as they are, without the run "
-                  "normalisation the TypeScript engine inserts for such layers, so the two engines' accuracies can differ"})
+            followed = sum(1 for l in sp.selected if getattr(l.module, "maxq_bn_after", None) is True)
+            emit({"type": "log", "level": "warn" if norm_skipped else "info",
+                  "message": run_norm.describe(inserted, followed, norm_skipped)})
         for l in sp.layers:
             if not l.selected:
                 emit({"type": "log", "level": "info", "message": f"{l.name}: dense ({l.reason})"})
@@ -477,7 +534,7 @@ def run(o: dict) -> dict:
         scaler = _grad_scaler() if amp else None
         net = nn.parallel.DistributedDataParallel(model, device_ids=[d.local_rank] if d.device.type == "cuda" else None) \
             if d.world > 1 else model
-        fp = _fingerprint(o, sp.selected)
+        fp = _fingerprint(o, sp.selected, inserted)
         start_epoch = global_step = 0
         os.makedirs(o["run_dir"], exist_ok=True) if d.rank == 0 else None
         ckpt_path = os.path.join(o["run_dir"], "checkpoint.pt")
@@ -497,7 +554,7 @@ def run(o: dict) -> dict:
               "detail": f"{o['epochs']} epoch{'s' if o['epochs'] != 1 else ''}, dense-fraction schedule {schedule.kind} "
                         f"{schedule.decay_start}\u2192{schedule.decay_end}, per {o['schedule_granularity']}, "
                         f"{d.world} process{'es' if d.world > 1 else ''} on {d.device.type}"})
-        final_acc = None
+        final_acc = final_loss = None
         stop_after = o.get("stop_after")
         for epoch in range(start_epoch, o["epochs"]):
             if stop_after is not None and epoch >= stop_after:
@@ -570,7 +627,7 @@ def run(o: dict) -> dict:
             if data.val is not None:
                 sp.set_dense_fraction(0.0)  # evaluate the model as it will be exported
                 val_acc, val_loss = evaluate(model, data.val, batch, d)
-                final_acc = val_acc
+                final_acc, final_loss = val_acc, val_loss
             emit({"type": "epoch", "epoch": epoch, "denseFraction": p, "trainLoss": loss_sum / max(1, len(plan)),
                   "trainAccuracy": correct / seen if seen else None, "valLoss": val_loss, "valAccuracy": val_acc,
                   "coverage": coverage, "layerCoverage": layer_cov, "importance": importance})
@@ -582,8 +639,10 @@ def run(o: dict) -> dict:
                               "mask_digests": digests}, ckpt_path)
             d.barrier()
 
+        final_acc = _reestimate_bn(o, model, sp, data, batch, d, emit, (final_acc, final_loss))
         emit({"type": "phase", "phase": "fold", "detail": f"W\u00b7S at p = 0 into {len(sp.selected)} layers"})
         folded = fold(model)
+        run_norm.fold_run_norms(model)
         validation = False
         if d.rank == 0:
             emit({"type": "phase", "phase": "write", "detail": o["out"]})
