@@ -82,6 +82,9 @@ def read_recipe(path: str) -> Dict[str, Any]:
         if v is not None and not all(isinstance(x, str) for x in v):
             raise UsageError(f"{path}: recipe key 'policy.{key}' must be a list of names")
         o[key] = v
+    bn = _get(raw, "batchNorm", dict, "", path) or {}
+    o["bn_recalibrate"] = _get(bn, "reestimateBatches", int, "batchNorm.", path)
+    o["run_norm"] = _get(bn, "runNormalisation", bool, "batchNorm.", path)
     data = _get(raw, "data", dict, "", path)
     if data is not None:
         kind = _get(data, "kind", str, "data.", path, True)

@@ -167,6 +167,12 @@ def test_recipe_reading(tmp_path):
         read_recipe(_recipe(tmp_path, version=2))
     with pytest.raises(UsageError, match="'batchSize' must be int"):
         read_recipe(_recipe(tmp_path, batchSize="64"))
+    # BatchNorm settings: optional (older recipes run with the defaults), typed when present.
+    assert "bn_recalibrate" not in o and "run_norm" not in o
+    o = read_recipe(_recipe(tmp_path, batchNorm={"reestimateBatches": 0, "runNormalisation": False}))
+    assert (o["bn_recalibrate"], o["run_norm"]) == (0, False)
+    with pytest.raises(UsageError, match="'batchNorm.runNormalisation' must be bool"):
+        read_recipe(_recipe(tmp_path, batchNorm={"runNormalisation": "yes"}))
 
 
 def test_flags_override_the_recipe(tmp_path):

@@ -38,6 +38,12 @@ export interface TorchRecipe {
   schedule: { kind: ScheduleKind; decayStart: number; decayEnd: number; granularity: ScheduleGranularity };
   policy: { include: string[]; exclude: string[] };
   data: RecipeData;
+  /**
+   * BatchNorm handling: the statistics measured again after training over `reestimateBatches` batches (0: the
+   * running statistics are written), and the run normalisation of sparsified layers no BatchNorm follows.
+   * Optional when read (recipes written before it run with the defaults).
+   */
+  batchNorm: { reestimateBatches: number; runNormalisation: boolean };
   /** The torchrun command lines (one node; several nodes), for the person reading the file. */
   torchrun?: { oneNode: string; multiNode: string };
 }
@@ -139,6 +145,10 @@ export function recipeFromOptions(opts: SparsifyOptions, recipeFile: string, ext
     schedule: { ...resolvedSchedule(opts), granularity: opts.scheduleGranularity ?? 'step' },
     policy: { include: opts.include ?? [], exclude: opts.exclude ?? [] },
     data: recipeData,
+    batchNorm: {
+      reestimateBatches: opts.bnRecalibrate === false ? 0 : typeof opts.bnRecalibrate === 'number' ? opts.bnRecalibrate : RUN_DEFAULTS.bnBatches,
+      runNormalisation: opts.normalise !== false,
+    },
   };
   // Run from the recipe's folder, so every path in the command is relative to it.
   recipe.torchrun = torchrunCommands(path.basename(recipeFile), recipe.output, extra.nproc ?? 1);
@@ -181,6 +191,8 @@ export function checkRecipe(doc: unknown, file: string): TorchRecipe {
   const opt = obj(doc, 'optimizer');
   const sch = obj(doc, 'schedule');
   const policy = doc.policy === undefined ? {} : obj(doc, 'policy');
+  const bn = doc.batchNorm === undefined ? {} : obj(doc, 'batchNorm');
+  if (bn.runNormalisation !== undefined && typeof bn.runNormalisation !== 'boolean') throw bad('batchNorm.runNormalisation', 'true or false', bn.runNormalisation);
   const data = obj(doc, 'data');
   const kind = oneOf(data, 'kind', ['npy', 'images'] as const, 'data.');
   const valFraction = data.valFraction === undefined ? RUN_DEFAULTS.valFraction : num(data, 'valFraction', 'data.');
@@ -217,6 +229,10 @@ export function checkRecipe(doc: unknown, file: string): TorchRecipe {
     schedule: { kind: oneOf(sch, 'kind', ['linear', 'cubic', 'cos', 'exp'] as const, 'schedule.'), decayStart, decayEnd, granularity: oneOf(sch, 'granularity', ['step', 'epoch'] as const, 'schedule.') },
     policy: { include: strList(policy, 'include', 'policy.'), exclude: strList(policy, 'exclude', 'policy.') },
     data: recipeData,
+    batchNorm: {
+      reestimateBatches: bn.reestimateBatches === undefined ? RUN_DEFAULTS.bnBatches : num(bn, 'reestimateBatches', 'batchNorm.', true),
+      runNormalisation: bn.runNormalisation !== false,
+    },
     ...(isObj(doc.torchrun) ? { torchrun: doc.torchrun as TorchRecipe['torchrun'] } : {}),
   };
 }
@@ -281,5 +297,7 @@ export function optionsFromRecipe(recipe: TorchRecipe, recipeFile: string): Spar
     exclude: recipe.policy.exclude.length ? recipe.policy.exclude : undefined,
     data,
     valFraction: d.valFraction,
+    bnRecalibrate: recipe.batchNorm.reestimateBatches === 0 ? false : recipe.batchNorm.reestimateBatches,
+    ...(recipe.batchNorm.runNormalisation ? {} : { normalise: false }),
   };
 }

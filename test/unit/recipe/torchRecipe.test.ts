@@ -48,6 +48,18 @@ describe('recipeFromOptions / checkRecipe / optionsFromRecipe', () => {
     assert.equal(back.decayEnd, 2);
     assert.equal(back.valFraction, 0.1);
     assert.deepEqual(back.include, ['conv2']);
+    assert.deepEqual(r.batchNorm, { reestimateBatches: 20, runNormalisation: true });
+    assert.equal(back.bnRecalibrate, 20);
+    assert.equal(back.normalise, undefined);
+    // BatchNorm settings travel both ways; a recipe without them (written before they existed) gets the defaults.
+    const noBn = recipeFromOptions(opts(dir, { bnRecalibrate: false, normalise: false }), file);
+    assert.deepEqual(noBn.batchNorm, { reestimateBatches: 0, runNormalisation: false });
+    const noBnBack = optionsFromRecipe(checkRecipe(JSON.parse(JSON.stringify(noBn)), file), file);
+    assert.equal(noBnBack.bnRecalibrate, false);
+    assert.equal(noBnBack.normalise, false);
+    const old = JSON.parse(JSON.stringify(r));
+    delete old.batchNorm;
+    assert.deepEqual(checkRecipe(old, file).batchNorm, { reestimateBatches: 20, runNormalisation: true });
     // Explicit settings are kept as given.
     const adam = recipeFromOptions(opts(dir, { optimizer: 'adamw', schedule: 'cubic', decayStart: 1, decayEnd: 5, scheduleGranularity: 'epoch', lrSchedule: 'step', labelSmoothing: 0.1 }), file);
     assert.equal(adam.optimizer.lr, 1e-3);
@@ -73,6 +85,8 @@ describe('recipeFromOptions / checkRecipe / optionsFromRecipe', () => {
     assert.throws(broken((r) => (r.data.valFraction = 1)), names(/"data.valFraction" must be a fraction/));
     assert.throws(broken((r) => (r.schedule.decayEnd = 8)), names(/"schedule.decayEnd" must be an epoch in \[decayStart, epochs\) = \[0, 8\)/));
     assert.throws(broken((r) => (r.data.normalize = '1,2')), names(/"data.normalize"/));
+    assert.throws(broken((r) => (r.batchNorm.reestimateBatches = 1.5)), names(/"batchNorm.reestimateBatches" must be an integer ≥ 0, got 1.5/));
+    assert.throws(broken((r) => (r.batchNorm.runNormalisation = 'yes')), names(/"batchNorm.runNormalisation" must be true or false, got "yes"/));
     assert.throws(broken((r) => (r.version = 2)), names(/version 2 is not supported/));
     assert.throws(broken((r) => (r.format = 'x')), names(/not a MaxQ recipe/));
     fs.writeFileSync(file, '{ nope');
