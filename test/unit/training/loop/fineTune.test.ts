@@ -245,6 +245,14 @@ describe('cancellation and resume', () => {
     }
   });
 
+  it('the same seed and thread count give the same bytes, run after run (2 threads: multi-threaded kernels and mask workers)', async () => {
+    const d = tempDir('maxq-ft-repro-');
+    const outs = [path.join(d, 'a.onnx'), path.join(d, 'b.onnx')];
+    for (const out of outs) assert.equal((await sparsify(options(out, { threads: 2 }))).validationPass, true);
+    const [a, b] = outs.map((f) => fs.readFileSync(f));
+    assert.ok(a.equals(b), 'two runs with the same options wrote different models');
+  });
+
   it('a checkpoint of another run is refused', async () => {
     const d = tempDir('maxq-ft-resume2-');
     const runDir = path.join(d, 'run');
