@@ -22,6 +22,7 @@ import { Dataset } from '../data/dataset';
 import { fineTune } from '../training/fineTune';
 import { RunEvent, RunSummary } from '../types';
 import { computeModelMasks, selectedLayers } from './layerMasks';
+import { numericWarning, verdictForRun } from './numericWarning';
 import { SparsifyOptions } from './options';
 import { RunRecorder, runRecordPath } from './runRecord';
 import { throwIfCancelled } from './cancellation';
@@ -256,7 +257,10 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
     // The pattern passing is not enough: does the written model still compute the dense model's function?
     sink({ type: 'phase', phase: 'numeric check', detail: `${opts.out} against ${opts.model}` });
     const numeric = await numericCheck(opts.out, opts.model, { threads: opts.threads, batch: evalData ? numericSample(evalData) : undefined });
-    if (numeric.verdict.kind === 'blown-up' || numeric.verdict.kind === 'changed-predictions') sink({ type: 'log', level: 'warn', message: `numeric check: ${numeric.verdict.message}` });
+    const scores = { epochs: opts.epochs, metric: reference ? 'agreement' as const : 'accuracy' as const, denseAccuracy, finalAccuracy };
+    const warning = numericWarning(numeric.verdict, scores);
+    numeric.verdict = verdictForRun(numeric.verdict, scores);
+    if (warning) sink({ type: 'log', level: 'warn', message: warning });
     const summary: RunSummary = {
       output: opts.out, pattern: pattern.toString(), method: opts.method, epochs: opts.epochs, sparsifiedLayers: layers.length,
       denseAccuracy, finalAccuracy, metric: reference ? 'agreement' : 'accuracy', validationPass: report.pass, seconds: (Date.now() - started) / 1000,
