@@ -497,10 +497,10 @@ def run(o: dict) -> dict:
         dense_stats = {}
         if norm_candidates:
             batches = o["bn_recalibrate"] or BN_BATCHES
-            emit({"type": "phase", "phase": "run normalisation",
-                  "detail": f"output statistics of {len(norm_candidates)} layers with no BatchNorm after them on the "
-                            f"dense model: {run_norm.batch_count(data.train, batch, batches)} batches of "
-                            f"{min(batch, len(data.train))} from {data.train.source}"})
+            emit({"type": "phase", "phase": "normalisation",
+                  "detail": f"{len(norm_candidates)} layers without BatchNorm: measuring their dense output statistics "
+                            f"({run_norm.batch_count(data.train, batch, batches)} batches of "
+                            f"{min(batch, len(data.train))} from {data.train.source})"})
             stats = run_norm.measure_outputs(model, norm_candidates, data.train, batch, batches, o["seed"], d)
             dense_stats = {id(m): s for m, s in zip(norm_candidates, stats)}
         sp = MaxQSparsifier(model, o["pattern_obj"], o["method"], o["include"], o["exclude"], example_input=example)
@@ -512,10 +512,14 @@ def run(o: dict) -> dict:
         if not o["run_norm"]:
             sites, norm_skipped = [], [(name, "--no-run-norm") for name in no_bn]
         inserted = run_norm.insert_run_norms(model, sites, dense_stats)
+        norm_summary = None
         if no_bn:
             followed = sum(1 for l in sp.selected if getattr(l.module, "maxq_bn_after", None) is True)
-            emit({"type": "log", "level": "warn" if norm_skipped else "info",
-                  "message": run_norm.describe(inserted, followed, norm_skipped)})
+            # The TypeScript engine's RunSummary.normalisation, so the dashboard shows it for either engine.
+            norm_summary = {"normalised": [m.maxq_name for _, m in sites], "followedByBn": followed,
+                            "skipped": [{"layer": n, "reason": r} for n, r in norm_skipped],
+                            "message": run_norm.describe(inserted, followed, norm_skipped)}
+            emit({"type": "log", "level": "warn" if norm_skipped else "info", "message": norm_summary["message"]})
         for l in sp.layers:
             if not l.selected:
                 emit({"type": "log", "level": "info", "message": f"{l.name}: dense ({l.reason})"})
@@ -674,6 +678,8 @@ def run(o: dict) -> dict:
         summary = {"output": o["out"], "pattern": str(o["pattern_obj"]), "method": o["method"], "epochs": o["epochs"],
                    "sparsifiedLayers": len(sp.selected), "denseAccuracy": dense_acc, "finalAccuracy": final_acc,
                    "metric": "accuracy", "validationPass": bool(validation), "seconds": time.time() - started}
+        if norm_summary is not None:
+            summary["normalisation"] = norm_summary
         record = o["out"] + ".run.json"
         done = {"type": "done", "output": o["out"], "record": record, "summary": summary}
         events.append(done)

@@ -172,11 +172,15 @@ def test_fine_tune_of_a_bn_folded_export_normalises_reestimates_and_writes_the_s
     summary, ev, out = _run(tmp_path, model, [])
     assert summary["validationPass"]
     phases = [e["phase"] for e in ev if e["type"] == "phase"]
-    assert "run normalisation" in phases and "BN re-estimation" in phases
+    assert "normalisation" in phases and "BN re-estimation" in phases
     logs = [e["message"] for e in ev if e["type"] == "log"]
     # Both convs (the classifier stays dense by default).
     assert any("2 normalised for the run, folded back at export" in m for m in logs), logs
     assert any(m.startswith("BN statistics: validation accuracy") for m in logs), logs
+    # The run summary carries it as the TypeScript engine's does (RunSummary.normalisation).
+    norm = summary["normalisation"]
+    assert len(norm["normalised"]) == 2 and norm["followedByBn"] == 0 and norm["skipped"] == []
+    assert norm["message"].startswith("sparsified layers: 2 normalised for the run")
     # The written model has the source's structure: no BatchNormalization, the same weight names.
     src, got = onnx.load(str(model)), onnx.load(str(out))
     assert [n.op_type for n in got.graph.node if n.op_type in ("Conv", "Gemm", "BatchNormalization")] == \
