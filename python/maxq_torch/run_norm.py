@@ -21,7 +21,7 @@ NORM_EPSILON = 1e-5  # src/core/norm/normSites.ts NORM_EPSILON
 BN_BATCHES = 20  # src/core/sparsify/defaults.ts RUN_DEFAULTS.bnBatches
 
 
-def _bias_and_scales(mod):
+def _alpha_beta(mod):
     """(alpha, beta) of the layer's output = alpha·A·W + beta·b (Conv: 1, 1)."""
     return float(getattr(mod, "alpha", 1.0)), float(getattr(mod, "beta", 1.0))
 
@@ -36,7 +36,7 @@ def plan_sites(model, selected) -> Tuple[List[Tuple[str, nn.Module]], List[Tuple
         mod = info.module
         if getattr(mod, "maxq_bn_after", None) is not False or id(mod) not in keys:
             continue
-        alpha, beta = _bias_and_scales(mod)
+        alpha, beta = _alpha_beta(mod)
         if info.op == "MatMul":
             skipped.append((info.name, "a MatMul has no bias input to fold a normalisation into"))
         elif getattr(mod, "bias", None) is None:
@@ -138,7 +138,7 @@ def fold_run_norms(model) -> int:
     count = 0
     for key in list(norms.keys()):
         bn, mod = norms[key], model.layers[key]
-        alpha, beta = _bias_and_scales(mod)
+        alpha, beta = _alpha_beta(mod)
         with torch.no_grad():
             s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
             w = mod.weight
