@@ -6,8 +6,12 @@ classifier) are decided on the graph exactly as the TS engine does (src/core/lay
 
 Supported ops: Conv (2-D), Gemm, MatMul, Add, Sub, Mul, Div, Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid,
 HardSwish, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, Flatten, Reshape, Concat,
-Identity, Dropout (identity), Softmax, Transpose, Squeeze, Unsqueeze, ReduceMean, Constant. Anything else fails
-naming the op and the node.
+Identity, Dropout (identity), Softmax, Transpose, Squeeze, Unsqueeze, ReduceMean, Constant, and what transformers and
+shape-computing CNNs add (onnx_ops.py): Shape, Gather, Slice, Split, Pad, Cast, ConstantOfShape, Expand, Where,
+Equal, Not, Range, Mod, ScatterND, LayerNormalization, Erf, Gelu, Pow, Sqrt, Neg, Exp, ReduceSum. Anything else
+fails naming the op and the node. LayerNormalization's scale and bias and the bias of nn.Linear on 3-D input
+(MatMul -> Add) are trained, as the TypeScript engine trains them. `write_onnx` writes the source graph back with
+the trained values, so shape arithmetic, names and a dynamic batch stay as the source has them.
 """
 import os
 from typing import Dict, List
@@ -17,11 +21,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import UsageError
+from .onnx_ops import OPS as EXTRA_OPS, layer_normalization
 
 SUPPORTED = {"Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip",
              "HardSigmoid", "HardSwish", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool",
              "GlobalMaxPool", "Flatten", "Reshape", "Concat", "Identity", "Dropout", "Softmax", "Transpose",
-             "Squeeze", "Unsqueeze", "ReduceMean", "Constant"}
+             "Squeeze", "Unsqueeze", "ReduceMean", "Constant"} | set(EXTRA_OPS)
 LAYER_OPS = {"Conv", "Gemm", "MatMul"}
 LAYOUT_OPS = {"Reshape", "Transpose", "Flatten", "Identity", "Squeeze", "Unsqueeze", "Cast"}
 
@@ -64,14 +69,26 @@ class GemmLayer(nn.Module):
 
 
 class MatMulLayer(nn.Module):
-    """MatMul(X, B) with a constant 2-D B stored [in, out]."""
+    """MatMul(X, B) with a constant 2-D B stored [in, out], and the bias of the Add that follows it when
+    torch.onnx.export wrote nn.Linear on 3-D input that way (trained, as the TypeScript engine trains it)."""
 
-    def __init__(self, weight):
+    def __init__(self, weight, bias=None):
         super().__init__()
         self.weight = nn.Parameter(weight)
+        self.bias = nn.Parameter(bias) if bias is not None else None
 
     def forward(self, x):
-        return torch.matmul(x, self.weight)
+        y = torch.matmul(x, self.weight)
+        return y + self.bias if self.bias is not None else y
+
+
+class LayerNormParams(nn.Module):
+    """LayerNormalization's scale and bias as trained parameters (the TypeScript engine trains them too)."""
+
+    def __init__(self, scale, bias):
+        super().__init__()
+        self.weight = nn.Parameter(scale)
+        self.bias = nn.Parameter(bias) if bias is not None else None
 
 
 class OnnxModule(nn.Module):
@@ -120,13 +137,18 @@ class OnnxModule(nn.Module):
         self.norms = nn.ModuleDict()
         # Run normalisations (run_norm.py): a BatchNorm after a BN-free sparsified layer, keyed like `layers`.
         self.run_norms = nn.ModuleDict()
+        self.layer_norms = nn.ModuleDict()
         self._const_names: Dict[str, str] = {}
         used_by_modules = set()
         self._steps: List = []
         stems, final = self._roles(graph, inits)
         bn_inputs = {n.input[0] for n in graph.node if n.op_type == "BatchNormalization"}
+        linear_bias = self._linear_biases(graph, inits)
+        folded_adds = {add_idx for add_idx, _, _ in linear_bias.values()}
         for idx, node in enumerate(graph.node):
             op, a = node.op_type, _attrs(node)
+            if idx in folded_adds:
+                continue  # computed by its MatMul layer (the nn.Linear bias)
             label = node.name or f"{op}_{idx}"
             key = f"n{idx}"
             if op == "Conv" and node.input[1] in inits:
@@ -165,13 +187,22 @@ class OnnxModule(nn.Module):
                 used_by_modules.update(node.input[1:3])
                 self._steps.append(("layer", key, node, None))
             elif op == "MatMul" and node.input[1] in inits and inits[node.input[1]].dim() == 2:
-                layer = MatMulLayer(inits[node.input[1]].float())
+                _, bias_name, out_name = linear_bias.get(idx, (None, None, node.output[0]))
+                layer = MatMulLayer(inits[node.input[1]].float(), inits[bias_name].float() if bias_name else None)
                 role = "final-classifier" if idx in final else ("stem-linear" if idx in stems else "linear")
                 self._tag(layer, source.get(node.input[1], node.input[1]), label, "MatMul", True, role)
-                layer.maxq_bn_after = node.output[0] in bn_inputs
+                layer.maxq_bn_after = out_name in bn_inputs
+                if bias_name:
+                    add_idx = linear_bias[idx][0]
+                    layer.maxq_bias_slot = (add_idx, list(graph.node[add_idx].input).index(bias_name))
                 self.layers[key] = layer
-                used_by_modules.add(node.input[1])
-                self._steps.append(("layer", key, node, None))
+                used_by_modules.update([node.input[1]] + ([bias_name] if bias_name else []))
+                self._steps.append(("layer", key, node, out_name))
+            elif op == "LayerNormalization" and node.input[1] in inits and (len(node.input) < 3 or not node.input[2] or node.input[2] in inits):
+                bias = node.input[2] if len(node.input) > 2 and node.input[2] else None
+                self.layer_norms[key] = LayerNormParams(inits[node.input[1]].float(), inits[bias].float() if bias else None)
+                used_by_modules.update([node.input[1]] + ([bias] if bias else []))
+                self._steps.append(("ln", key, node, a))
             elif op == "BatchNormalization":
                 if any(n not in inits for n in node.input[1:5]):
                     raise UsageError(f"{path}: node '{label}': BatchNormalization needs constant scale, bias, mean, var")
@@ -200,18 +231,95 @@ class OnnxModule(nn.Module):
                     self.register_buffer(buf, inits[name])
                     self._const_names[name] = buf
         self._model_path = path
-        # state_dict key -> the ONNX initializer it came from, so an export can carry the source's names.
+        self._const_sources = {source.get(n, n) for n in self._const_names}
+        # state_dict key -> the ONNX initializer it came from, and the (node, input slot) that reads it: an export
+        # carries the source's names, and `write_onnx` writes the values back into the source graph.
         self.onnx_names: Dict[str, str] = {}
+        self.onnx_slots: Dict[str, tuple] = {}
+
+        def record(k, idx, slot, src):
+            self.onnx_names[k] = source.get(src, src)
+            self.onnx_slots[k] = (idx, slot)
+
         for idx, node in enumerate(graph.node):
             key = f"n{idx}"
             if key in self.layers:
-                names = ["weight", "bias"]
-                for attr, src in zip(names, node.input[1:3]):
+                for slot, attr in ((1, "weight"), (2, "bias")):
+                    src = node.input[slot] if len(node.input) > slot else ""
                     if src and getattr(self.layers[key], attr, None) is not None:
-                        self.onnx_names[f"layers.{key}.{attr}"] = source.get(src, src)
+                        record(f"layers.{key}.{attr}", idx, slot, src)
+                bias_slot = getattr(self.layers[key], "maxq_bias_slot", None)
+                if bias_slot is not None:
+                    add_idx, slot = bias_slot
+                    record(f"layers.{key}.bias", add_idx, slot, graph.node[add_idx].input[slot])
+            elif key in self.layer_norms:
+                for slot, attr in ((1, "weight"), (2, "bias")):
+                    if len(node.input) > slot and node.input[slot]:
+                        record(f"layer_norms.{key}.{attr}", idx, slot, node.input[slot])
             elif key in self.norms:
-                for attr, src in zip(["weight", "bias", "running_mean", "running_var"], node.input[1:5]):
-                    self.onnx_names[f"norms.{key}.{attr}"] = source.get(src, src)
+                for slot, attr in enumerate(["weight", "bias", "running_mean", "running_var"], start=1):
+                    record(f"norms.{key}.{attr}", idx, slot, node.input[slot])
+
+    @staticmethod
+    def _linear_biases(graph, inits):
+        """{MatMul node index: (Add node index, bias initializer, Add output)} for MatMul(X, W) -> Add(., b) with a
+        constant 2-D W and a 1-D b of W's output size, the MatMul's only reader being that Add: nn.Linear on 3-D
+        input as torch.onnx.export writes it (the TypeScript engine's `bias` parameter kind)."""
+        readers: Dict[str, List[int]] = {}
+        for i, n in enumerate(graph.node):
+            for t in n.input:
+                readers.setdefault(t, []).append(i)
+        out = {}
+        for i, n in enumerate(graph.node):
+            if n.op_type != "MatMul" or n.input[1] not in inits or inits[n.input[1]].dim() != 2:
+                continue
+            r = readers.get(n.output[0], [])
+            if len(r) != 1 or graph.node[r[0]].op_type != "Add":
+                continue
+            add = graph.node[r[0]]
+            other = add.input[1] if add.input[0] == n.output[0] else add.input[0]
+            b = inits.get(other)
+            if b is not None and b.dim() == 1 and b.is_floating_point() and b.numel() == inits[n.input[1]].shape[1]:
+                out[i] = (r[0], other, add.output[0])
+        return out
+
+    def write_onnx(self, path: str, metadata: Dict[str, str] = None) -> int:
+        """Writes the source model with this module's values in its initializers: the source's graph as it is
+        (shape arithmetic, names, opset, a dynamic batch), only the trained tensors replaced. A tensor the source
+        shares (an initializer behind Identity read by several layers, or also read as a constant) and that training
+        gave different values gets an initializer of its own for its reader. Returns how many tensors were written."""
+        onnx, numpy_helper = _onnx()
+        import numpy as np
+        proto = onnx.load(self.source)
+        graph = proto.graph
+        inits = {t.name: t for t in graph.initializer}
+        taken = set(inits) | {o for n in graph.node for o in n.output} | {i.name for i in graph.input}
+        state = self.state_dict()
+        written: Dict[str, "np.ndarray"] = {}
+        count = 0
+        for key, src in self.onnx_names.items():
+            target = inits.get(src)
+            dtype = numpy_helper.to_array(target).dtype if target is not None else np.float32
+            value = state[key].detach().cpu().numpy().astype(dtype)
+            shared = src in self._const_sources or (src in written and not np.array_equal(written[src], value))
+            if target is not None and not shared:
+                target.CopyFrom(numpy_helper.from_array(value.reshape(tuple(target.dims)), src))
+                written[src] = value
+            else:
+                name, i = f"{src}__maxq_{key}", 1
+                while name in taken:
+                    name, i = f"{src}__maxq_{key}_{i}", i + 1
+                taken.add(name)
+                node_idx, slot = self.onnx_slots[key]
+                dims = tuple(target.dims) if target is not None else value.shape
+                graph.initializer.append(numpy_helper.from_array(value.reshape(dims), name))
+                graph.node[node_idx].input[slot] = name
+            count += 1
+        for k, v in (metadata or {}).items():
+            entry = next((m for m in proto.metadata_props if m.key == k), None) or proto.metadata_props.add()
+            entry.key, entry.value = k, v
+        onnx.save(proto, path)
+        return count
 
     @staticmethod
     def _tag(mod, name, node, op, transposed, role):
@@ -284,12 +392,18 @@ class OnnxModule(nn.Module):
                 env[node.output[0]] = self.run_norms[key](y) if key in self.run_norms else y
             elif kind == "layer":
                 y = self.layers[key](self._value(env, node.input[0]))
-                env[node.output[0]] = self.run_norms[key](y) if key in self.run_norms else y
+                env[extra or node.output[0]] = self.run_norms[key](y) if key in self.run_norms else y
+            elif kind == "ln":
+                ln = self.layer_norms[key]
+                env[node.output[0]] = layer_normalization(extra, [self._value(env, node.input[0])], ln.weight, ln.bias)
             elif kind == "bn":
                 env[node.output[0]] = self.norms[key](self._value(env, node.input[0]))
             else:
                 outs = self._op(key, node, extra, [self._value(env, n) if n else None for n in node.input])
-                env[node.output[0]] = outs
+                if isinstance(outs, list):
+                    env.update(zip(node.output, outs))
+                else:
+                    env[node.output[0]] = outs
         return env[self.output_names[0]]
 
     def _op(self, op, node, a, xs):
@@ -301,6 +415,8 @@ class OnnxModule(nn.Module):
         if op == "Mul":
             return xs[0] * xs[1]
         if op == "Div":
+            if not xs[0].is_floating_point() and not xs[1].is_floating_point():
+                return torch.div(xs[0], xs[1], rounding_mode="trunc")  # ONNX integer division truncates
             return xs[0] / xs[1]
         if op == "MatMul":
             return torch.matmul(xs[0], xs[1])
@@ -393,6 +509,11 @@ class OnnxModule(nn.Module):
                 axes = [int(v) for v in xs[1].tolist()]
             keep = bool(a.get("keepdims", 1))
             return x.mean(dim=tuple(axes), keepdim=keep) if axes else x.mean()
+        if op in EXTRA_OPS:
+            try:
+                return EXTRA_OPS[op](a, xs)
+            except UsageError as e:
+                raise UsageError(f"{self._model_path}: node '{node.name}': {e}") from e
         raise UsageError(f"{self._model_path}: unsupported op {op} (node '{node.name}')")
 
 

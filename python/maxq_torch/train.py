@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--amp", dest="amp", action="store_true", default=None, help="mixed precision (CUDA only; on by default there)")
     a("--no-amp", dest="amp", action="store_false")
     a("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    a("--opset", type=int, help="ONNX opset of the export (>= 13, default 13)")
+    a("--opset", type=int, help="ONNX opset of the export of a PyTorch model (>= 13, default 13; an .onnx model keeps its own)")
     a("--dist-timeout", type=float, help="seconds a collective may wait for the other processes (default 1800)")
     return p
 
@@ -390,32 +390,16 @@ def _layer_stats(sp: MaxQSparsifier, p: float):
     return (nm / blocks if blocks else 1.0), coverage, importance
 
 
-def _rename_initializers(path, names) -> int:
-    """Renames the initializers of an exported file from state_dict keys to the source ONNX model's names (where
-    the target name is free), rewriting the file in place. Returns how many were renamed."""
-    if not names:
-        return 0
-    import onnx
-    m = onnx.load(path)
-    g = m.graph
-    taken = {t.name for t in g.initializer} | {o for n in g.node for o in n.output} | {i.name for i in g.input}
-    mapping = {}
-    for t in g.initializer:
-        target = names.get(t.name)
-        if target and target not in taken and target not in mapping.values():
-            mapping[t.name] = target
-    if not mapping:
-        return 0
-    for t in g.initializer:
-        t.name = mapping.get(t.name, t.name)
-    for n in g.node:
-        for k, v in enumerate(n.input):
-            if v in mapping:
-                n.input[k] = mapping[v]
-    for i in g.input:
-        i.name = mapping.get(i.name, i.name)
-    onnx.save(m, path)
-    return len(mapping)
+def _trace_export(model, example, path, opset):
+    """torch.onnx.export of a model built in PyTorch (eval mode). PRESERVE: inference semantics, but BatchNorm stays
+    a node (no Conv-BN fusion)."""
+    import warnings
+    with warnings.catch_warnings():
+        # The constant-folding advice is about models in training mode; this one is in eval mode.
+        warnings.filterwarnings("ignore", message=".*constant folding be turned off.*")
+        torch.onnx.export(model, example, path, opset_version=opset, input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
+                          training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True, **_export_kwargs())
 
 
 def _check_export(path, pattern, expected):
@@ -651,22 +635,15 @@ def run(o: dict) -> dict:
         if d.rank == 0:
             emit({"type": "phase", "phase": "write", "detail": o["out"]})
             model.eval()
-            example1 = example[:1]
             tmp = os.path.join(out_dir, f".{os.path.basename(o['out'])}.tmp-{os.getpid()}.onnx")
             try:
-                # PRESERVE on an eval-mode model: inference semantics, but BatchNorm stays a node (no Conv-BN
-                # fusion), so the written graph and its weight names follow the source model's.
-                import warnings
-                with warnings.catch_warnings():
-                    # The constant-folding advice is about models in training mode; this one is in eval mode.
-                    warnings.filterwarnings("ignore", message=".*constant folding be turned off.*")
-                    torch.onnx.export(model, example1, tmp, opset_version=o["opset"], input_names=["input"],
-                                      output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
-                                      training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True,
-                                      **_export_kwargs())
-                renamed = _rename_initializers(tmp, getattr(model, "onnx_names", {}))
-                if renamed:
-                    emit({"type": "log", "level": "info", "message": f"{renamed} weights keep the source model's names"})
+                if hasattr(model, "write_onnx"):
+                    # An imported .onnx: its own graph with the trained values (dynamic shapes, names and opset as
+                    # the source has them; a traced export would freeze the shape arithmetic of transformers).
+                    model.write_onnx(tmp, {"maxq.pattern": str(o["pattern_obj"]), "maxq.method": o["method"],
+                                           "maxq.source": os.path.basename(o["model"]), "maxq.engine": "maxq_torch"})
+                else:
+                    _trace_export(model, example[:1], tmp, o["opset"])
                 os.replace(tmp, o["out"])
             finally:
                 if os.path.exists(tmp):

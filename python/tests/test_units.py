@@ -286,12 +286,12 @@ def test_onnx_unsupported_op_names_op_and_node(tmp_path):
     from onnx import TensorProto, helper
     from maxq_torch.onnx_module import load_onnx
     g = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], name="act"),
-                           helper.make_node("Erf", ["r"], ["y"], name="my_erf")], "g",
+                           helper.make_node("Softplus", ["r"], ["y"], name="my_softplus")], "g",
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
-    path = tmp_path / "erf.onnx"
+    path = tmp_path / "softplus.onnx"
     onnx.save(helper.make_model(g), str(path))
-    with pytest.raises(UsageError, match=r"erf\.onnx: unsupported op Erf \(node 'my_erf'\)"):
+    with pytest.raises(UsageError, match=r"softplus\.onnx: unsupported op Softplus \(node 'my_softplus'\)"):
         load_onnx(str(path))
 
 
