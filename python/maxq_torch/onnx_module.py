@@ -14,7 +14,7 @@ fails naming the op and the node. LayerNormalization's scale and bias and the bi
 the trained values, so shape arithmetic, names and a dynamic batch stay as the source has them.
 """
 import os
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -43,6 +43,21 @@ def _onnx():
 def _attrs(node) -> Dict:
     onnx, _ = _onnx()
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _readers(graph) -> Dict[str, List[int]]:
+    """{tensor name: indices of the nodes that read it}."""
+    readers: Dict[str, List[int]] = {}
+    for i, n in enumerate(graph.node):
+        for t in n.input:
+            readers.setdefault(t, []).append(i)
+    return readers
+
+
+def _np_dtype(onnx, data_type: int):
+    """The numpy dtype of an ONNX TensorProto data type, without reading the tensor (onnx >= 1.13 and older)."""
+    convert = getattr(onnx.helper, "tensor_dtype_to_np_dtype", None)
+    return convert(data_type) if convert else onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[data_type]
 
 
 class GemmLayer(nn.Module):
@@ -141,9 +156,10 @@ class OnnxModule(nn.Module):
         self._const_names: Dict[str, str] = {}
         used_by_modules = set()
         self._steps: List = []
-        stems, final = self._roles(graph, inits)
+        readers = _readers(graph)
+        stems, final = self._roles(graph, inits, readers)
         bn_inputs = {n.input[0] for n in graph.node if n.op_type == "BatchNormalization"}
-        linear_bias = self._linear_biases(graph, inits)
+        linear_bias = self._linear_biases(graph, inits, readers)
         folded_adds = {add_idx for add_idx, _, _ in linear_bias.values()}
         for idx, node in enumerate(graph.node):
             op, a = node.op_type, _attrs(node)
@@ -232,14 +248,12 @@ class OnnxModule(nn.Module):
                     self._const_names[name] = buf
         self._model_path = path
         self._const_sources = {source.get(n, n) for n in self._const_names}
-        # state_dict key -> the ONNX initializer it came from, and the (node, input slot) that reads it: an export
-        # carries the source's names, and `write_onnx` writes the values back into the source graph.
-        self.onnx_names: Dict[str, str] = {}
-        self.onnx_slots: Dict[str, tuple] = {}
+        # state_dict key -> (the ONNX initializer it came from, the node and input slot that read it), for
+        # `write_onnx` to write the trained values back into the source graph.
+        self.onnx_sources: Dict[str, Tuple[str, int, int]] = {}
 
         def record(k, idx, slot, src):
-            self.onnx_names[k] = source.get(src, src)
-            self.onnx_slots[k] = (idx, slot)
+            self.onnx_sources[k] = (source.get(src, src), idx, slot)
 
         for idx, node in enumerate(graph.node):
             key = f"n{idx}"
@@ -261,14 +275,10 @@ class OnnxModule(nn.Module):
                     record(f"norms.{key}.{attr}", idx, slot, node.input[slot])
 
     @staticmethod
-    def _linear_biases(graph, inits):
+    def _linear_biases(graph, inits, readers):
         """{MatMul node index: (Add node index, bias initializer, Add output)} for MatMul(X, W) -> Add(., b) with a
         constant 2-D W and a 1-D b of W's output size, the MatMul's only reader being that Add: nn.Linear on 3-D
         input as torch.onnx.export writes it (the TypeScript engine's `bias` parameter kind)."""
-        readers: Dict[str, List[int]] = {}
-        for i, n in enumerate(graph.node):
-            for t in n.input:
-                readers.setdefault(t, []).append(i)
         out = {}
         for i, n in enumerate(graph.node):
             if n.op_type != "MatMul" or n.input[1] not in inits or inits[n.input[1]].dim() != 2:
@@ -297,9 +307,9 @@ class OnnxModule(nn.Module):
         state = self.state_dict()
         written: Dict[str, "np.ndarray"] = {}
         count = 0
-        for key, src in self.onnx_names.items():
+        for key, (src, node_idx, slot) in self.onnx_sources.items():
             target = inits.get(src)
-            dtype = numpy_helper.to_array(target).dtype if target is not None else np.float32
+            dtype = _np_dtype(onnx, target.data_type) if target is not None else np.float32
             value = state[key].detach().cpu().numpy().astype(dtype)
             shared = src in self._const_sources or (src in written and not np.array_equal(written[src], value))
             if target is not None and not shared:
@@ -310,7 +320,6 @@ class OnnxModule(nn.Module):
                 while name in taken:
                     name, i = f"{src}__maxq_{key}_{i}", i + 1
                 taken.add(name)
-                node_idx, slot = self.onnx_slots[key]
                 dims = tuple(target.dims) if target is not None else value.shape
                 graph.initializer.append(numpy_helper.from_array(value.reshape(dims), name))
                 graph.node[node_idx].input[slot] = name
@@ -326,12 +335,8 @@ class OnnxModule(nn.Module):
         mod.maxq_name, mod.maxq_node, mod.maxq_op, mod.maxq_transposed, mod.maxq_role = name, node, op, transposed, role
 
     @staticmethod
-    def _roles(graph, inits):
+    def _roles(graph, inits, consumers):
         """Stem layers and layers that feed the graph output, as the TS engine's layerDiscovery decides them."""
-        consumers: Dict[str, List[int]] = {}
-        for i, n in enumerate(graph.node):
-            for t in n.input:
-                consumers.setdefault(t, []).append(i)
         inputs = [i.name for i in graph.input if i.name not in inits]
         stems = set()
 

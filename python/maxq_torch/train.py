@@ -322,13 +322,11 @@ def _reestimate_bn(o, model, sp, data, batch, d, emit, running):
                     f"{run_norm.batch_count(data.train, batch, o['bn_recalibrate'])} batches of "
                     f"{min(batch, len(data.train))} from {data.train.source}"})
     sp.set_dense_fraction(0.0)  # the model as it will be exported
+    if data.val is not None and running[0] is None:  # no epoch evaluated training's statistics in this process
+        running = evaluate(model, data.val, batch, d)
     saved = run_norm.reestimate(model, data.train, batch, o["bn_recalibrate"], o["seed"], d)
     if data.val is None:
         return running[0]
-    if running[0] is None:
-        run_norm.restore(saved)
-        running = evaluate(model, data.val, batch, d)
-        saved = run_norm.reestimate(model, data.train, batch, o["bn_recalibrate"], o["seed"], d)
     measured = evaluate(model, data.val, batch, d)
     keep = run_norm.validates_at_least_as_well(measured, running)
     if not keep:

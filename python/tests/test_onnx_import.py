@@ -44,7 +44,7 @@ def test_the_written_model_is_the_source_graph_with_trained_values(tmp_path):
     mod = load_onnx(str(tmp_path / "vit.onnx")).eval()
     # The exporter shares one all-zero initializer among biases that start equal; training sets them apart.
     lns = list(mod.layer_norms.values())
-    srcs = [mod.onnx_names[f"layer_norms.{k}.bias"] for k in mod.layer_norms]
+    srcs = [mod.onnx_sources[f"layer_norms.{k}.bias"][0] for k in mod.layer_norms]
     assert len(set(srcs)) < len(srcs), srcs
     with torch.no_grad():
         for i, ln in enumerate(lns):
@@ -52,7 +52,7 @@ def test_the_written_model_is_the_source_graph_with_trained_values(tmp_path):
         for layer in mod.layers.values():
             layer.weight.mul_(0.9)
     out = tmp_path / "written.onnx"
-    assert mod.write_onnx(str(out), {"maxq.pattern": "2:4"}) == len(mod.onnx_names)
+    assert mod.write_onnx(str(out), {"maxq.pattern": "2:4"}) == len(mod.onnx_sources)
     src, got = onnx.load(str(tmp_path / "vit.onnx")), onnx.load(str(out))
     onnx.checker.check_model(got)
     assert [n.op_type for n in got.graph.node] == [n.op_type for n in src.graph.node]
