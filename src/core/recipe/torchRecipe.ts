@@ -9,7 +9,7 @@ import * as path from 'path';
 import { inputError, usageError } from '../errors';
 import { resolveNormalize } from '../data/normalize';
 import { DenseFractionSchedule } from '../masks/denseFractionSchedule';
-import { RUN_DEFAULTS } from '../sparsify/defaults';
+import { bnBatchCount, RUN_DEFAULTS } from '../sparsify/defaults';
 import { DataSpec, defaultOutputPath, SparsifyOptions } from '../sparsify/options';
 import { MaskMethod, ScheduleGranularity, ScheduleKind } from '../types';
 
@@ -146,7 +146,7 @@ export function recipeFromOptions(opts: SparsifyOptions, recipeFile: string, ext
     policy: { include: opts.include ?? [], exclude: opts.exclude ?? [] },
     data: recipeData,
     batchNorm: {
-      reestimateBatches: opts.bnRecalibrate === false ? 0 : typeof opts.bnRecalibrate === 'number' ? opts.bnRecalibrate : RUN_DEFAULTS.bnBatches,
+      reestimateBatches: bnBatchCount(opts.bnRecalibrate),
       runNormalisation: opts.normalise !== false,
     },
   };

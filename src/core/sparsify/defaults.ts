@@ -11,3 +11,8 @@ export const RUN_DEFAULTS = {
   /** BN re-estimation after one-shot pruning: batches of `batchSize`. */
   bnBatches: 20,
 } as const;
+
+/** Batches BN re-estimation measures over for `bnRecalibrate`: the number given, the default when on, 0 when off. */
+export function bnBatchCount(bnRecalibrate: boolean | number | undefined): number {
+  return bnRecalibrate === false ? 0 : typeof bnRecalibrate === 'number' ? bnRecalibrate : RUN_DEFAULTS.bnBatches;
+}

@@ -22,7 +22,7 @@ import { Dataset } from '../data/dataset';
 import { fineTune } from '../training/fineTune';
 import { RunEvent, RunSummary } from '../types';
 import { computeModelMasks, selectedLayers } from './layerMasks';
-import { numericWarning, verdictForRun } from './numericWarning';
+import { verdictForRun } from './runVerdict';
 import { SparsifyOptions } from './options';
 import { RunRecorder, runRecordPath } from './runRecord';
 import { throwIfCancelled } from './cancellation';
@@ -30,7 +30,7 @@ import { evaluationSource, openRunData } from './runData';
 import { dataSanityCheck, datasetNormalization } from './dataSanity';
 import { canonicalNormalize } from '../data/normalize';
 import { resolveModelPreprocessing } from './modelPreprocessing';
-import { RUN_DEFAULTS } from './defaults';
+import { bnBatchCount, RUN_DEFAULTS } from './defaults';
 import { SlotKind, untieShared } from '../onnx/untie';
 import { linearFallbackNote } from '../layers/layerDiscovery';
 import { keepFilterScale } from '../masks/filterScale';
@@ -197,7 +197,7 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
         checkpointDir: opts.resume ?? (opts.runDir ? path.join(opts.runDir, 'checkpoint') : undefined), resume: Boolean(opts.resume),
         normalisation, emit: sink, signal,
         // Statistics measured again on the final model, as after one-shot pruning (needs BN training mode, opset 14).
-        reestimateBatches: opts.bnRecalibrate === false || model.opset('') < MIN_BN_TRAINING_OPSET ? undefined : typeof opts.bnRecalibrate === 'number' ? opts.bnRecalibrate : RUN_DEFAULTS.bnBatches,
+        reestimateBatches: bnBatchCount(opts.bnRecalibrate) === 0 || model.opset('') < MIN_BN_TRAINING_OPSET ? undefined : bnBatchCount(opts.bnRecalibrate),
         unnormalisedLayers: [...norm.skipped.map((x) => x.layer), ...(normalisation ? [] : norm.sites.map((x) => x.layer)), ...norm.untie.map((u) => u.node.input?.[1] ?? '')],
       });
       edits = result.edits;
@@ -211,7 +211,7 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
       const normalise = reestimate && norm.sites.length > 0 && opts.normalise !== false;
       const reestimated = new Set([...norm.followedByBn, ...(normalise ? norm.sites.map((x) => x.layer) : [])]);
       let normValues: Map<string, NormValues> | null = null;
-      const batches = typeof bn === 'number' ? bn : RUN_DEFAULTS.bnBatches;
+      const batches = bnBatchCount(bn);
       if (normalise && data) {
         sink({ type: 'phase', phase: 'normalisation', detail: `${norm.sites.length} layers without BatchNorm: measuring their dense output statistics` });
         normValues = await denseIdentityNormalisation(model, norm.sites, data.train, { batches, batchSize: batch, seed, threads: opts.threads, signal });
@@ -257,10 +257,8 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
     // The pattern passing is not enough: does the written model still compute the dense model's function?
     sink({ type: 'phase', phase: 'numeric check', detail: `${opts.out} against ${opts.model}` });
     const numeric = await numericCheck(opts.out, opts.model, { threads: opts.threads, batch: evalData ? numericSample(evalData) : undefined });
-    const scores = { epochs: opts.epochs, metric: reference ? 'agreement' as const : 'accuracy' as const, denseAccuracy, finalAccuracy };
-    const warning = numericWarning(numeric.verdict, scores);
-    numeric.verdict = verdictForRun(numeric.verdict, scores);
-    if (warning) sink({ type: 'log', level: 'warn', message: warning });
+    numeric.verdict = verdictForRun(numeric.verdict, { epochs: opts.epochs, metric: reference ? 'agreement' : 'accuracy', denseAccuracy, finalAccuracy });
+    if (numeric.verdict.kind === 'blown-up' || numeric.verdict.kind === 'changed-predictions') sink({ type: 'log', level: 'warn', message: `numeric check: ${numeric.verdict.message}` });
     const summary: RunSummary = {
       output: opts.out, pattern: pattern.toString(), method: opts.method, epochs: opts.epochs, sparsifiedLayers: layers.length,
       denseAccuracy, finalAccuracy, metric: reference ? 'agreement' : 'accuracy', validationPass: report.pass, seconds: (Date.now() - started) / 1000,

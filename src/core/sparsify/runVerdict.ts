@@ -1,9 +1,9 @@
 /**
- * The warning a run logs when its numeric check finds the written model no longer computes the dense model's
- * function. After a labelled fine-tune that scores clearly above the dense model on the same evaluation data,
+ * A run's numeric verdict as it reports it (log warning, summary, end-of-run notice), where the check finds the
+ * written model no longer computes the dense model's function. After a labelled fine-tune that scores clearly above the dense model on the same evaluation data,
  * the distance from the dense outputs is what training on those labels did (a new task, or labels the dense
  * model does not predict): the verdict stands, but the usual advice (normalise, re-estimate, fine-tune) does
- * not apply, and the warning says so instead of giving it.
+ * not apply, and the message says so instead of giving it.
  */
 import { NumericVerdict } from '../types';
 
@@ -29,10 +29,4 @@ export function verdictForRun(verdict: NumericVerdict, run: RunScores): NumericV
     ...verdict,
     message: `${head}. The fine-tune scores ${pct(final)} against the dense model's ${pct(dense)} on the same data, so the outputs moved because training on these labels moved them: expected for a new task or labels the dense model does not predict; if the sparse model should keep the dense model's function, fine-tune on data it already predicts or distil from it (inputs without labels)`,
   };
-}
-
-/** The log message for a blown-up or changed-predictions verdict (as `verdictForRun` words it); undefined for the others. */
-export function numericWarning(verdict: NumericVerdict, run: RunScores): string | undefined {
-  if (verdict.kind !== 'blown-up' && verdict.kind !== 'changed-predictions') return undefined;
-  return `numeric check: ${verdictForRun(verdict, run).message}`;
 }
