@@ -8,6 +8,9 @@ import { AttrValue, node as mkNode, tensor } from '../../onnx/builder';
 import { TensorInfo } from './shapes';
 import { numel } from './onnxUtil';
 
+/** onnxruntime's contrib-op domain (FusedMatMul). */
+export const MS_DOMAIN = 'com.microsoft';
+
 /** How a Conv's dX is computed. `auto`: flipped Conv for stride 1 (when its pads stay ≥ 0), else ConvTranspose. */
 export type ConvDxMode = 'auto' | 'convtranspose' | 'flip';
 /**
@@ -15,12 +18,15 @@ export type ConvDxMode = 'auto' | 'convtranspose' | 'flip';
  * - `conv`: one Conv of T(X) with T(dY) as a stride-dilated kernel (any group; grouped via the grouped form);
  * - `im2col`: column matrix from k·k strided Slices + one Gemm (group 1);
  * - `onehot`: column matrix from one depthwise Conv with k·k one-hot kernels + one Gemm (group 1);
+ * - `batched`: image by image, the columns from the one-hot Conv read in place by one batched product per image
+ *   (`com.microsoft.FusedMatMul`) and summed over the images; no transposed copies (group 1);
  * - `kkgemm`: one Gemm per kernel tap (group 1);
  * - `slices`: depthwise only, ReduceSum(S_ij ⊙ dY) per tap;
  * - `auto`: 1×1 unpadded convs use a single Gemm, depthwise/grouped the grouped-conv form, k×k group-1 convs
- *   `im2col`, or `kkgemm` when the column matrix would exceed IM2COL_MAX_BYTES (64 MiB).
+ *   `batched` on output maps of at least BATCHED_MIN_MAP (64) positions, below that `im2col`, or `kkgemm` when
+ *   the column matrix would exceed IM2COL_MAX_BYTES (64 MiB).
  */
-export type ConvDwMode = 'auto' | 'conv' | 'im2col' | 'onehot' | 'kkgemm' | 'slices';
+export type ConvDwMode = 'auto' | 'conv' | 'im2col' | 'onehot' | 'batched' | 'kkgemm' | 'slices';
 
 export interface ConvFormulation {
   dx?: ConvDxMode;
@@ -50,6 +56,8 @@ export interface FormulationOptions {
   perNode?: Record<string, ConvFormulation>;
   /** Called last for each Conv; returns the formulation to use (fields left undefined keep the above). */
   choose?: (layer: ConvLayerInfo) => ConvFormulation | undefined;
+  /** Chunk bound of the `batched` dW (BATCHED_MAX_BYTES by default); for benchmarks. */
+  batchedMaxBytes?: number;
 }
 
 export class GradContext {
@@ -99,15 +107,15 @@ export class GradContext {
   }
 
   /** Emit one node with fresh output names; records `dims` (float) for the first output when given. */
-  emitN(op: string, inputs: readonly string[], nOut: number, attrs: Record<string, AttrValue> = {}, base = op): string[] {
+  emitN(op: string, inputs: readonly string[], nOut: number, attrs: Record<string, AttrValue> = {}, base = op, domain = ''): string[] {
     const outs: string[] = [];
     for (let i = 0; i < nOut; i++) outs.push(this.fresh(`${base}${nOut > 1 ? `_o${i}` : ''}`));
-    this.nodes.push(mkNode(op, inputs, outs, attrs, `bw/${outs[0]}`));
+    this.nodes.push(mkNode(op, inputs, outs, attrs, `bw/${outs[0]}`, domain));
     return outs;
   }
 
-  emit(op: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, dims?: readonly number[], base?: string): string {
-    const [out] = this.emitN(op, inputs, 1, attrs, base ?? `g_${op}`);
+  emit(op: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, dims?: readonly number[], base?: string, domain = ''): string {
+    const [out] = this.emitN(op, inputs, 1, attrs, base ?? `g_${op}`, domain);
     if (dims) this.infos.set(out, { dims: [...dims], dtype: DataType.FLOAT });
     return out;
   }

@@ -7,7 +7,7 @@
 import { onnx, DataType } from '../../onnx/proto';
 import { encodeModel, floatTensor, modelProto, valueInfo } from '../../onnx/builder';
 import { inputError, usageError } from '../../errors';
-import { GradContext, FormulationOptions } from './context';
+import { GradContext, FormulationOptions, MS_DOMAIN } from './context';
 import { emitBackward, gradFlow, missingRules, unsupportedError } from './backward';
 import { BnSite, ParamCandidate, ParamKind, PreparedForward, findParamCandidates, prepareForward } from './prepare';
 import { emitLoss } from './loss';
@@ -173,7 +173,11 @@ export function finishModel(
 ): { bytes: Uint8Array; nodeCount: number; blockedConvs: number } {
   const opset = Math.max(17, prep.opset);
   const { nodes, blocked } = blockConvs(ctx, [...prep.nodes, ...ctx.nodes], nchwcBlock);
-  const opsetImport = [{ domain: '', version: opset }, ...(blocked > 0 ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [])];
+  const opsetImport = [
+    { domain: '', version: opset },
+    ...(blocked > 0 ? [{ domain: NCHWC_DOMAIN, version: 1 }] : []),
+    ...(nodes.some((n) => n.domain === MS_DOMAIN) ? [{ domain: MS_DOMAIN, version: 1 }] : []),
+  ];
   const model = modelProto(
     { name: 'training', nodes, inputs, outputs, initializers: [...prep.initializers, ...ctx.initializers] },
     opset,

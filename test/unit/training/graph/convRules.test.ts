@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AttrValue } from '../../../../src/core/onnx/builder';
-import { ConvDwMode, ConvDxMode } from '../../../../src/core/training/graph/context';
+import { onnx } from '../../../../src/core/onnx/proto';
+import { ConvDwMode, ConvDxMode, FormulationOptions } from '../../../../src/core/training/graph/context';
+import { buildVjpGraph } from '../../../../src/core/training/graph/vjp';
 import { Rng, assertReports, checkVjp, floatTensor, model, node, randn } from './helpers';
 
 interface ConvCase {
@@ -28,6 +30,8 @@ const cases: ConvCase[] = [
   { label: '3x3 s2 p1 H7 (output_padding 0)', x: [2, 3, 7, 7], w: [4, 3, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
   { label: '1x1 s2 (X cut in dW)', x: [2, 4, 6, 6], w: [5, 4, 1, 1], bias: true, attrs: { strides: [2, 2] } },
   { label: '1x1 s1', x: [2, 4, 5, 5], w: [3, 4, 1, 1], attrs: {} },
+  { label: '3x3 s1 p1 H9 (map ≥ 64: the batched dW by default)', x: [2, 3, 9, 9], w: [4, 3, 3, 3], bias: true, attrs: { pads: [1, 1, 1, 1] } },
+  { label: '3x3 s2 p1 H17 (map ≥ 64, strided: batched by default)', x: [2, 2, 17, 17], w: [3, 2, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
   { label: '7x7 s2 p3 stem', x: [1, 3, 11, 11], w: [2, 3, 7, 7], attrs: { strides: [2, 2], pads: [3, 3, 3, 3] } },
   { label: 'asymmetric pads, rectangular kernel and strides', x: [2, 2, 7, 6], w: [3, 2, 3, 2], bias: true, attrs: { strides: [2, 1], pads: [0, 1, 2, 0] } },
   { label: 'dilation 2, p2', x: [2, 2, 7, 7], w: [3, 2, 3, 3], bias: true, attrs: { dilations: [2, 2], pads: [2, 2, 2, 2] } },
@@ -56,8 +60,9 @@ for (const [ci, c] of cases.entries()) {
 }
 
 const dxModes: ConvDxMode[] = ['convtranspose', 'flip'];
-const dwModes: ConvDwMode[] = ['conv', 'im2col', 'onehot', 'kkgemm', 'slices'];
-const formCases = [cases[0], cases[1], cases[3], cases[6], cases[7], cases[8], cases[9], cases[10], cases[11], cases[12], cases[13], cases[15]];
+const dwModes: ConvDwMode[] = ['conv', 'im2col', 'onehot', 'batched', 'kkgemm', 'slices'];
+const byLabel = (prefix: string): ConvCase => cases.find((c) => c.label.startsWith(prefix))!;
+const formCases = ['3x3 s1 p1 +', '3x3 s2 p1 H8', '1x1 s2', '1x1 s1', 'asymmetric', 'dilation 2, p2', 'dilation 2, stride 2', 'depthwise 3x3 s1', 'depthwise 3x3 s2', 'depthwise multiplier', 'grouped g=2 3x3', 'grouped g=2 dilated', 'auto_pad SAME_LOWER'].map(byLabel);
 for (const [ci, c] of formCases.entries()) {
   test(`Conv ${c.label}: every dX/dW formulation agrees with finite differences`, async () => {
     for (const dx of dxModes) {
@@ -70,6 +75,32 @@ for (const [ci, c] of formCases.entries()) {
     }
   });
 }
+
+// The batched dW cuts the batch into chunks whose column matrix and per-image products stay under a byte bound;
+// a 1-byte bound gives one image per chunk, 2 images a chunk of one and one of one, 3 images uneven ones.
+for (const [ci, c] of ['3x3 s1 p1 +', '3x3 s2 p1 H8', '1x1 s2', '1x1 s1', 'dilation 2, stride 2', 'asymmetric'].map(byLabel).entries()) {
+  test(`Conv ${c.label}: batched dW in chunks of one image agrees with finite differences`, async () => {
+    for (const n of [1, 3]) {
+      const rng = new Rng(500 + ci);
+      const m = convModel({ ...c, x: [n, ...c.x.slice(1)] }, rng);
+      const reports = await checkVjp({ model: m, wrt: ['W'], eps: 0.5, tol: TOL, seed: ci, probes: 24, formulation: { conv: { dw: 'batched' }, batchedMaxBytes: 1 } });
+      assertReports(assert, reports, TOL, `${c.label} N=${n}`);
+    }
+  });
+}
+
+test('Conv: the batched dW splits the batch only past its byte bound', async () => {
+  const rng = new Rng(9);
+  const m = convModel(byLabel('3x3 s1 p1 H9'), rng);
+  const ops = (formulation: FormulationOptions) => onnx.ModelProto.decode(buildVjpGraph(m, { wrt: ['W'], formulation }).modelBytes).graph!.node!.map((n) => n.opType);
+  const whole = ops({ conv: { dw: 'batched' } });
+  assert.equal(whole.filter((o) => o === 'FusedMatMul').length, 1);
+  assert.ok(!whole.includes('Split'));
+  const split = ops({ conv: { dw: 'batched' }, batchedMaxBytes: 1 });
+  assert.equal(split.filter((o) => o === 'FusedMatMul').length, 2, 'one product per image');
+  assert.equal(split.filter((o) => o === 'Split').length, 2, 'X and dY split once each');
+  assert.deepEqual(ops({}), whole, 'a 9×9 map takes the batched dW by default');
+});
 
 test('Conv: per-node formulation and the chooser callback are applied', async () => {
   const rng = new Rng(7);

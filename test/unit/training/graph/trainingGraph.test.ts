@@ -182,6 +182,7 @@ test('every conv formulation gives the same whole-model gradients', async () => 
     { dx: 'flip', dw: 'conv' },
     { dx: 'convtranspose', dw: 'kkgemm' },
     { dx: 'flip', dw: 'onehot' },
+    { dx: 'flip', dw: 'batched' },
   ] as const) {
     const r = await step(m, { batchSize: N, formulation: { conv } });
     const x64 = Float64Array.from(r.x);
