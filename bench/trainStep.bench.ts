@@ -394,7 +394,8 @@ export const FORMULATION_VARIANTS: Record<string, FormulationVariant> = {
   'conv dW on 4×4 maps': { formulation: convDwUpTo(4) },
   // 'slices' falls back to the Gemm forms for group-1 convs: im2col, or kkgemm for big column matrices.
   'Gemm dW (im2col/kkgemm)': { formulation: { conv: { dw: 'slices' } } },
-  'batched dW unchunked': { formulation: { batchedMaxBytes: 2 ** 40 } },
+  'batched dW, 64 MiB chunks': { formulation: { batchedMaxBytes: 2 ** 26 } },
+  'batched dW, unchunked': { formulation: { batchedMaxBytes: 2 ** 40 } },
 };
 
 export async function compareFormulations(o: { batch?: number; threads?: number; runs?: number; variants?: Record<string, FormulationVariant>; log: (s: string) => void }): Promise<void> {
