@@ -116,14 +116,24 @@ def hard_nm_mask(w4: torch.Tensor, pattern: NmPattern, dense_fraction: float = 0
 
 
 def _axis_terms(rows: torch.Tensor, k: int) -> torch.Tensor:
-    """T of spec §5 for every row of |W| values `rows` [R, L] (fp32 result)."""
+    """T of spec §5 for every row of |W| values `rows` [R, L] (fp32 result).
+
+    The k dropped entries of a row are its k smallest, on equal |w| the higher index first (what a stable
+    ascending sort of the reversed row puts first). Found by selection, not sorting: the k-th and (k+1)-th
+    smallest values (kthvalue, linear time) give the threshold; every entry below the k-th is dropped, and of the
+    entries equal to it, the ones of highest index until k are dropped."""
     length = rows.shape[1]
-    # Ascending by |w|, equal |w|: the higher index first. A stable sort of the reversed row does exactly that.
-    vals, sidx = torch.sort(rows.flip(1), dim=1, stable=True)
-    dropped = (length - 1) - sidx[:, :k]
-    thr = (vals[:, k - 1].double() + vals[:, k].double()) / 2
-    kept = torch.ones(rows.shape, dtype=torch.bool, device=rows.device)
-    kept.scatter_(1, dropped, False)
+    lo = torch.kthvalue(rows, k, dim=1).values
+    hi = torch.kthvalue(rows, k + 1, dim=1).values if k < length else lo
+    thr = (lo.double() + hi.double()) / 2
+    below = rows < lo[:, None]
+    equal = rows == lo[:, None]
+    need = k - below.sum(dim=1, keepdim=True)  # how many of the equal entries are dropped
+    if bool((equal.sum(dim=1, keepdim=True) == need).all()):
+        kept = ~(below | equal)  # no row has more entries equal to its k-th smallest than it drops
+    else:
+        from_right = equal.flip(1).cumsum(dim=1).flip(1)  # equal entries at this index or after it
+        kept = ~(below | (equal & (from_right <= need)))
     z = (rows.double() - thr[:, None]) / SOFT_TAU
     terms = torch.sigmoid(z.clamp_min(0)).float()
     return torch.where(kept, terms, torch.zeros_like(terms))
