@@ -253,18 +253,28 @@ function dwIm2col(ctx: GradContext, c: ConvGeom): string {
   return ctx.reshape(gm, [K, C, kh, kw]);
 }
 
+/**
+ * The [C·kk, 1, kh, kw] weight of a depthwise Conv (group C) whose output channel c·kk + t copies kernel tap t
+ * of input channel c: the column matrix of im2col, in NCHW. Shared by every conv of the same C and kernel.
+ */
+function oneHotKernels(ctx: GradContext, C: number, kh: number, kw: number): string {
+  return ctx.cached(`onehot:${C}:${kh}x${kw}`, () => {
+    const kk = kh * kw;
+    const e = new Float32Array(C * kk * kk);
+    for (let ch = 0; ch < C; ch++) for (let t = 0; t < kk; t++) e[(ch * kk + t) * kk + t] = 1;
+    return ctx.f32(e, [C * kk, 1, kh, kw], `onehot_${kh}x${kw}`);
+  });
+}
+
 /** dW by a column matrix made with one depthwise Conv of k·k one-hot kernels, then one Gemm. */
 function dwOnehot(ctx: GradContext, c: ConvGeom): string {
   const { C, N, K, kh, kw, win } = c;
   const kk = kh * kw;
   const P = N * c.Ho * c.Wo;
   const col = ctx.cached(`ohcol:${c.x}:${win.pads.join(',')}:${win.strides.join(',')}:${win.dilations.join(',')}:${kh}x${kw}`, () => {
-    const e = new Float32Array(C * kk * kk);
-    for (let ch = 0; ch < C; ch++) for (let t = 0; t < kk; t++) e[(ch * kk + t) * kk + t] = 1;
-    const ew = ctx.f32(e, [C * kk, 1, kh, kw], `onehot_${kh}x${kw}`);
     const cols = ctx.emit(
       'Conv',
-      [c.x, ew],
+      [c.x, oneHotKernels(ctx, C, kh, kw)],
       { kernel_shape: [kh, kw], strides: [...win.strides], pads: [...win.pads], dilations: [...win.dilations], group: C },
       [N, C * kk, c.Ho, c.Wo],
       `ohcol_${c.x}`,
@@ -300,11 +310,7 @@ function dwBatched(ctx: GradContext, c: ConvGeom): string {
         }).split('\u0000');
   const xs = split(c.x, C, c.H, c.W);
   const dys = split(c.dy, K, c.Ho, c.Wo);
-  const onehot = ctx.cached(`onehot:${C}:${kh}x${kw}`, () => {
-    const e = new Float32Array(C * kk * kk);
-    for (let ch = 0; ch < C; ch++) for (let t = 0; t < kk; t++) e[(ch * kk + t) * kk + t] = 1;
-    return ctx.f32(e, [C * kk, 1, kh, kw], `onehot_${kh}x${kw}`);
-  });
+  const onehot = oneHotKernels(ctx, C, kh, kw);
   const identity = kk === 1 && c.Ho === c.H && c.Wo === c.W && win.pads.every((p) => p === 0);
   const parts = xs.map((x, i) => {
     const n = sizes[i];
