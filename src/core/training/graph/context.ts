@@ -66,6 +66,7 @@ export class GradContext {
   private readonly used = new Set<string>();
   private readonly constCache = new Map<string, string>();
   private readonly exprCache = new Map<string, string>();
+  private readonly listCache = new Map<string, string[]>();
   private counter = 0;
 
   constructor(
@@ -169,6 +170,16 @@ export class GradContext {
     if (!v) {
       v = make();
       this.exprCache.set(key, v);
+    }
+    return v;
+  }
+
+  /** `cached` for a node with several outputs (a Split): the same names for every rule that asks. */
+  cachedList(key: string, make: () => string[]): string[] {
+    let v = this.listCache.get(key);
+    if (!v) {
+      v = make();
+      this.listCache.set(key, v);
     }
     return v;
   }

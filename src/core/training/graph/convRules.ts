@@ -303,11 +303,11 @@ function dwBatched(ctx: GradContext, c: ConvGeom): string {
   const split = (t: string, ch: number, h: number, w: number): string[] =>
     chunks === 1
       ? [t]
-      : ctx.cached(`splitN:${t}:${sizes.join(',')}`, () => {
+      : ctx.cachedList(`splitN:${t}:${sizes.join(',')}`, () => {
           const outs = ctx.emitN('Split', [t, ctx.i64(sizes)], chunks, { axis: 0 }, `splitN_${t}`);
           outs.forEach((o, i) => ctx.setDims(o, [sizes[i], ch, h, w]));
-          return outs.join('\u0000');
-        }).split('\u0000');
+          return outs;
+        });
   const xs = split(c.x, C, c.H, c.W);
   const dys = split(c.dy, K, c.Ho, c.Wo);
   const onehot = oneHotKernels(ctx, C, kh, kw);
