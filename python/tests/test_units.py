@@ -317,3 +317,38 @@ def test_step_guard_matches_the_typescript_rule():
     assert _guard([w], lr=0.1) == "ok" and float(w.grad[0]) == pytest.approx(1e-3)
     w.grad[3] = float("inf")
     assert _guard([w], lr=0.1) == "non-finite"
+
+
+def _sorted_axis_terms(rows, k):
+    """The soft terms by the definition: a stable ascending sort of the reversed row drops the k smallest |w|,
+    the higher index first on equal |w|; thr is the midpoint of the last dropped and the first kept value."""
+    from maxq_torch.masks import SOFT_TAU
+    length = rows.shape[1]
+    vals, sidx = torch.sort(rows.flip(1), dim=1, stable=True)
+    dropped = (length - 1) - sidx[:, :k]
+    thr = (vals[:, k - 1].double() + vals[:, k].double()) / 2
+    kept = torch.ones(rows.shape, dtype=torch.bool)
+    kept.scatter_(1, dropped, False)
+    terms = torch.sigmoid(((rows.double() - thr[:, None]) / SOFT_TAU).clamp_min(0)).float()
+    return torch.where(kept, terms, torch.zeros_like(terms))
+
+
+@pytest.mark.parametrize("levels", [None, 3, 8])
+def test_mask_selection_without_sorting_matches_the_sorted_definition(levels):
+    """The CPU fast paths (pairwise ranks in blocks, kthvalue for the soft terms) give the sort's result exactly,
+    ties included: the sort path is what runs on a GPU, the other on CPU."""
+    from maxq_torch.masks import _axis_terms, _keep_n_largest
+    g = torch.Generator().manual_seed(7 if levels is None else levels)
+    for m in (4, 8, 16):
+        blocks = torch.randn(500, m, generator=g).abs()
+        if levels:
+            blocks = torch.round(blocks * levels) / levels  # many equal values, zeros included
+        for n in range(1, m):
+            fast = _keep_n_largest(blocks, n, pairwise=True)
+            assert torch.equal(fast, _keep_n_largest(blocks, n, pairwise=False)), (m, n)
+            assert bool((fast.sum(dim=1) == n).all())
+    for length, k in ((64, 32), (96, 72), (10, 1), (50, 49)):
+        rows = torch.randn(40, length, generator=g).abs()
+        if levels:
+            rows = torch.round(rows * levels) / levels
+        assert torch.equal(_axis_terms(rows, k), _sorted_axis_terms(rows, k)), (length, k)
