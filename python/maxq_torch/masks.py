@@ -139,9 +139,8 @@ def _axis_terms(rows: torch.Tensor, k: int) -> torch.Tensor:
     ascending sort of the reversed row puts first). Found by selection, not sorting: the k-th and (k+1)-th
     smallest values (kthvalue, linear time) give the threshold; every entry below the k-th is dropped, and of the
     entries equal to it, the ones of highest index until k are dropped."""
-    length = rows.shape[1]
     lo = torch.kthvalue(rows, k, dim=1).values
-    hi = torch.kthvalue(rows, k + 1, dim=1).values if k < length else lo
+    hi = torch.kthvalue(rows, k + 1, dim=1).values
     thr = (lo.double() + hi.double()) / 2
     below = rows < lo[:, None]
     equal = rows == lo[:, None]

@@ -254,33 +254,38 @@ function dwIm2col(ctx: GradContext, c: ConvGeom): string {
 }
 
 /**
- * The [C·kk, 1, kh, kw] weight of a depthwise Conv (group C) whose output channel c·kk + t copies kernel tap t
- * of input channel c: the column matrix of im2col, in NCHW. Shared by every conv of the same C and kernel.
+ * The im2col column matrix of `x` ([n, C, H, W], the conv's input or a batch chunk of it) in NCHW:
+ * [n, C·kk, Ho, Wo], channel c·kk + t holding kernel tap t of input channel c, made by one depthwise Conv with
+ * one-hot kernels and the conv's own strides, pads and dilations. Shared per input and geometry; the one-hot
+ * weight per channel count and kernel.
  */
-function oneHotKernels(ctx: GradContext, C: number, kh: number, kw: number): string {
-  return ctx.cached(`onehot:${C}:${kh}x${kw}`, () => {
-    const kk = kh * kw;
-    const e = new Float32Array(C * kk * kk);
-    for (let ch = 0; ch < C; ch++) for (let t = 0; t < kk; t++) e[(ch * kk + t) * kk + t] = 1;
-    return ctx.f32(e, [C * kk, 1, kh, kw], `onehot_${kh}x${kw}`);
+function oneHotColumns(ctx: GradContext, c: ConvGeom, x: string, n: number): string {
+  const { C, kh, kw, win } = c;
+  const kk = kh * kw;
+  return ctx.cached(`ohcol:${x}:${win.pads.join(',')}:${win.strides.join(',')}:${win.dilations.join(',')}:${kh}x${kw}`, () => {
+    const kernels = ctx.cached(`onehot:${C}:${kh}x${kw}`, () => {
+      const e = new Float32Array(C * kk * kk);
+      for (let ch = 0; ch < C; ch++) for (let t = 0; t < kk; t++) e[(ch * kk + t) * kk + t] = 1;
+      return ctx.f32(e, [C * kk, 1, kh, kw], `onehot_${kh}x${kw}`);
+    });
+    return ctx.emit(
+      'Conv',
+      [x, kernels],
+      { kernel_shape: [kh, kw], strides: [...win.strides], pads: [...win.pads], dilations: [...win.dilations], group: C },
+      [n, C * kk, c.Ho, c.Wo],
+      `ohcol_${x}`,
+    );
   });
 }
 
 /** dW by a column matrix made with one depthwise Conv of k·k one-hot kernels, then one Gemm. */
 function dwOnehot(ctx: GradContext, c: ConvGeom): string {
-  const { C, N, K, kh, kw, win } = c;
+  const { C, N, K, kh, kw } = c;
   const kk = kh * kw;
-  const P = N * c.Ho * c.Wo;
-  const col = ctx.cached(`ohcol:${c.x}:${win.pads.join(',')}:${win.strides.join(',')}:${win.dilations.join(',')}:${kh}x${kw}`, () => {
-    const cols = ctx.emit(
-      'Conv',
-      [c.x, oneHotKernels(ctx, C, kh, kw)],
-      { kernel_shape: [kh, kw], strides: [...win.strides], pads: [...win.pads], dilations: [...win.dilations], group: C },
-      [N, C * kk, c.Ho, c.Wo],
-      `ohcol_${c.x}`,
-    );
+  const cols = oneHotColumns(ctx, c, c.x, N);
+  const col = ctx.cached(`ohcolT:${cols}`, () => {
     const t = ctx.emit('Transpose', [cols], { perm: [1, 0, 2, 3] }, [C * kk, N, c.Ho, c.Wo], `ohcolT_${c.x}`);
-    return ctx.reshape(t, [C * kk, P]);
+    return ctx.reshape(t, [C * kk, N * c.Ho * c.Wo]);
   });
   const gm = ctx.emit('Gemm', [dyMatrix(ctx, c), col], { transB: 1 }, [K, C * kk], `dWm_${c.w}`);
   return ctx.reshape(gm, [K, C, kh, kw]);
@@ -310,23 +315,13 @@ function dwBatched(ctx: GradContext, c: ConvGeom): string {
         });
   const xs = split(c.x, C, c.H, c.W);
   const dys = split(c.dy, K, c.Ho, c.Wo);
-  const onehot = oneHotKernels(ctx, C, kh, kw);
   const identity = kk === 1 && c.Ho === c.H && c.Wo === c.W && win.pads.every((p) => p === 0);
   const parts = xs.map((x, i) => {
     const n = sizes[i];
-    const cols = ctx.cached(`ohcolN:${x}:${win.pads.join(',')}:${win.strides.join(',')}:${win.dilations.join(',')}:${kh}x${kw}`, () => {
-      if (identity) return ctx.reshape(x, [n, C, P]);
-      const conv = ctx.emit(
-        'Conv',
-        [x, onehot],
-        { kernel_shape: [kh, kw], strides: [...win.strides], pads: [...win.pads], dilations: [...win.dilations], group: C },
-        [n, C * kk, c.Ho, c.Wo],
-        `ohcolN_${x}`,
-      );
-      return ctx.reshape(conv, [n, C * kk, P]);
-    });
+    const cols = identity ? x : oneHotColumns(ctx, c, x, n);
+    const colsN = ctx.cached(`colsN:${cols}`, () => ctx.reshape(cols, [n, C * kk, P]));
     const dy = ctx.cached(`dYn:${dys[i]}`, () => ctx.reshape(dys[i], [n, K, P]));
-    const per = ctx.emit('FusedMatMul', [dy, cols], { transB: 1 }, [n, K, C * kk], `dWn_${c.w}`, MS_DOMAIN);
+    const per = ctx.emit('FusedMatMul', [dy, colsN], { transB: 1 }, [n, K, C * kk], `dWn_${c.w}`, MS_DOMAIN);
     // The sum over the images as a [1, n] × [n, K·C·kk] product: onnxruntime's ReduceSum over a short leading
     // axis runs 1.2–3.7× slower on these shapes.
     const ones = ctx.f32(new Float32Array(n).fill(1), [1, n], `ones_${n}`);

@@ -77,7 +77,7 @@ for (const [ci, c] of formCases.entries()) {
 }
 
 // The batched dW cuts the batch into chunks whose column matrix and per-image products stay under a byte bound;
-// a 1-byte bound gives one image per chunk, 2 images a chunk of one and one of one, 3 images uneven ones.
+// a 1-byte bound gives one image per chunk: one chunk for one image (no Split), three chunks for three.
 for (const [ci, c] of ['3x3 s1 p1 +', '3x3 s2 p1 H8', '1x1 s2', '1x1 s1', 'dilation 2, stride 2', 'asymmetric'].map(byLabel).entries()) {
   test(`Conv ${c.label}: batched dW in chunks of one image agrees with finite differences`, async () => {
     for (const n of [1, 3]) {
