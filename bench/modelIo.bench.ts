@@ -27,12 +27,13 @@ const CLI_MAIN = path.join(ROOT, 'out', 'src', 'cli', 'main.js');
 const CACHE = path.join(os.tmpdir(), 'maxq-bench-model-io');
 const MARK = '__maxq_bench__';
 
-/** Runs `maxq` in a fresh node process; it reports its own peak RSS and CPU time on stderr at exit. */
+/** Runs `maxq` in a fresh node process; it reports its own peak RSS (peakRss.ts) and CPU time on stderr at exit. */
 const CLI_WRAPPER = `
 const { main } = require(${JSON.stringify(CLI_MAIN)});
+const { peakRssKb } = require(${JSON.stringify(path.join(__dirname, 'peakRss.js'))});
 main(process.argv.slice(2)).then((code) => {
   const u = process.resourceUsage();
-  process.stderr.write('\\n${MARK} ' + JSON.stringify({ maxRssKb: u.maxRSS, cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000 }) + '\\n');
+  process.stderr.write('\\n${MARK} ' + JSON.stringify({ maxRssKb: peakRssKb(), cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000 }) + '\\n');
   process.exit(code);
 }, (e) => { process.stderr.write(String(e && e.stack || e) + '\\n'); process.exit(2); });
 `;

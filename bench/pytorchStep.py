@@ -24,7 +24,6 @@ Optional: the bench runs it only when `python3 -c 'import torch'` works (Debian:
 """
 import argparse
 import json
-import resource
 import statistics
 import sys
 import time
@@ -32,6 +31,8 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from peak_rss import peak_rss_kb
 
 
 SRSTE_LAMBDA = 2e-4
@@ -155,8 +156,7 @@ def main():
         return wall, cpu
 
     def peak_mb():
-        # ru_maxrss is in KiB on Linux.
-        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        return round(peak_rss_kb() / 1024, 1)
 
     for _ in range(a.warmup):
         step()

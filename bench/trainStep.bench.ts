@@ -37,6 +37,7 @@ import { buildTrainingGraph } from '../src/core/training/graph/trainingGraph';
 import { FormulationOptions } from '../src/core/training/graph/context';
 import { floatData } from '../src/core/training/graph/onnxUtil';
 import { BenchModule, BenchResult } from './harness';
+import { peakRssKb } from './peakRss';
 import { LineChild, PYTORCH_DOC_REFERENCE_MS, StepSamples, TARGET_RATIO, findTorchPython, pytorchScript, startPytorchStep } from './pytorchReference';
 
 /** Deterministic small-value init (the values do not matter for timing, only for finite activations). */
@@ -210,7 +211,7 @@ async function ortChild(a: ChildArgs): Promise<void> {
       send(r);
     } else if (cmd === 'quit') {
       // The peak RSS of the training alone, before the inference session below can add to it.
-      const peakRssMb = process.resourceUsage().maxRSS / 1024;
+      const peakRssMb = peakRssKb() / 1024;
       await stepper.close();
       await setup.session.release();
       // Inference forward, weights as initializers (for scale).
@@ -425,7 +426,7 @@ export async function compareFormulations(o: { batch?: number; threads?: number;
     o.log(`${v.name.padEnd(24)} ${fmt(median(v.s.wallMs)).padStart(7)} ms (min ${fmt(Math.min(...v.s.wallMs))}, CPU ${fmt(median(v.s.cpuMs))} ms), ${v.nodes} nodes`);
     await v.sess.release();
   }
-  o.log(`load average ${os.loadavg()[0].toFixed(1)}; peak RSS of this process ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
+  o.log(`load average ${os.loadavg()[0].toFixed(1)}; peak RSS of this process ${Math.round(peakRssKb() / 1024)} MB`);
 }
 
 export const trainStepBench: BenchModule = {
