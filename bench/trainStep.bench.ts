@@ -393,6 +393,8 @@ export const FORMULATION_VARIANTS: Record<string, FormulationVariant> = {
   'convtranspose+im2col': { formulation: { conv: { dx: 'convtranspose', dw: 'im2col' } } },
   'flip+kkgemm': { formulation: { conv: { dx: 'flip', dw: 'kkgemm' } } },
   'conv dW on 4×4 maps': { formulation: convDwUpTo(4) },
+  // The dW of k×k convs on maps under 64 positions by tap Slices (the default before 2026-12-02 evening).
+  'im2col dW on small maps': { formulation: { choose: (l) => (l.group === 1 && l.output[2] * l.output[3] < 64 ? { dw: 'im2col' } : undefined) } },
   // 'slices' falls back to the Gemm forms for group-1 convs: im2col, or kkgemm for big column matrices.
   'Gemm dW (im2col/kkgemm)': { formulation: { conv: { dw: 'slices' } } },
   'batched dW, 64 MiB chunks': { formulation: { batchedMaxBytes: 2 ** 26 } },

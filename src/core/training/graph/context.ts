@@ -23,7 +23,7 @@ export type ConvDxMode = 'auto' | 'convtranspose' | 'flip';
  * - `kkgemm`: one Gemm per kernel tap (group 1);
  * - `slices`: depthwise only, ReduceSum(S_ij ⊙ dY) per tap;
  * - `auto`: 1×1 unpadded convs use a single Gemm, depthwise/grouped the grouped-conv form, k×k group-1 convs
- *   `batched` on output maps of at least BATCHED_MIN_MAP (64) positions, below that `im2col`, or `kkgemm` when
+ *   `batched` on output maps of at least BATCHED_MIN_MAP (64) positions, below that `onehot`, or `kkgemm` when
  *   the column matrix would exceed IM2COL_MAX_BYTES (64 MiB).
  */
 export type ConvDwMode = 'auto' | 'conv' | 'im2col' | 'onehot' | 'batched' | 'kkgemm' | 'slices';

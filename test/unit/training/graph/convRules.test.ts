@@ -4,7 +4,7 @@ import { AttrValue } from '../../../../src/core/onnx/builder';
 import { onnx } from '../../../../src/core/onnx/proto';
 import { ConvDwMode, ConvDxMode, FormulationOptions } from '../../../../src/core/training/graph/context';
 import { buildVjpGraph } from '../../../../src/core/training/graph/vjp';
-import { Rng, assertReports, checkVjp, floatTensor, model, node, randn } from './helpers';
+import { Rng, assertReports, checkVjp, f32, floatTensor, model, node, randn, session } from './helpers';
 
 interface ConvCase {
   label: string;
@@ -100,6 +100,36 @@ test('Conv: the batched dW splits the batch only past its byte bound', async () 
   assert.equal(split.filter((o) => o === 'FusedMatMul').length, 2, 'one product per image');
   assert.equal(split.filter((o) => o === 'Split').length, 2, 'X and dY split once each');
   assert.deepEqual(ops({}), whole, 'a 9×9 map takes the batched dW by default');
+});
+
+test('Conv: the default dW form follows the output map and the kernel', () => {
+  const ops = (label: string) => onnx.ModelProto.decode(buildVjpGraph(convModel(byLabel(label), new Rng(11)), { wrt: ['W'] }).modelBytes).graph!.node!.map((n) => n.opType);
+  // k×k on a map under 64 positions: the one-hot columns, one Transpose and one Gemm; no Pad, Slice or Concat.
+  const small = ops('3x3 s1 p1 +');
+  assert.equal(small.filter((o) => o === 'Conv').length, 2, 'the forward conv and the one-hot column conv');
+  assert.ok(small.includes('Transpose') && small.includes('Gemm'));
+  for (const o of ['Pad', 'Slice', 'Concat', 'FusedMatMul']) assert.ok(!small.includes(o), `no ${o} in ${small.join(' ')}`);
+  // k×k on a map of 64 positions or more: image by image.
+  assert.equal(ops('3x3 s1 p1 H9').filter((o) => o === 'FusedMatMul').length, 1);
+  // 1×1: one Gemm over the whole batch.
+  for (const label of ['1x1 s1', '1x1 s2']) {
+    const pw = ops(label);
+    assert.ok(pw.includes('Gemm') && !pw.includes('FusedMatMul'), `${label}: ${pw.join(' ')}`);
+  }
+});
+
+test('Conv: the onehot and im2col dW build the same column matrix, so their dW agree bit for bit', async () => {
+  for (const label of ['3x3 s1 p1 +', '3x3 s2 p1 H8', 'asymmetric', 'dilation 2, stride 2']) {
+    const m = convModel(byLabel(label), new Rng(21));
+    const grads = async (dw: ConvDwMode): Promise<Float32Array> => {
+      const g = buildVjpGraph(m, { wrt: ['W'], formulation: { conv: { dw } } });
+      const rng = new Rng(5); // the same inputs and seed for both forms
+      const feeds = Object.fromEntries(g.inputs.map((i) => [i.name, f32(randn(rng, i.dims), i.dims)]));
+      for (const [out, seed] of Object.entries(g.seedInputs)) feeds[seed] = f32(randn(rng, g.outputDims[out]), g.outputDims[out]);
+      return (await (await session(g.modelBytes, 2)).run(feeds))[g.gradOutputs.W].data as Float32Array;
+    };
+    assert.deepEqual(await grads('onehot'), await grads('im2col'), label);
+  }
 });
 
 test('Conv: per-node formulation and the chooser callback are applied', async () => {
