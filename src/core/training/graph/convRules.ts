@@ -429,8 +429,8 @@ export const convGrad: GradRule = (ctx, node, dY) => {
       // One Gemm over the k·k-tap column matrix, unless that matrix is large: then one Gemm per tap, which
       // never materialises it (same speed on the whole ResNet-18 graph, 25 % lower peak memory). `auto` makes
       // the matrix with the one-hot depthwise Conv and one Transpose instead of a Pad, k·k Slices and a Concat,
-      // all single-threaded in onnxruntime (4×4 maps of ResNet-18: ≈ 22 ms less a step); `slices` keeps the
-      // slices (the Gemm forms as they were, for benchmarks).
+      // all single-threaded in onnxruntime (the same matrix; ResNet-18's 4×4 maps: ≈ 12 ms less wall a step);
+      // `slices` keeps the slices (the Gemm forms as they were, for benchmarks).
       const fits = c.C * c.kh * c.kw * c.N * c.Ho * c.Wo * 4 <= IM2COL_MAX_BYTES;
       mode = !fits ? 'kkgemm' : mode === 'auto' ? 'onehot' : 'im2col';
     }

@@ -89,10 +89,15 @@ for (const [ci, c] of ['3x3 s1 p1 +', '3x3 s2 p1 H8', '1x1 s2', '1x1 s1', 'dilat
   });
 }
 
+/** The op types of the dW graph of `m` under `formulation`. */
+function dwOpTypes(m: onnx.IModelProto, formulation: FormulationOptions = {}): string[] {
+  return onnx.ModelProto.decode(buildVjpGraph(m, { wrt: ['W'], formulation }).modelBytes).graph!.node!.map((n) => n.opType!);
+}
+
 test('Conv: the batched dW splits the batch only past its byte bound', async () => {
   const rng = new Rng(9);
   const m = convModel(byLabel('3x3 s1 p1 H9'), rng);
-  const ops = (formulation: FormulationOptions) => onnx.ModelProto.decode(buildVjpGraph(m, { wrt: ['W'], formulation }).modelBytes).graph!.node!.map((n) => n.opType);
+  const ops = (formulation: FormulationOptions) => dwOpTypes(m, formulation);
   const whole = ops({ conv: { dw: 'batched' } });
   assert.equal(whole.filter((o) => o === 'FusedMatMul').length, 1);
   assert.ok(!whole.includes('Split'));
@@ -103,7 +108,7 @@ test('Conv: the batched dW splits the batch only past its byte bound', async () 
 });
 
 test('Conv: the default dW form follows the output map and the kernel', () => {
-  const ops = (label: string) => onnx.ModelProto.decode(buildVjpGraph(convModel(byLabel(label), new Rng(11)), { wrt: ['W'] }).modelBytes).graph!.node!.map((n) => n.opType);
+  const ops = (label: string) => dwOpTypes(convModel(byLabel(label), new Rng(11)));
   // k×k on a map under 64 positions: the one-hot columns, one Transpose and one Gemm; no Pad, Slice or Concat.
   const small = ops('3x3 s1 p1 +');
   assert.equal(small.filter((o) => o === 'Conv').length, 2, 'the forward conv and the one-hot column conv');
