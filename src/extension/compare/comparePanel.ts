@@ -10,7 +10,7 @@ import type { CompareReport } from '../../core/compare/compareReport';
 import type { CompareToHost, CompareToWebview, CompareViewModel, ViewStatus } from '../../protocol/messages';
 import { OutputLog } from '../log/outputLog';
 import { errorMessage, reportError } from '../log/reportError';
-import { onMessage, post } from '../webviewHost/messaging';
+import { onMessage, post, trackPanel } from '../webviewHost/messaging';
 import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
 import { locateComparedModel, parseCompareReport, toCompareView } from './compareView';
 
@@ -60,6 +60,7 @@ export class ComparePanel implements vscode.Disposable {
     panel.title = this.title();
     panel.webview.html = renderWebviewHtml(panel.webview, extensionUri, 'compare', panel.title);
     this.disposables.push(
+      trackPanel(panel),
       onMessage<CompareToHost>(panel.webview, (m) => this.receive(m), (e) => reportError(log, 'Compare view', e)),
       panel.onDidDispose(() => this.dispose()),
     );
@@ -103,7 +104,7 @@ export class ComparePanel implements vscode.Disposable {
 
   private send(m: CompareToWebview): void {
     this.rendered = null;
-    post(this.panel.webview, m);
+    post(this.panel, m);
   }
 
   private async sendReport(): Promise<void> {
@@ -141,7 +142,7 @@ export class ComparePanel implements vscode.Disposable {
       case 'useRow': {
         const file = this.reportFile;
         if (!this.report || !file) {
-          post<CompareToWebview>(this.panel.webview, { type: 'useResult', key: m.key, ok: false, message: 'The report is not loaded.' });
+          post<CompareToWebview>(this.panel, { type: 'useResult', key: m.key, ok: false, message: 'The report is not loaded.' });
           return;
         }
         let result: { ok: boolean; message: string };
@@ -151,7 +152,7 @@ export class ComparePanel implements vscode.Disposable {
           reportError(this.log, 'Use this configuration', e);
           result = { ok: false, message: errorMessage(e) };
         }
-        post<CompareToWebview>(this.panel.webview, { type: 'useResult', key: m.key, ...result });
+        post<CompareToWebview>(this.panel, { type: 'useResult', key: m.key, ...result });
         return;
       }
     }

@@ -11,7 +11,7 @@ import { OutputLog } from '../log/outputLog';
 import { errorMessage, reportError } from '../log/reportError';
 import { ActiveRun } from '../runs/activeRun';
 import { RunEventBuffer } from '../runs/runEventBuffer';
-import { onMessage, post } from '../webviewHost/messaging';
+import { onMessage, post, trackPanel } from '../webviewHost/messaging';
 import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
 import { readRunRecord } from './runRecordFile';
 import { isTerminalEvent } from '../../core/runlog/runEventLine';
@@ -57,6 +57,7 @@ export class DashboardPanel implements vscode.Disposable {
     panel.title = this.title();
     panel.webview.html = renderWebviewHtml(panel.webview, extensionUri, 'dashboard', panel.title);
     this.disposables.push(
+      trackPanel(panel),
       onMessage<DashboardToHost>(panel.webview, (m) => this.receive(m), (e) => reportError(log, 'Run dashboard', e)),
       panel.onDidDispose(() => this.dispose()),
     );
@@ -95,7 +96,7 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   private send(message: DashboardToWebview): void {
-    post(this.panel.webview, message);
+    post(this.panel, message);
   }
 
   private async receive(m: DashboardToHost): Promise<void> {

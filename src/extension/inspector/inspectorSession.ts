@@ -9,7 +9,7 @@ import { readSettings } from '../config/settings';
 import { dimsOfShape, weightToCell } from '../heatmap/grid';
 import { OutputLog } from '../log/outputLog';
 import { errorMessage, reportError } from '../log/reportError';
-import { onMessage, post } from '../webviewHost/messaging';
+import { onMessage, post, trackPanel } from '../webviewHost/messaging';
 import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
 import { InspectorDocument } from './inspectorDocument';
 import { batchNormInfo, inspectorModelInfo, inspectorRows, layerChecks } from './layerRows';
@@ -40,6 +40,7 @@ export class InspectorSession implements vscode.Disposable {
     panel.webview.options = webviewOptions(extensionUri);
     panel.webview.html = renderWebviewHtml(panel.webview, extensionUri, 'inspector', `MaxQ Layer Inspector: ${document.fileName}`);
     this.disposables.push(
+      trackPanel(panel),
       onMessage<InspectorToHost>(panel.webview, (m) => this.receive(m), (e) => reportError(log, `Inspector of ${document.fileName}`, e)),
       document.onDidChangeFile(() => {
         if (this.ready) void this.sendModel();
@@ -59,7 +60,7 @@ export class InspectorSession implements vscode.Disposable {
   }
 
   private send(m: InspectorToWebview): void {
-    post(this.panel.webview, m);
+    post(this.panel, m);
   }
 
   private async receive(m: InspectorToHost): Promise<void> {

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { PathField, SparsifyFormToHost, SparsifyFormToWebview, SparsifyFormValues } from '../../protocol/messages';
 import { readSettings } from '../config/settings';
 import { errorMessage, reportError } from '../log/reportError';
-import { onMessage, post } from '../webviewHost/messaging';
+import { onMessage, post, trackPanel } from '../webviewHost/messaging';
 import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
 import { batchNormInfo } from '../inspector/layerRows';
 import { CoreWorkerClient } from '../worker/coreWorkerClient';
@@ -55,13 +55,14 @@ export class SparsifyFormPanel implements vscode.Disposable {
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'maxq.svg');
     panel.webview.html = renderWebviewHtml(panel.webview, deps.extensionUri, 'sparsify', panel.title);
     this.disposables.push(
+      trackPanel(panel),
       onMessage<SparsifyFormToHost>(panel.webview, (m) => this.receive(m), (e) => reportError(deps.log, 'Sparsify form', e)),
       panel.onDidDispose(() => this.dispose()),
     );
   }
 
   private send(m: SparsifyFormToWebview): void {
-    post(this.panel.webview, m);
+    post(this.panel, m);
   }
 
   private async receive(m: SparsifyFormToHost): Promise<void> {

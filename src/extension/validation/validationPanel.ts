@@ -8,7 +8,7 @@ import type { ValidationReport } from '../../core/types';
 import type { ValidationLayerLabels, ValidationRequestInfo, ValidationToHost, ValidationToWebview } from '../../protocol/messages';
 import { OutputLog } from '../log/outputLog';
 import { reportError } from '../log/reportError';
-import { onMessage, post } from '../webviewHost/messaging';
+import { onMessage, post, trackPanel } from '../webviewHost/messaging';
 import { renderWebviewHtml, webviewOptions } from '../webviewHost/webviewHtml';
 import { recheckRequest } from './recheckRequest';
 
@@ -41,6 +41,7 @@ export class ValidationPanel implements vscode.Disposable {
     panel.title = requestInfo ? `MaxQ Validate: ${requestInfo.modelName}` : 'MaxQ Validate';
     panel.webview.html = renderWebviewHtml(panel.webview, extensionUri, 'validation', panel.title);
     this.disposables.push(
+      trackPanel(panel),
       onMessage<ValidationToHost>(panel.webview, (m) => this.receive(m), (e) => reportError(log, 'Validation view', e)),
       panel.onDidDispose(() => this.dispose()),
     );
@@ -78,7 +79,7 @@ export class ValidationPanel implements vscode.Disposable {
   }
 
   private send(m: ValidationToWebview): void {
-    post(this.panel.webview, m);
+    post(this.panel, m);
   }
 
   private receive(m: ValidationToHost): void {

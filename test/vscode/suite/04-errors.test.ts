@@ -5,6 +5,7 @@ import { commandIds, customEditorViewType } from '../../e2e/lib/selectors';
 import { assert, assertRejects, test } from '../framework';
 import { closeAllEditors, customEditorTabs, fixture, fixtureDir, getApi, getExtension, sparsifyOptions, validateOptions, waitFor } from '../util';
 import * as path from 'path';
+import { post, trackPanel } from '../../../src/extension/webviewHost/messaging';
 
 test('a corrupt .onnx: inspect, validate and sparsify reject with a message naming the file', async () => {
   const api = await getApi();
@@ -45,4 +46,15 @@ test('after the errors the extension still works: validate and the inspector suc
   await vscode.commands.executeCommand(commandIds.openInspector, uri);
   await waitFor(() => customEditorTabs(customEditorViewType, uri).length > 0, 'the inspector to open after the errors');
   await closeAllEditors();
+});
+
+test('a message to a panel that has closed is dropped, not thrown (replies to work still running when it closed)', () => {
+  const panel = vscode.window.createWebviewPanel('maxq.test.closedPanel', 'MaxQ closed-panel test', vscode.ViewColumn.Active, {});
+  const tracking = trackPanel(panel);
+  post(panel, { type: 'ping' });
+  panel.dispose();
+  // The sparsify form hands over to its run by closing itself; a layer list still loading then answered into a
+  // disposed panel, whose webview getter throws ("Webview is disposed"), and the form reported a failure.
+  post(panel, { type: 'ping' });
+  tracking.dispose();
 });
