@@ -14,6 +14,8 @@
  *   recomputed every step, W·mask, straight-through gradient, SR-STE decay), the same per-step work as the
  *   product's step with a cheaper mask; the ratio to it is printed too (the goal stays on the dense step).
  * - The inference forward (weights as initializers) is timed as well, for scale.
+ * - A floor row: the step's conv arithmetic at onnxruntime's best MatMul rate on this machine, measured at the end
+ *   of the same run (`machinePeak.ts`), as a share of both steps: how much of the goal the hardware leaves.
  *
  * Standalone: `node out/bench/trainStep.bench.js [--quick] [--runs N] [--threads N] [--batch N] [--no-torch] [--no-nm-torch] [--no-plain-convs]`;
  * `--formulations` instead times bare `session.run`s of several backward formulations, interleaved.
@@ -34,10 +36,11 @@ import { trainingNchwcBlock } from '../src/core/training/blockedConvCheck';
 import { TrainStepper } from '../src/core/training/trainStep';
 import { Sgd } from '../src/core/training/optim';
 import { buildTrainingGraph } from '../src/core/training/graph/trainingGraph';
-import { FormulationOptions } from '../src/core/training/graph/context';
+import { ConvLayerInfo, FormulationOptions } from '../src/core/training/graph/context';
 import { floatData } from '../src/core/training/graph/onnxUtil';
 import { BenchModule, BenchResult } from './harness';
 import { peakRssKb } from './peakRss';
+import { ConvStepFlops, convStepFlops, matMulPeakGflops } from './machinePeak';
 import { LineChild, PYTORCH_DOC_REFERENCE_MS, StepSamples, TARGET_RATIO, findTorchPython, pytorchScript, startPytorchStep } from './pytorchReference';
 
 /** Deterministic small-value init (the values do not matter for timing, only for finite activations). */
@@ -144,10 +147,13 @@ interface OrtReady {
   blockedConvs: number;
   sparseLayers: number;
   setupMs: number;
+  convFlops: ConvStepFlops;
 }
 
 interface OrtDone {
   peakRssMb: number;
+  /** onnxruntime's best MatMul rate on this machine (machinePeak.ts), measured with the cores free. */
+  peakGflops: number;
   forward: StepSamples;
 }
 
@@ -181,7 +187,12 @@ async function ortChild(a: ChildArgs): Promise<void> {
   const model = await OnnxModel.load(file);
   const pattern = NmPattern.parse('2:4');
   const layers = selectedLayers(model, { pattern });
-  const setup = await setUpTraining(model, layers, { batchSize: a.batch, loss: 'ce', labelSmoothing: 0, threads: a.threads, pattern, method: 'maxq', formulation: a.formulation, blockedConvs: !a.plainConvs });
+  // The formulation chooser sees every conv's shapes once: the step's conv arithmetic, for the floor.
+  const convs: ConvLayerInfo[] = [];
+  const formulation: FormulationOptions = { ...a.formulation, choose: (l) => (convs.push(l), a.formulation?.choose?.(l)) };
+  const setup = await setUpTraining(model, layers, { batchSize: a.batch, loss: 'ce', labelSmoothing: 0, threads: a.threads, pattern, method: 'maxq', formulation, blockedConvs: !a.plainConvs });
+  const dataDims = JSON.stringify(setup.graph.inputDims);
+  const convFlops = convStepFlops(convs, (l) => JSON.stringify(l.input) !== dataDims);
   fs.rmSync(path.dirname(file), { recursive: true, force: true });
   const stepper = new TrainStepper(setup, new Sgd({ momentum: 0.9, weightDecay: 5e-4 }), { maskThreads: a.threads });
   const setupMs = Date.now() - t0;
@@ -189,7 +200,7 @@ async function ortChild(a: ChildArgs): Promise<void> {
   const lr = 0.01;
   for (let i = 0; i < a.warmup; i++) await stepper.step(batch, a.denseFraction, lr);
   const nodes = setup.graph.nodeCount;
-  send({ ready: true, nodes, blockedConvs: setup.graph.blockedConvs, params: setup.params.reduce((n, p) => n + p.data.length, 0), sparseLayers: setup.sparse.size, setupMs } satisfies OrtReady);
+  send({ ready: true, nodes, blockedConvs: setup.graph.blockedConvs, params: setup.params.reduce((n, p) => n + p.data.length, 0), sparseLayers: setup.sparse.size, setupMs, convFlops } satisfies OrtReady);
 
   const rl = readline.createInterface({ input: process.stdin });
   for await (const line of rl) {
@@ -220,7 +231,8 @@ async function ortChild(a: ChildArgs): Promise<void> {
       await timeRuns(() => inf.run(infFeeds), 2);
       const forward = await timeRuns(() => inf.run(infFeeds), 5);
       await inf.release();
-      send({ peakRssMb, forward } satisfies OrtDone);
+      const peakGflops = await matMulPeakGflops(a.threads);
+      send({ peakRssMb, forward, peakGflops } satisfies OrtDone);
       rl.close();
       return;
     }
@@ -356,6 +368,13 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
       results.push({ name: 'train step (ORT, product loop)', medianMs: stepMed, minMs: Math.min(...ortS.wallMs), cpuMs: stepCpu, runs: ortS.wallMs.length, baseline: 'PyTorch reference (doc)', ratio, note: `${phases}; peak RSS ${Math.round(ortPeak)} MB; ${ratioNote}` });
       results.push({ name: 'PyTorch reference (doc)', medianMs: PYTORCH_DOC_REFERENCE_MS, minMs: PYTORCH_DOC_REFERENCE_MS, runs: 0, note: o.torch === false ? 'not measured (--no-torch)' : 'not measured: torch is not installed (apt-get install python3-torch to measure it in this run)' });
     }
+    // The floor: the step's conv arithmetic at the machine's best MatMul rate, against both steps.
+    const cf = ready.convFlops;
+    const floorMs = (cf.total / 1e9 / ortDone.peakGflops) * 1000;
+    const ptMed = ptS.wallMs.length > 0 ? median(ptS.wallMs) : null;
+    const gf = (f: number) => (f / 1e9).toFixed(1);
+    const floorNote = `${gf(cf.total)} GFLOP in ${cf.convs} convs (forward ${gf(cf.forward)}, dX ${gf(cf.dx)}, dW ${gf(cf.dw)}) at onnxruntime's best MatMul rate on this machine, ${ortDone.peakGflops.toFixed(0)} GFLOP/s (2048³, ${threads} threads, best of 6): ${ptMed !== null ? `${(floorMs / ptMed).toFixed(2)}× PyTorch's step, ` : ''}${(floorMs / stepMed).toFixed(2)}× the product's, before any BN, activation, mask or optimizer work`;
+    results.push({ name: 'train step floor (conv arithmetic at peak)', medianMs: floorMs, minMs: floorMs, runs: 1, note: floorNote });
     if (plainS.wallMs.length > 0) {
       const pm = median(plainS.wallMs);
       const pc = median(plainS.cpuMs);
@@ -365,6 +384,7 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
     log(`ORT step ${fmt(stepMed)} ms (CPU ${fmt(stepCpu)} ms; ${phases}), peak RSS ${Math.round(ortPeak)} MB`);
     if (torchInfo && ptS.wallMs.length > 0) log(`PyTorch step ${fmt(median(ptS.wallMs))} ms (CPU ${fmt(median(ptS.cpuMs))} ms), peak RSS ${Math.round(torchPeak ?? 0)} MB`);
     if (nmS.wallMs.length > 0) log(`PyTorch 2:4 SR-STE step ${fmt(median(nmS.wallMs))} ms (CPU ${fmt(median(nmS.cpuMs))} ms), peak RSS ${Math.round(nmPeak ?? 0)} MB`);
+    log(`floor: the convolutions alone take ≥ ${fmt(floorMs)} ms: ${floorNote}`);
     log(`${ratioNote}; ${load}`);
     return results;
   } finally {
