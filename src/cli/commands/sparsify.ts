@@ -5,6 +5,7 @@ import { optionsFromRecipe, readRecipe } from '../../core/recipe/torchRecipe';
 import { RunLogWriter } from '../../core/runlog/runLogWriter';
 import { isCancelled } from '../../core/sparsify/cancellation';
 import { sparsify } from '../../core/sparsify/sparsify';
+import { failsNumericCheck } from '../../core/sparsify/runVerdict';
 import { MaskMethod, RunEvent, ScheduleGranularity, ScheduleKind } from '../../core/types';
 import { list, num, onePositional, parse, Parsed, requireStr, str } from '../args';
 import { ProgressLine } from '../format';
@@ -163,16 +164,18 @@ export async function sparsifyCommand(argv: string[]): Promise<number> {
       log?.write(isCancelled(e) ? { type: 'cancelled' } : { type: 'error', message: e instanceof Error ? e.message : String(e) });
       throw e;
     });
+    // Like `maxq validate --reference`: a written model that no longer computes the dense function fails (exit 1).
+    const numericFail = failsNumericCheck(summary.numeric?.verdict, summary);
     if (p.values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     else {
       const what = summary.metric === 'agreement' ? 'top-1 agreement with the dense model' : 'accuracy';
       const dense = summary.denseAccuracy !== null && summary.metric === 'accuracy' ? ` (dense ${(summary.denseAccuracy * 100).toFixed(2)}%)` : '';
       const acc = summary.finalAccuracy !== null ? `; ${what} ${(summary.finalAccuracy * 100).toFixed(2)}%${dense}` : '';
-      process.stdout.write(`wrote ${summary.output}: ${summary.sparsifiedLayers} layers ${summary.pattern} (${summary.method}), validation ${summary.validationPass ? 'PASS' : 'FAIL'}${acc}, ${summary.seconds.toFixed(1)} s\n`);
+      process.stdout.write(`wrote ${summary.output}: ${summary.sparsifiedLayers} layers ${summary.pattern} (${summary.method}), validation ${summary.validationPass ? 'PASS' : 'FAIL'}${numericFail ? ', numeric check FAIL (blown up)' : ''}${acc}, ${summary.seconds.toFixed(1)} s\n`);
       if (summary.normalisation) process.stdout.write(`${summary.normalisation.message}\n`);
       if (summary.numeric) process.stdout.write(`numeric check against the dense model on ${summary.numeric.inputsFrom}: ${summary.numeric.verdict.message}\n`);
     }
-    return summary.validationPass ? 0 : 1;
+    return summary.validationPass && !numericFail ? 0 : 1;
   } finally {
     process.removeListener('SIGINT', onSigint);
     log?.close();

@@ -17,12 +17,26 @@ export interface RunScores {
   finalAccuracy: number | null;
 }
 
+/** Whether a labelled fine-tune scored clearly above the dense model: then it moved the outputs on purpose. */
+export function learnedDrift(run: RunScores): boolean {
+  const { denseAccuracy: dense, finalAccuracy: final } = run;
+  return run.epochs > 0 && run.metric === 'accuracy' && dense !== null && final !== null && final >= dense + LEARNED_MARGIN;
+}
+
+/**
+ * Whether the run failed its numeric check: the written model is blown up (non-finite outputs, or off the dense
+ * model's scale), and no fine-tune on labels explains it. `maxq sparsify` then exits 1, as `maxq validate
+ * --reference` does for the same model.
+ */
+export function failsNumericCheck(verdict: NumericVerdict | undefined, run: RunScores): boolean {
+  return verdict?.kind === 'blown-up' && !learnedDrift(run);
+}
+
 /** The verdict as the run reports it: its message says what the fine-tune did where that explains the drift. */
 export function verdictForRun(verdict: NumericVerdict, run: RunScores): NumericVerdict {
   if (verdict.kind !== 'blown-up' && verdict.kind !== 'changed-predictions') return verdict;
-  const { denseAccuracy: dense, finalAccuracy: final } = run;
-  const learned = run.epochs > 0 && run.metric === 'accuracy' && dense !== null && final !== null && final >= dense + LEARNED_MARGIN;
-  if (!learned) return verdict;
+  if (!learnedDrift(run)) return verdict;
+  const dense = run.denseAccuracy as number, final = run.finalAccuracy as number; // non-null: learnedDrift
   const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
   const head = verdict.message.split(';')[0];
   return {

@@ -19,7 +19,7 @@ import { AdamW, LrSchedule, Optimizer, Sgd } from './optim';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { setUpTraining, TrainingSetup } from './trainingSetup';
 import { TrainStepper } from './trainStep';
-import { divergenceMessage, maxAbs } from './divergence';
+import { divergenceMessage, extremeWeight, maxAbs } from './divergence';
 import { MAX_STEP } from './stepGuard';
 import { NormSite } from '../norm/normSites';
 import { NormValues } from '../norm/insertNormalisation';
@@ -185,6 +185,9 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   const N = o.batchSize;
   let lastEval: EvalResult | null = null;
   let firstLogitScale = -1, lastLogitScale = 0;
+  // The weights this run starts from, for the advice if the loss stops being finite (one pass; corrupt files).
+  const sourceOf = new Map(graph.params.map((q) => [q.name, q.sourceInitializer]));
+  const extreme = extremeWeight(params.map((q) => ({ name: sourceOf.get(q.name) ?? q.name, data: q.data })));
   // The masks use as many threads as the graph (o.threads; 0 or unset: the available cores).
   const stepper = new TrainStepper(setup, optimizer, { maskThreads: o.threads });
   try {
@@ -205,7 +208,7 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
         const lr = lrs.at(epoch, step);
         const { loss, out, guard } = await stepper.step({ inputs: batch.inputs, inputDims: [N, c, h, w], labels: batch.labels, teacher }, p, lr);
         if (!Number.isFinite(loss)) {
-          throw usageError(divergenceMessage({ epoch, step, lr, loss, firstLogitScale, lastLogitScale, unnormalised: o.unnormalisedLayers ?? [] }));
+          throw usageError(divergenceMessage({ epoch, step, lr, loss, firstLogitScale, lastLogitScale, unnormalised: o.unnormalisedLayers ?? [], extreme }));
         }
         if (guard === 'clipped') clipped++;
         lastLogitScale = maxAbs(out[graph.logitsName].data as Float32Array);

@@ -484,3 +484,38 @@ describe('BN-folded models from the command line', () => {
   });
 });
 
+
+describe('corrupt weights from the command line (found by mutating the demo model)', () => {
+  // One flipped exponent bit: a weight of head.conv becomes -1.57e35. The dense model still scores (the weight
+  // sits on an input channel the data rarely drives), but the sparsified model's outputs are not finite.
+  let corruptFile: string | null = null;
+  async function corruptDemo(): Promise<string> {
+    if (corruptFile) return corruptFile;
+    const m = await OnnxModel.load(DEMO_MODEL);
+    const w = Float32Array.from(await m.readFloat32('head.conv.weight'));
+    w[(43 * 32 + 18) * 9 + 1 * 3 + 2] = -1.571987661155007e35;
+    const file = path.join(dir, 'demo-corrupt.onnx');
+    await writeModel(m, new Map([['head.conv.weight', w]]), file);
+    return (corruptFile = file);
+  }
+
+  it('sparsify exits 1 when the model it wrote is blown up, as validate --reference does, and says so on its summary line', async () => {
+    const corrupt = await corruptDemo();
+    const out = path.join(dir, 'demo-corrupt-2of4.onnx');
+    const r = await maxq(['sparsify', corrupt, '--pattern', '2:4', '--mnist-demo', '--out', out]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /^wrote .*demo-corrupt-2of4\.onnx: 4 layers 2:4 \(maxq\), validation PASS, numeric check FAIL \(blown up\); accuracy /);
+    assert.match(r.stderr, /warning: numeric check: blown up: /);
+    const v = await maxq(['validate', out, '--pattern', '2:4', '--reference', corrupt]);
+    assert.equal(v.code, 1, 'validate agrees');
+  });
+
+  it('a fine-tune whose first step is not finite names the corrupt weight instead of blaming the learning rate', async () => {
+    const corrupt = await corruptDemo();
+    const out = path.join(dir, 'demo-corrupt-ft.onnx');
+    const r = await maxq(['sparsify', corrupt, '--pattern', '2:4', '--mnist-demo', '--epochs', '1', '--out', out]);
+    assertUsageOrInputError(r, /the loss became NaN at epoch 1, step 1, the first step of this run, before any weight was updated: .*'head\.conv\.weight' started the run with a weight of magnitude 1\.57e\+35: the model file may be corrupt/, 'sparsify (corrupt weight)');
+    assert.doesNotMatch(r.stderr, /lower --lr|-1\.00/);
+    assert.ok(!fs.existsSync(out), 'a failed run writes nothing');
+  });
+});
