@@ -111,6 +111,8 @@ export interface NumericOutputCheck {
   referenceRange: number;
   /** Every value of the model's output is finite. */
   finite: boolean;
+  /** Every value of the reference's output is finite (absent in records written before it was checked). */
+  referenceFinite?: boolean;
 }
 
 export interface NumericVerdict {

@@ -57,10 +57,11 @@ function inputDims(meta: ort.InferenceSession.ValueMetadata | undefined, batch: 
 }
 
 function compare(a: Float32Array | Float64Array, b: Float32Array | Float64Array, dims: readonly number[]) {
-  let maxAbs = 0, dot = 0, na = 0, nb = 0, lo = Infinity, hi = -Infinity, finite = true;
+  let maxAbs = 0, dot = 0, na = 0, nb = 0, lo = Infinity, hi = -Infinity, finite = true, referenceFinite = true;
   for (let i = 0; i < a.length; i++) {
     const x = a[i], y = b[i];
     if (!Number.isFinite(x)) finite = false;
+    if (!Number.isFinite(y)) referenceFinite = false;
     maxAbs = Math.max(maxAbs, Math.abs(x - y));
     dot += x * y;
     na += x * x;
@@ -86,7 +87,7 @@ function compare(a: Float32Array | Float64Array, b: Float32Array | Float64Array,
     }
     top1 = agree / rows;
   }
-  return { maxAbsDiff: maxAbs, cosine: Number.isFinite(cosine) ? cosine : 0, top1Agreement: top1, scaleRatio: Number.isFinite(scaleRatio) ? scaleRatio : Number.MAX_VALUE, referenceRange, finite };
+  return { maxAbsDiff: maxAbs, cosine: Number.isFinite(cosine) ? cosine : 0, top1Agreement: top1, scaleRatio: Number.isFinite(scaleRatio) ? scaleRatio : Number.MAX_VALUE, referenceRange, finite, referenceFinite };
 }
 
 export async function numericCheck(modelPath: string, referencePath: string, opts: NumericCheckOptions = {}): Promise<NumericCheck> {

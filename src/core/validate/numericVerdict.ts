@@ -25,7 +25,8 @@ export const VERDICT_THRESHOLDS = {
 
 function judgeOutput(o: NumericOutputCheck): NumericVerdict['kind'] {
   const t = VERDICT_THRESHOLDS;
-  if (!o.finite) return 'blown-up';
+  // A reference that is not finite itself leaves nothing to compare against: a failed check, whatever the model.
+  if (!o.finite || o.referenceFinite === false) return 'blown-up';
   if (o.maxAbsDiff <= t.absoluteFloor) return 'same-function';
   if (o.scaleRatio > t.scaleRatio || o.scaleRatio < 1 / t.scaleRatio) return 'blown-up';
   if (o.maxAbsDiff > t.rangeMultiple * Math.max(o.referenceRange, t.absoluteFloor)) return 'blown-up';
@@ -40,6 +41,9 @@ function describe(kind: NumericVerdict['kind'], o: NumericOutputCheck): string {
   const numbers = `output '${o.name}': max |Δ| ${o.maxAbsDiff.toExponential(2)} (dense range ${o.referenceRange.toExponential(2)}), scale ×${o.scaleRatio.toPrecision(3)}, cosine ${o.cosine.toFixed(4)}${o.top1Agreement === null ? '' : `, top-1 agreement ${(o.top1Agreement * 100).toFixed(1)}%`}`;
   switch (kind) {
     case 'blown-up':
+      if (o.referenceFinite === false) {
+        return `blown up: the dense model's own output '${o.name}' is not finite on these inputs, so there is nothing to compare against (the sparse model's is ${o.finite ? 'finite' : 'not finite either'}): the dense model is broken, a corrupt or diverged weight, or the inputs are not what it expects; sparsifying it cannot be checked`;
+      }
       return `blown up: the outputs are no longer on the dense model's scale (${o.finite ? numbers : `non-finite values in '${o.name}'`}); the N:M pattern may pass, but this model computes something else. Sparsify with data so BN-free layers are normalised and re-estimated, or fine-tune`;
     case 'changed-predictions':
       return `changed predictions: ${numbers}; fine-tuning or data for re-estimation usually recovers this`;

@@ -233,7 +233,7 @@ describe('maxq sparsify → validate', () => {
     const self = JSON.parse(j.stdout).numeric;
     assert.equal(self.samples, 8);
     const { referenceRange, ...same } = self.outputs[0];
-    assert.deepEqual(same, { name: 'logits', maxAbsDiff: 0, cosine: 1, top1Agreement: 1, scaleRatio: 1, finite: true });
+    assert.deepEqual(same, { name: 'logits', maxAbsDiff: 0, cosine: 1, top1Agreement: 1, scaleRatio: 1, finite: true, referenceFinite: true });
     assert.ok(referenceRange > 0);
     assert.equal(self.verdict.kind, 'same-function');
     assert.match(self.verdict.message, /^same function: output 'logits': max \|Δ\| 0\.00e\+0/);
@@ -508,6 +508,21 @@ describe('corrupt weights from the command line (found by mutating the demo mode
     assert.match(r.stderr, /warning: numeric check: blown up: /);
     const v = await maxq(['validate', out, '--pattern', '2:4', '--reference', corrupt]);
     assert.equal(v.code, 1, 'validate agrees');
+  });
+
+  it('sparsify and validate say so when the dense model itself computes NaN (a NaN bias), instead of blaming the sparse model', async () => {
+    const m = await OnnxModel.load(DEMO_MODEL);
+    const bias = Float32Array.from(await m.readFloat32('fc.bias'));
+    bias[3] = NaN;
+    const nanBias = path.join(dir, 'demo-nan-bias.onnx');
+    await writeModel(m, new Map([['fc.bias', bias]]), nanBias);
+    const out = path.join(dir, 'demo-nan-bias-2of4.onnx');
+    const r = await maxq(['sparsify', nanBias, '--pattern', '2:4', '--out', out]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /numeric check against the dense model on random normal \(seed 0, batch 8\): blown up: the dense model's own output 'logits' is not finite on these inputs, so there is nothing to compare against/);
+    const v = await maxq(['validate', out, '--pattern', '2:4', '--reference', nanBias, '--json']);
+    assert.equal(v.code, 1, v.stderr);
+    assert.equal(JSON.parse(v.stdout).numeric.outputs[0].referenceFinite, false);
   });
 
   it('a fine-tune whose first step is not finite names the corrupt weight instead of blaming the learning rate', async () => {

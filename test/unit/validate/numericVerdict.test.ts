@@ -29,6 +29,18 @@ describe('numeric verdict', () => {
     assert.deepEqual(v.thresholds, { ...VERDICT_THRESHOLDS });
   });
 
+  it('a dense output that is not finite itself: nothing to compare against, a failed check that says the reference is broken', () => {
+    // A NaN bias in the dense model (a corrupt file): the sparse model is NaN too, and it is not the sparsification's doing.
+    const both = judgeNumericCheck({ outputs: [{ ...base, maxAbsDiff: Infinity, finite: false, referenceFinite: false }] });
+    assert.equal(both.kind, 'blown-up');
+    assert.match(both.message, /^blown up: the dense model's own output 'logits' is not finite on these inputs, so there is nothing to compare against \(the sparse model's is not finite either\): the dense model is broken/);
+    assert.doesNotMatch(both.message, /Sparsify with data/);
+    // Finite sparse outputs against a broken reference fail too: the ratios against NaN mean nothing.
+    assert.equal(kind({ maxAbsDiff: 1e-6, referenceFinite: false }), 'blown-up');
+    // Records written before referenceFinite existed judge as they did.
+    assert.equal(kind({ maxAbsDiff: 1e-6 }), 'same-function');
+  });
+
   it('differences at float-noise level are the same function, whatever the ratios of near-zero outputs say', () => {
     assert.equal(kind({ maxAbsDiff: 1.2e-7, referenceRange: 3.4e-9, scaleRatio: 36, cosine: 0.6, top1Agreement: 0.28 }), 'same-function');
     assert.equal(kind({ maxAbsDiff: 1.1e-5, referenceRange: 2.3e-7, scaleRatio: 84 }), 'same-function');
