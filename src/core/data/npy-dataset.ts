@@ -38,6 +38,9 @@ export interface NpyDatasetOptions {
 
 const DEFAULT_PRELOAD = 512 * 1024 * 1024;
 /** Elements scanned per read when checking a large file for NaNs, bounding memory to ~64 MB. */
+/** √(float32 max): inputs beyond it overflow when squared (variances, norms). */
+export const MAX_INPUT_MAGNITUDE = Math.sqrt(3.4028234663852886e38);
+
 const SCAN_CHUNK = 16 * 1024 * 1024;
 
 type InputArray = Float32Array | Float64Array | Uint8Array;
@@ -128,16 +131,21 @@ export class NpyDataset implements Dataset {
     return new NpyDataset(options);
   }
 
-  /** NaN or ±∞ inputs poison every weight they touch; find them now, with the sample to look at. */
+  /**
+   * NaN or ±∞ inputs poison every weight they touch; so do values whose square overflows float32 (BatchNorm's
+   * variance, the run normalisation), which no image data holds (a flipped exponent bit makes one). Find them
+   * now, with the sample to look at, rather than as a NaN loss some steps in.
+   */
   private checkFinite(): void {
     if (this.file.header.dtype === 'uint8') return;
     const per = this.inputShape[0] * this.inputShape[1] * this.inputShape[2];
     const scan = (data: NpyData, firstElement: number) => {
       const d = data as Float32Array | Float64Array;
       for (let i = 0; i < d.length; i++) {
-        if (!Number.isFinite(d[i])) {
+        if (!(Math.abs(d[i]) <= MAX_INPUT_MAGNITUDE)) {
           const sample = Math.floor((firstElement + i) / per);
-          throw inputError(this.source, `input sample ${sample} contains ${Number.isNaN(d[i]) ? 'NaN' : 'an infinite value'}`);
+          const what = Number.isNaN(d[i]) ? 'NaN' : !Number.isFinite(d[i]) ? 'an infinite value' : `a value of ${d[i].toPrecision(3)}, beyond ±${MAX_INPUT_MAGNITUDE.toPrecision(2)} where its square overflows float32 (a corrupt file?)`;
+          throw inputError(this.source, `input sample ${sample} contains ${what}`);
         }
       }
     };

@@ -165,6 +165,18 @@ describe('NpyDataset errors name the file', () => {
     x[0] = -Infinity;
     writeNpy(file('x-inf.npy'), [3, 1, 2, 2], x);
     expectError(() => NpyDataset.open({ inputs: file('x-inf.npy') }), 'input', /input sample 0 contains an infinite value/, file('x-inf.npy'));
+    // Finite but past √(float32 max): its square overflows (BN variance), a NaN loss a few steps in. Found by
+    // writing 0xFF into a data byte: 3.29e38.
+    x[0] = 0;
+    x[5] = -3.289316e38;
+    writeNpy(file('x-huge.npy'), [3, 1, 2, 2], x);
+    for (const preloadBytes of [undefined, 0]) {
+      expectError(() => NpyDataset.open({ inputs: file('x-huge.npy'), preloadBytes }), 'input', /input sample 1 contains a value of -3\.29e\+38, beyond ±1\.8e\+19 where its square overflows float32/, file('x-huge.npy'));
+    }
+    // Large but squarable values are data, not corruption.
+    x[5] = 1e19;
+    writeNpy(file('x-large.npy'), [3, 1, 2, 2], x);
+    assert.equal(NpyDataset.open({ inputs: file('x-large.npy') }).count, 3);
   });
 
   test('unsupported input rank or dtype', () => {
