@@ -20,6 +20,7 @@ import { createSession } from '../runtime/ortSession';
 import { derivedModelProto, derivedSession } from '../runtime/derivedModel';
 import { Dataset } from '../data/dataset';
 import { fineTune } from '../training/fineTune';
+import { resolveCheckpointDir } from '../training/checkpoint';
 import { RunEvent, RunSummary } from '../types';
 import { computeModelMasks, selectedLayers } from './layerMasks';
 import { verdictForRun } from './runVerdict';
@@ -194,7 +195,7 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
         momentum: opts.momentum ?? RUN_DEFAULTS.momentum, nesterov: opts.nesterov, lrSchedule: opts.lrSchedule, weightDecay: opts.weightDecay ?? RUN_DEFAULTS.weightDecay,
         labelSmoothing: opts.labelSmoothing ?? 0, schedule: schedule!, granularity: opts.scheduleGranularity ?? 'step',
         train: data.train, val: evalData === data.train ? null : data.val, teacher, valTeacher: reference, seed, threads: opts.threads,
-        checkpointDir: opts.resume ?? (opts.runDir ? path.join(opts.runDir, 'checkpoint') : undefined), resume: Boolean(opts.resume),
+        checkpointDir: opts.resume ? resolveCheckpointDir(opts.resume) : opts.runDir ? path.join(opts.runDir, 'checkpoint') : undefined, resume: Boolean(opts.resume),
         normalisation, emit: sink, signal,
         // Statistics measured again on the final model, as after one-shot pruning (needs BN training mode, opset 14).
         reestimateBatches: bnBatchCount(opts.bnRecalibrate) === 0 || model.opset('') < MIN_BN_TRAINING_OPSET ? undefined : bnBatchCount(opts.bnRecalibrate),

@@ -16,7 +16,7 @@ import { throwIfCancelled } from '../sparsify/cancellation';
 import { LayerInfo, MaskMethod, RunEvent, ScheduleGranularity } from '../types';
 import { usageError } from '../errors';
 import { AdamW, LrSchedule, Optimizer, Sgd } from './optim';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { loadCheckpoint, restoreTensor, saveCheckpoint } from './checkpoint';
 import { setUpTraining, TrainingSetup } from './trainingSetup';
 import { TrainStepper } from './trainStep';
 import { divergenceMessage, extremeWeight, maxAbs } from './divergence';
@@ -173,8 +173,8 @@ export async function fineTune(o: FineTuneOptions): Promise<FineTuneResult> {
 
   if (o.resume && o.checkpointDir) {
     const cp = loadCheckpoint(o.checkpointDir, fingerprint(o));
-    for (const p of params) p.data.set(cp.tensors.get(`param/${p.name}`) ?? p.data);
-    for (const [name, v] of running) v.set(cp.tensors.get(`running/${name}`) ?? v);
+    for (const p of params) restoreTensor(cp, `param/${p.name}`, p.data);
+    for (const [name, v] of running) restoreTensor(cp, `running/${name}`, v);
     optimizer.loadState(cp.optimizer);
     startEpoch = cp.state.epoch;
     globalStep = cp.state.globalStep;

@@ -229,7 +229,7 @@ describe('cancellation and resume', () => {
     assert.ok(!fs.existsSync(opts.out));
 
     const events: RunEvent[] = [];
-    const summary = await sparsify({ ...opts, resume: path.join(runDir, 'checkpoint') }, (e) => events.push(e));
+    const summary = await sparsify({ ...opts, resume: runDir } /* the run directory, as users pass it */, (e) => events.push(e));
     assert.equal(summary.validationPass, true);
     assert.ok(events.some((e) => e.type === 'log' && /resumed from .* after epoch 1/.test(e.message)));
     assert.deepEqual(ofType(events, 'epoch').map((e) => e.epoch), [1, 2]);
