@@ -107,8 +107,12 @@ export function openData(spec: DataSpec, model: ModelIo, options: OpenDataOption
     }
     if (val === null && (options.valFraction ?? 0) > 0) {
       const split = trainValSplit(train.count, { valFraction: options.valFraction, seed: options.seed ?? 0 });
-      val = new SubsetDataset(train, split.val);
-      train = new SubsetDataset(train, split.train);
+      // A set too small for its share to round to one sample keeps every sample for training and has no
+      // held-out accuracy, rather than an empty validation set reported as "the data set is empty".
+      if (split.val.length > 0) {
+        val = new SubsetDataset(train, split.val);
+        train = new SubsetDataset(train, split.train);
+      }
     }
     checkCompatible(train, model.inputShape, model.numClasses);
     if (val) checkCompatible(val, model.inputShape, model.numClasses);

@@ -5,7 +5,8 @@
  *
  * With labels: dense top-1 on up to 4 batches. Below 90 % every preset is tried on the same samples; when one
  * does clearly better (above chance and 10 points or more ahead: raw bytes gave 45.7 % on the MNIST demo CNN,
- * its MNIST mean/std 98.4 %) the run stops with a usage error naming it. At or below max(2/K, 1/K + 0.1) with no
+ * its MNIST mean/std 98.4 %) and that lead could not be luck on the samples checked (one-sided binomial tail
+ * < 1 %), the run stops with a usage error naming it; a lead on too few samples to tell is a warning. At or below max(2/K, 1/K + 0.1) with no
  * better preset a warning says that no preprocessing helps (an untrained model, or labels that don't match). Without labels: the mean
  * normalised entropy of the dense softmax above 0.9 is a warning naming the most confident preset.
  */
@@ -22,6 +23,23 @@ export const SANITY_ENTROPY = 0.9;
 /** Dense accuracy below which the presets are tried too, and how far ahead one must be to stop the run. */
 export const SANITY_SUSPECT = 0.9;
 export const SANITY_MARGIN = 0.1;
+/** How unlikely by luck a preset's lead must be (one-sided binomial tail) before it stops the run. */
+export const SANITY_SIGNIFICANCE = 0.01;
+
+/** P(X ≥ k) for X ~ Binomial(n, p), summed in log space (n is at most a few hundred here). */
+export function binomialTail(k: number, n: number, p: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  if (p <= 0) return 0;
+  if (p >= 1) return 1;
+  let logC = 0; // log C(n, i), built up from i = 0
+  let sum = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i > 0) logC += Math.log((n - i + 1) / i);
+    if (i >= k) sum += Math.exp(logC + i * Math.log(p) + (n - i) * Math.log(1 - p));
+  }
+  return Math.min(1, sum);
+}
 
 export interface SanityOptions {
   batchSize: number;
@@ -162,6 +180,13 @@ export async function dataSanityCheck(modelPath: string, data: Dataset, opts: Sa
     const best = result.presets[0];
     if (labelled) {
       const threshold = Math.max(chance, current.accuracy + SANITY_MARGIN);
+      // On a handful of samples one lucky guess clears the margin (1 of 4 right is 25 %): the run stops only when
+      // the preset's lead over chance and over the chosen preprocessing could not be luck.
+      const clear = best !== undefined && binomialTail(Math.round(best.value * n), n, Math.max(1 / k, current.accuracy)) < SANITY_SIGNIFICANCE;
+      if (best && best.value > threshold && !clear) {
+        result.warning = `data sanity check: dense accuracy ${pct(current.accuracy)} under ${label} on ${data.source}, ${pct(best.value)} under ${best.label}: ${n} samples are too few to tell the preprocessing apart; check it`;
+        return result;
+      }
       if (best && best.value > threshold) {
         const others = result.presets.filter((p) => p.value > threshold).slice(0, 3).map((p) => `${pct(p.value)} under ${p.label} (--normalize ${p.name})`).join('; ');
         const e = usageError(`dense accuracy ${pct(current.accuracy)} under ${label} on ${data.source}; ${others} — the model expects other preprocessing (checked on ${n} samples; --no-sanity-check to run anyway)`);
