@@ -44,6 +44,14 @@ describe('openData', () => {
     const none = openData({ kind: 'npy', normalize: 'unit', inputs: file('x.npy'), labels: file('y.npy') }, model)!;
     assert.equal(none.val, null);
     none.close();
+    // 10 % of 4 samples rounds to none: all 4 train and there is no held-out set (it was an empty one, refused
+    // as "the data set is empty").
+    writeNpy(file('x4.npy'), [4, 1, 4, 4], new Uint8Array(64));
+    writeNpy(file('y4.npy'), [4], BigInt64Array.from([0n, 1n, 2n, 3n]));
+    const few = openData({ kind: 'npy', normalize: 'unit', inputs: file('x4.npy'), labels: file('y4.npy') }, model, { valFraction: 0.1, seed: 1 })!;
+    assert.equal(few.train.count, 4);
+    assert.equal(few.val, null);
+    few.close();
   });
 
   test('npy without labels opens for distillation; labelled training needs labelled validation', () => {
