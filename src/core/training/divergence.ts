@@ -54,7 +54,7 @@ export function divergenceMessage(c: DivergenceContext): string {
   const extreme = extremeNote(c.extreme);
   if (c.firstLogitScale < 0) {
     const norm = c.unnormalised.length > 0 ? ` ${c.unnormalised.length} sparsified layer${c.unnormalised.length > 1 ? 's have' : ' has'} no BatchNorm and no normalisation for the run; normalising them (data, without --no-run-norm) keeps the scale.` : '';
-    return `${where}, the first step of this run, before any weight was updated: the model with its masks does not compute a finite loss on this batch, so the learning rate is not the cause.${extreme}${norm}`;
+    return `${where}, the first step of this run, before it updated any weight: the model with its masks does not compute a finite loss on this batch, so the learning rate is not the cause.${extreme}${norm}`;
   }
   const growth = c.firstLogitScale > 0 ? c.lastLogitScale / c.firstLogitScale : Infinity;
   const grew = `max |logit| ${c.firstLogitScale.toPrecision(3)} at the first step, ${Number.isFinite(c.lastLogitScale) ? c.lastLogitScale.toPrecision(3) : c.lastLogitScale} before it diverged`;

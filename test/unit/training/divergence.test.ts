@@ -19,7 +19,7 @@ describe('divergence advice', () => {
   it('a loss already non-finite at the first step (no finite step to compare): neither blow-up nor learning rate', () => {
     // A corrupt file: one flipped exponent bit made a weight -1.57e35 (found by mutating the demo model).
     const m = divergenceMessage({ ...at, step: 0, firstLogitScale: -1, lastLogitScale: 0, unnormalised: [], extreme: { name: 'head.conv.weight', maxAbs: 1.57e35 } });
-    assert.equal(m, "the loss became NaN at epoch 1, step 1, the first step of this run, before any weight was updated: the model with its masks does not compute a finite loss on this batch, so the learning rate is not the cause. 'head.conv.weight' started the run with a weight of magnitude 1.57e+35: the model file may be corrupt, or the model diverged before it was exported.");
+    assert.equal(m, "the loss became NaN at epoch 1, step 1, the first step of this run, before it updated any weight: the model with its masks does not compute a finite loss on this batch, so the learning rate is not the cause. 'head.conv.weight' started the run with a weight of magnitude 1.57e+35: the model file may be corrupt, or the model diverged before it was exported.");
     assert.doesNotMatch(m, /-1\.00|lower --lr/);
     const n = divergenceMessage({ ...at, step: 0, firstLogitScale: -1, lastLogitScale: 0, unnormalised: ['a.weight'] });
     assert.match(n, /1 sparsified layer has no BatchNorm and no normalisation for the run/);
