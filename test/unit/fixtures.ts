@@ -88,6 +88,11 @@ export interface TinyCnnOptions {
   matmulHead?: boolean;
   /** Output features of that MatMul (default 12). */
   mmOut?: number;
+  /**
+   * A dense-prediction head instead of GAP · Flatten · fc: a 1×1 conv 8→K giving [N, K, S, S] (a segmentation
+   * map), declared with its sizes or, as exporters write for dynamic inputs, with symbolic ones.
+   */
+  denseHead?: 'declared' | 'symbolic';
 }
 
 /**
@@ -117,6 +122,17 @@ export function tinyCnn(o: TinyCnnOptions = {}): Uint8Array {
   }
   x = conv(nodes, inits, 'conv2', x, 8, 8, 3, rand, { bias: true });
   nodes.push(node('Relu', [x], ['relu2.out'], {}, 'relu2'));
+  if (o.denseHead) {
+    const y = conv(nodes, inits, 'head', 'relu2.out', 8, K, 1, rand, { bias: true });
+    nodes.push(node('Identity', [y], ['scores'], {}, 'scores'));
+    return buildModel({
+      name: 'tiny-seg',
+      nodes,
+      inputs: [valueInfo('input', DataType.FLOAT, ['N', C, S, S])],
+      outputs: [valueInfo('scores', DataType.FLOAT, o.denseHead === 'declared' ? ['N', K, S, S] : ['N', 'K', 'H', 'W'])],
+      initializers: inits,
+    });
+  }
   nodes.push(node('GlobalAveragePool', ['relu2.out'], ['gap.out'], {}, 'gap'));
   nodes.push(node('Flatten', ['gap.out'], ['flat.out'], {}, 'flatten'));
   let feat = 'flat.out', F = 8;

@@ -13,6 +13,7 @@ import { RUN_DEFAULTS } from '../sparsify/defaults';
 import { derivedModelProto, derivedSession } from '../runtime/derivedModel';
 import { createSession } from '../runtime/ortSession';
 import { evaluateClassifier, predictLogits } from '../runtime/classifierRun';
+import { classifierOutputOf, notClassScores, settleClassifierOutput } from '../runtime/classifierOutput';
 import { batchNormCount, recalibrateBatchNorm } from './bnRecalibration';
 import { PreprocessingNote, resolveModelPreprocessing } from '../sparsify/modelPreprocessing';
 import { resolveNormalize } from '../data/normalize';
@@ -64,8 +65,12 @@ export async function reestimateModelFile(modelPath: string, o: ReestimateOption
       throw inputError(modelPath, `no BatchNormalization statistics could be re-estimated: ${recal.tied.length > 0 ? `${recal.tied.length} BN layers share their statistics tensors with another BN (${recal.tied.slice(0, 3).join(', ')})` : 'no BN layer has constant running statistics'}`);
     }
     const evalData = data.val ?? data.train;
+    // Accuracy (or agreement) needs class scores; a dense-prediction model is re-estimated without it.
+    const output = await settleClassifierOutput(classifierOutputOf(model), model.path, evalData, o.threads);
+    const scores = output.classifier !== false;
+    if (!scores) o.onNote?.({ level: 'warn', message: `accuracy is not measured: ${notClassScores(output.name, output.dims)}` });
     let reference: { logits: Float32Array; k: number } | undefined;
-    if (!evalData.hasLabels && o.reference) {
+    if (scores && !evalData.hasLabels && o.reference) {
       const ref = await createSession(o.reference, o.reference, { threads: o.threads });
       try {
         reference = await predictLogits(ref, evalData, batchSize, o.signal);
@@ -74,6 +79,7 @@ export async function reestimateModelFile(modelPath: string, o: ReestimateOption
       }
     }
     const score = async (edits: Map<string, Float32Array>) => {
+      if (!scores) return null;
       const session = await derivedSession(model, await derivedModelProto(model, edits), { threads: o.threads });
       try {
         return (await evaluateClassifier(session, evalData, batchSize, reference, o.signal)).accuracy;

@@ -5,6 +5,7 @@
 import { Dataset } from '../data/dataset';
 import { throwIfCancelled } from '../sparsify/cancellation';
 import { ort } from './ortSession';
+import { runtimeClassCount } from './classifierOutput';
 
 export interface EvalResult {
   samples: number;
@@ -39,7 +40,7 @@ export async function forEachLogitsBatch(
     const batch = data.getBatch(indices);
     const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', batch.inputs, [n, c, h, w]) });
     const logits = out[session.outputNames[0]];
-    const k = logits.dims[logits.dims.length - 1];
+    const k = runtimeClassCount(logits.dims, session.outputNames[0]);
     fn(logits.data as Float32Array, k, start, batch.labels);
   }
 }

@@ -14,6 +14,7 @@ import { Dataset } from '../data/dataset';
 import { SubsetDataset } from '../data/split';
 import { channelAffine, describeNormalize, canonicalNormalize, Normalization, parseNormalization, PREPROCESSING_PRESETS } from '../data/normalize';
 import { usageError } from '../errors';
+import { runtimeClassCount } from '../runtime/classifierOutput';
 import { createSession, ort } from '../runtime/ortSession';
 import { throwIfCancelled } from './cancellation';
 
@@ -134,7 +135,7 @@ export async function dataSanityCheck(modelPath: string, data: Dataset, opts: Sa
         throwIfCancelled(opts.signal);
         const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', transform(chunk.inputs), [chunk.n, c, h, w]) });
         const logits = out[session.outputNames[0]];
-        const k = logits.dims[logits.dims.length - 1];
+        const k = runtimeClassCount(logits.dims, session.outputNames[0], modelPath);
         const values = logits.data as Float32Array;
         classes = k;
         const rows = Math.min(chunk.n, Math.floor(values.length / Math.max(k, 1)));

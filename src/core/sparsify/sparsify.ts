@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { OnnxModel } from '../onnx/onnxModel';
 import { writeModel } from '../onnx/modelWriter';
-import { usageError } from '../errors';
+import { inputError, usageError } from '../errors';
 import { canonicalToSource } from '../layers/layerWeights';
 import { foldWeights } from '../masks/fold';
 import { NmPattern } from '../masks/nmPattern';
@@ -16,6 +16,7 @@ import { validateLoadedModel } from '../validate/validateModel';
 import { numericCheck } from '../validate/numericCheck';
 import { batchNormCount, MIN_BN_TRAINING_OPSET, recalibrateBatchNorm } from '../bn/bnRecalibration';
 import { evaluateClassifier, EvalResult, predictLogits } from '../runtime/classifierRun';
+import { classifierOutputOf, notClassScores, settleClassifierOutput } from '../runtime/classifierOutput';
 import { createSession } from '../runtime/ortSession';
 import { derivedModelProto, derivedSession } from '../runtime/derivedModel';
 import { Dataset } from '../data/dataset';
@@ -137,12 +138,22 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
   const data = openRunData(model, opts.data, valFraction, seed);
   if (fineTuning && !data) throw usageError('fine-tuning needs data: give --inputs (with or without --labels), --images or --mnist-demo');
   try {
-    const evalData = data ? data.val ?? data.train : null;
+    // Accuracy, agreement, the sanity check and the fine-tune's losses read class scores [N, K].
+    let output = classifierOutputOf(model);
+    if (data) output = await settleClassifierOutput(output, model.path, data.train, opts.threads);
+    if (fineTuning && output.classifier === false) {
+      throw inputError(opts.model, `${notClassScores(output.name, output.dims)}: fine-tuning trains on class scores (cross-entropy with labels, or distillation from the dense model); sparsify it one-shot (--epochs 0) with data, which normalises its BN-free layers, re-estimates its BatchNorm statistics and checks its outputs against the dense model's`);
+    }
+    const scoresClasses = output.classifier !== false;
+    // What the numeric check runs on, and (for class scores) what accuracy is measured on.
+    const checkData = data ? data.val ?? data.train : null;
+    const evalData = scoresClasses ? checkData : null;
+    if (data && !scoresClasses) sink({ type: 'log', level: 'warn', message: `accuracy is not measured and the data sanity check is skipped: ${notClassScores(output.name, output.dims)}; the numeric check compares the outputs themselves` });
     // The preprocessing the run's data actually gets, recorded in the written model and the run record.
     const chosenNorm = data ? datasetNormalization(data.train) : null;
     const preprocessing = chosenNorm ? canonicalNormalize(chosenNorm) : undefined;
     if (preprocessing) recorder.record.options.preprocessing = preprocessing;
-    if (data && opts.sanityCheck !== false) {
+    if (data && opts.sanityCheck !== false && scoresClasses) {
       sink({ type: 'phase', phase: 'data sanity check', detail: data.train.source });
       const sanity = await dataSanityCheck(model.path, data.train, { batchSize: batch, threads: opts.threads, signal });
       if (sanity?.warning) sink({ type: 'log', level: 'warn', message: sanity.warning });
@@ -257,7 +268,7 @@ export async function sparsify(opts: SparsifyOptions, emit: EventSink = () => un
     const report = await validateLoadedModel(await OnnxModel.load(opts.out), { pattern: opts.pattern, include: opts.include, exclude: opts.exclude });
     // The pattern passing is not enough: does the written model still compute the dense model's function?
     sink({ type: 'phase', phase: 'numeric check', detail: `${opts.out} against ${opts.model}` });
-    const numeric = await numericCheck(opts.out, opts.model, { threads: opts.threads, batch: evalData ? numericSample(evalData) : undefined });
+    const numeric = await numericCheck(opts.out, opts.model, { threads: opts.threads, batch: checkData ? numericSample(checkData) : undefined });
     numeric.verdict = verdictForRun(numeric.verdict, { epochs: opts.epochs, metric: reference ? 'agreement' : 'accuracy', denseAccuracy, finalAccuracy });
     if (numeric.verdict.kind === 'blown-up' || numeric.verdict.kind === 'changed-predictions') sink({ type: 'log', level: 'warn', message: `numeric check: ${numeric.verdict.message}` });
     const summary: RunSummary = {

@@ -1,0 +1,60 @@
+/**
+ * Dense-prediction models (segmentation: scores [N, K, H, W]) through sparsify and bn-recalibrate. A
+ * torchvision LR-ASPP exported by torch 1.13 crashed the run with "offset is out of bounds": the evaluation read
+ * its output as [N, K] with K = the last dim. Now one-shot with data works (normalisation, BN re-estimation,
+ * numeric check) and says accuracy is not measured; fine-tuning, which trains on class scores, is refused
+ * naming the output; the classifier checks are unchanged.
+ */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { sparsify } from '../../../src/core/sparsify/sparsify';
+import { MaxqError } from '../../../src/core/errors';
+import { RunEvent } from '../../../src/core/types';
+import { OnnxModel } from '../../../src/core/onnx/onnxModel';
+import { classCount, classifierOutputOf, runtimeClassCount } from '../../../src/core/runtime/classifierOutput';
+import { tempDir, tinyCnn, writeModelFile, writeSyntheticNpy } from '../fixtures';
+
+describe('dense-prediction outputs', () => {
+  it('classCount: [N, K] and [N, K, 1, 1] are class scores, [N, K, H, W] is not', () => {
+    assert.equal(classCount([8, 10]), 10);
+    assert.equal(classCount(['N', 10, 1, 1]), 10);
+    assert.equal(classCount([8, 5, 64, 64]), null);
+    assert.equal(classCount([8]), null);
+    assert.throws(() => runtimeClassCount([2, 5, 8, 8], 'out', 'seg.onnx'), (e: unknown) => e instanceof MaxqError && e.kind === 'input' && /^seg\.onnx: the model's output 'out' is \[2, 5, 8, 8\], not class scores \[N, K\]/.test(e.message));
+  });
+
+  it('the declared output decides when it can; symbolic spatial dims leave it to a run', async () => {
+    const d = tempDir('maxq-dense-');
+    const kind = async (bytes: Uint8Array, name: string) => classifierOutputOf(await OnnxModel.load(writeModelFile(d, name, bytes))).classifier;
+    assert.equal(await kind(tinyCnn(), 'cls.onnx'), true);
+    assert.equal(await kind(tinyCnn({ denseHead: 'declared' }), 'seg.onnx'), false);
+    assert.equal(await kind(tinyCnn({ denseHead: 'symbolic' }), 'seg-sym.onnx'), null);
+  });
+
+  for (const head of ['declared', 'symbolic'] as const) {
+    it(`one-shot with data works and says accuracy is not measured; fine-tuning is refused naming the output (${head} dims)`, async () => {
+      const d = tempDir('maxq-dense-run-');
+      const model = writeModelFile(d, 'seg.onnx', tinyCnn({ denseHead: head }));
+      const data = writeSyntheticNpy(d, 32, 3, false);
+      const events: RunEvent[] = [];
+      const out = path.join(d, 'seg.2of4.onnx');
+      const summary = await sparsify({ model, out, pattern: '2:4', method: 'maxq', epochs: 0, batchSize: 8, data: { kind: 'npy', inputs: data.inputs, normalize: 'none' } }, (e) => events.push(e));
+      assert.equal(summary.validationPass, true);
+      assert.equal(summary.finalAccuracy, null);
+      assert.equal(summary.denseAccuracy, null);
+      assert.notEqual(summary.numeric!.verdict.kind, 'blown-up');
+      assert.equal(summary.numeric!.outputs[0].top1Agreement, null, 'no top-1 on a map');
+      assert.ok(events.some((e) => e.type === 'log' && e.level === 'warn' && /^accuracy is not measured and the data sanity check is skipped: the model's output 'scores' is \[(N|1), 3, 8, 8\], not class scores/.test(e.message)));
+      assert.ok(events.some((e) => e.type === 'phase' && e.phase === 'BN re-estimation'));
+
+      const ft = path.join(d, 'seg.ft.onnx');
+      await assert.rejects(
+        sparsify({ model, out: ft, pattern: '2:4', method: 'maxq', epochs: 1, batchSize: 8, data: { kind: 'npy', inputs: data.inputs, normalize: 'none' } }),
+        (e: unknown) => e instanceof MaxqError && e.kind === 'input' && e.file === model && /output 'scores' is .*not class scores \[N, K\].*: fine-tuning trains on class scores .*sparsify it one-shot \(--epochs 0\) with data/.test(e.message),
+      );
+      assert.ok(!fs.existsSync(ft));
+    });
+  }
+});
