@@ -104,6 +104,7 @@ export interface NumericOutputCheck {
   name: string;
   maxAbsDiff: number;
   cosine: number;
+  /** Share of top-1 (along axis 1) that agrees: per sample for [N, K], per position for maps [N, K, H, W]; else null. */
   top1Agreement: number | null;
   /** RMS of the model's output over the reference's (1 = same scale). */
   scaleRatio: number;

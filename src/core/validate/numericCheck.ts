@@ -56,7 +56,8 @@ function inputDims(meta: ort.InferenceSession.ValueMetadata | undefined, batch: 
   return shape.map((d, i) => (typeof d === 'number' && d > 0 ? d : i === 0 ? batch : 1));
 }
 
-function compare(a: Float32Array | Float64Array, b: Float32Array | Float64Array, dims: readonly number[]) {
+/** The numbers of one output against the reference's (exported for tests). */
+export function compareOutputs(a: Float32Array | Float64Array, b: Float32Array | Float64Array, dims: readonly number[]) {
   let maxAbs = 0, dot = 0, na = 0, nb = 0, lo = Infinity, hi = -Infinity, finite = true, referenceFinite = true;
   for (let i = 0; i < a.length; i++) {
     const x = a[i], y = b[i];
@@ -86,6 +87,24 @@ function compare(a: Float32Array | Float64Array, b: Float32Array | Float64Array,
       if (ia === ib) agree++;
     }
     top1 = agree / rows;
+  } else if (dims.length === 4 && dims[1] > 1) {
+    // A dense prediction [N, K, H, W] (segmentation): top-1 along the class axis at every position.
+    const [n, k, h, w] = dims;
+    const plane = h * w;
+    let agree = 0;
+    for (let s = 0; s < n; s++) {
+      const base = s * k * plane;
+      for (let q = 0; q < plane; q++) {
+        let ia = 0, ib = 0;
+        for (let j = 1; j < k; j++) {
+          const at = base + j * plane + q;
+          if (a[at] > a[base + ia * plane + q]) ia = j;
+          if (b[at] > b[base + ib * plane + q]) ib = j;
+        }
+        if (ia === ib) agree++;
+      }
+    }
+    top1 = n * plane > 0 ? agree / (n * plane) : null;
   }
   return { maxAbsDiff: maxAbs, cosine: Number.isFinite(cosine) ? cosine : 0, top1Agreement: top1, scaleRatio: Number.isFinite(scaleRatio) ? scaleRatio : Number.MAX_VALUE, referenceRange, finite, referenceFinite };
 }
@@ -149,7 +168,7 @@ export async function numericCheck(modelPath: string, referencePath: string, opt
       if (a.type !== b.type || a.data.length !== b.data.length) {
         throw inputError(modelPath, `output '${name}' has shape [${a.dims.join(', ')}] but the reference gives [${b.dims.join(', ')}]`);
       }
-      return { name, ...compare(a.data as Float32Array, b.data as Float32Array, a.dims) };
+      return { name, ...compareOutputs(a.data as Float32Array, b.data as Float32Array, a.dims) };
     });
     if (outputs.length === 0) throw inputError(modelPath, `shares no output name with the reference ${referencePath}`);
     return {

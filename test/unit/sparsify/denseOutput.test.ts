@@ -14,6 +14,7 @@ import { MaxqError } from '../../../src/core/errors';
 import { RunEvent } from '../../../src/core/types';
 import { OnnxModel } from '../../../src/core/onnx/onnxModel';
 import { classCount, classifierOutputOf, runtimeClassCount } from '../../../src/core/runtime/classifierOutput';
+import { compareOutputs } from '../../../src/core/validate/numericCheck';
 import { tempDir, tinyCnn, writeModelFile, writeSyntheticNpy } from '../fixtures';
 
 describe('dense-prediction outputs', () => {
@@ -23,6 +24,15 @@ describe('dense-prediction outputs', () => {
     assert.equal(classCount([8, 5, 64, 64]), null);
     assert.equal(classCount([8]), null);
     assert.throws(() => runtimeClassCount([2, 5, 8, 8], 'out', 'seg.onnx'), (e: unknown) => e instanceof MaxqError && e.kind === 'input' && /^seg\.onnx: the model's output 'out' is \[2, 5, 8, 8\], not class scores \[N, K\]/.test(e.message));
+  });
+
+  it('the numeric check counts top-1 agreement per position on a map [N, K, H, W]', () => {
+    // One image, 2 classes, 1×3 positions (class planes one after the other): the maps agree at positions 0 and 2.
+    const dense = Float32Array.of(1, 0, 5, /* class 1 */ 0, 1, 4);
+    const sparse = Float32Array.of(1, 2, 5, /* class 1 */ 0, 1, 4);
+    assert.equal(compareOutputs(sparse, dense, [1, 2, 1, 3]).top1Agreement, 2 / 3);
+    // A classifier ending in a 1×1 conv, [N, K, 1, 1]: one position, the per-sample top-1 of [N, K].
+    assert.equal(compareOutputs(sparse, dense, [1, 6, 1, 1]).top1Agreement, compareOutputs(sparse, dense, [1, 6]).top1Agreement);
   });
 
   it('the declared output decides when it can; symbolic spatial dims leave it to a run', async () => {
@@ -45,7 +55,9 @@ describe('dense-prediction outputs', () => {
       assert.equal(summary.finalAccuracy, null);
       assert.equal(summary.denseAccuracy, null);
       assert.notEqual(summary.numeric!.verdict.kind, 'blown-up');
-      assert.equal(summary.numeric!.outputs[0].top1Agreement, null, 'no top-1 on a map');
+      // Per-pixel top-1 agreement with the dense map, the segmentation counterpart of a classifier's.
+      const top1 = summary.numeric!.outputs[0].top1Agreement;
+      assert.ok(top1 !== null && top1 > 0 && top1 <= 1, `per-pixel agreement ${top1}`);
       assert.ok(events.some((e) => e.type === 'log' && e.level === 'warn' && /^accuracy is not measured and the data sanity check is skipped: the model's output 'scores' is \[(N|1), 3, 8, 8\], not class scores/.test(e.message)));
       assert.ok(events.some((e) => e.type === 'phase' && e.phase === 'BN re-estimation'));
 
