@@ -13,7 +13,7 @@ import { ImageFolderDataset } from './image-folder';
 import { MnistDemoDataset } from './mnist-demo';
 import { NpyDataset } from './npy-dataset';
 import { SubsetDataset, trainValSplit } from './split';
-import { checkCompatible } from './validate';
+import { checkCompatible, formatShape } from './validate';
 import { PREPROCESSING_PRESETS } from './normalize';
 
 /**
@@ -49,7 +49,7 @@ export interface OpenedData {
 function concreteChw(model: ModelIo, what: string): [number, number, number] {
   const s = model.inputShape.length === 4 ? model.inputShape.slice(1) : model.inputShape;
   if (s.length !== 3 || !s.every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0)) {
-    throw usageError(`${what} needs a model input of fixed size [N, C, H, W]; this model's input is [${model.inputShape.join(', ')}]`);
+    throw usageError(`${what} needs a model input of fixed size [N, C, H, W]; this model's input is ${formatShape(model.inputShape)}`);
   }
   return s as [number, number, number];
 }

@@ -11,7 +11,8 @@ function isFree(d: number | string | null | undefined): boolean {
   return d === null || d === undefined || typeof d === 'string' || d <= 0;
 }
 
-function fmt(shape: readonly (number | string | null)[]): string {
+/** A shape as messages print it: [N, 3, 224, 224], unknown dims as '?'. */
+export function formatShape(shape: readonly (number | string | null)[]): string {
   return `[${shape.map((d) => (d === null ? '?' : d)).join(', ')}]`;
 }
 
@@ -26,7 +27,7 @@ function fmt(shape: readonly (number | string | null)[]): string {
 export function checkCompatible(dataset: Dataset, modelInputShape: readonly (number | string | null)[], numClasses: number | null): void {
   if (dataset.count === 0) throw inputError(dataset.source, 'the data set is empty');
   if (modelInputShape.length !== 3 && modelInputShape.length !== 4) {
-    throw inputError(dataset.source, `the model input has shape ${fmt(modelInputShape)}; only image inputs [N, C, H, W] are supported`);
+    throw inputError(dataset.source, `the model input has shape ${formatShape(modelInputShape)}; only image inputs [N, C, H, W] are supported`);
   }
   const chw = modelInputShape.length === 4 ? modelInputShape.slice(1) : modelInputShape;
   const names = ['channels', 'height', 'width'];
@@ -34,7 +35,7 @@ export function checkCompatible(dataset: Dataset, modelInputShape: readonly (num
     if (!isFree(chw[k]) && chw[k] !== dataset.inputShape[k]) {
       throw inputError(
         dataset.source,
-        `samples are [${dataset.inputShape.join(', ')}] (C, H, W) but the model expects ${fmt(chw)}: ${names[k]} differ (${dataset.inputShape[k]} vs ${chw[k]})`,
+        `samples are [${dataset.inputShape.join(', ')}] (C, H, W) but the model expects ${formatShape(chw)}: ${names[k]} differ (${dataset.inputShape[k]} vs ${chw[k]})`,
       );
     }
   }

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { inputError } from '../errors';
 import { writeMnistDemoNpy } from '../data/mnist-demo';
+import { formatShape } from '../data/validate';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { OnnxModel } from '../onnx/onnxModel';
 import { SparsifyOptions } from '../sparsify/options';
@@ -32,7 +33,7 @@ export async function exportRecipe(opts: SparsifyOptions, recipeFile: string, ex
     // Only the model's structure is needed: no weight bytes are read.
     const shape = modelIo(await OnnxModel.open(opts.model)).inputShape;
     const chw = shape.length === 4 ? shape.slice(1) : shape;
-    if (chw.join('×') !== '1×28×28') throw inputError(opts.model, `the demo data exported for a recipe is 1×28×28 digits; this model's input is [${shape.join(', ')}]: give your own data`);
+    if (chw.join('×') !== '1×28×28') throw inputError(opts.model, `the demo data exported for a recipe is 1×28×28 digits; this model's input is ${formatShape(shape)}: give your own data`);
     const files = writeMnistDemoNpy(path.join(path.dirname(file), 'mnist-demo'));
     dataFiles.push(files.inputs, files.labels, files.valInputs, files.valLabels);
     run = { ...opts, data: { kind: 'npy', inputs: files.inputs, labels: files.labels, valInputs: files.valInputs, valLabels: files.valLabels, normalize: files.normalize } };

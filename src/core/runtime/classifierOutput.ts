@@ -6,8 +6,10 @@
  * score nonsense.
  */
 import { Dataset } from '../data/dataset';
+import { formatShape } from '../data/validate';
 import { inputError } from '../errors';
 import { OnnxModel } from '../onnx/onnxModel';
+import { onnx } from '../onnx/proto';
 import { createSession, ort } from './ortSession';
 
 export type Dim = number | string | null;
@@ -39,10 +41,14 @@ function declaredKind(dims: readonly Dim[]): boolean | null {
   return trailing.every((d) => d === 1) ? true : null;
 }
 
+/** A value's dims as the graph declares them: numbers, symbolic names, null where unknown; [] when undeclared. */
+export function declaredDims(v: onnx.IValueInfoProto | undefined): Dim[] {
+  return (v?.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined ? Number(d.dimValue) : null));
+}
+
 export function classifierOutputOf(model: OnnxModel): ClassifierOutput {
   const out = model.graph.output?.[0];
-  const declared = out?.type?.tensorType?.shape?.dim;
-  const dims: Dim[] = (declared ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined ? Number(d.dimValue) : null));
+  const dims = declaredDims(out);
   return { name: out?.name ?? '', dims, classifier: declaredKind(dims) };
 }
 
@@ -70,13 +76,9 @@ export async function settleClassifierOutput(o: ClassifierOutput, modelPath: str
   }
 }
 
-export function formatDims(dims: readonly Dim[]): string {
-  return `[${dims.map((d) => (d === null ? '?' : d)).join(', ')}]`;
-}
-
 /** Why scores cannot be read from an output, for the error of a run that needs them. */
 export function notClassScores(name: string, dims: readonly Dim[]): string {
-  return `the model's output '${name}' is ${formatDims(dims)}, not class scores [N, K] (a dense prediction such as segmentation?)`;
+  return `the model's output '${name}' is ${formatShape(dims)}, not class scores [N, K] (a dense prediction such as segmentation?)`;
 }
 
 /**

@@ -181,14 +181,13 @@ export async function dataSanityCheck(modelPath: string, data: Dataset, opts: Sa
     const best = result.presets[0];
     if (labelled) {
       const threshold = Math.max(chance, current.accuracy + SANITY_MARGIN);
-      // On a handful of samples one lucky guess clears the margin (1 of 4 right is 25 %): the run stops only when
-      // the preset's lead over chance and over the chosen preprocessing could not be luck.
-      const clear = best !== undefined && binomialTail(Math.round(best.value * n), n, Math.max(1 / k, current.accuracy)) < SANITY_SIGNIFICANCE;
-      if (best && best.value > threshold && !clear) {
-        result.warning = `data sanity check: dense accuracy ${pct(current.accuracy)} under ${label} on ${data.source}, ${pct(best.value)} under ${best.label}: ${n} samples are too few to tell the preprocessing apart; check it`;
-        return result;
-      }
       if (best && best.value > threshold) {
+        // On a handful of samples one lucky guess clears the margin (1 of 4 right is 25 %): the run stops only
+        // when the preset's lead over chance and over the chosen preprocessing could not be luck.
+        if (binomialTail(Math.round(best.value * n), n, Math.max(1 / k, current.accuracy)) >= SANITY_SIGNIFICANCE) {
+          result.warning = `data sanity check: dense accuracy ${pct(current.accuracy)} under ${label} on ${data.source}, ${pct(best.value)} under ${best.label}: ${n} samples are too few to tell the preprocessing apart; check it`;
+          return result;
+        }
         const others = result.presets.filter((p) => p.value > threshold).slice(0, 3).map((p) => `${pct(p.value)} under ${p.label} (--normalize ${p.name})`).join('; ');
         const e = usageError(`dense accuracy ${pct(current.accuracy)} under ${label} on ${data.source}; ${others} — the model expects other preprocessing (checked on ${n} samples; --no-sanity-check to run anyway)`);
         e.details = { sanityCheck: result };

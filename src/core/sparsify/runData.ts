@@ -1,21 +1,16 @@
 /** The data side of a run: the model's I/O as the data loaders need it, and opening the run's data. */
-import { onnx } from '../onnx/proto';
 import { OnnxModel } from '../onnx/onnxModel';
 import * as path from 'path';
 import { ModelIo, openData, OpenedData } from '../data/open';
 import { SubsetDataset } from '../data/split';
+import { classCount, declaredDims } from '../runtime/classifierOutput';
 import { DataSpec } from './options';
-
-function dims(v: onnx.IValueInfoProto | undefined): (number | string)[] {
-  return (v?.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined ? Number(d.dimValue) : '?'));
-}
 
 export function modelIo(model: OnnxModel): ModelIo {
   const initializers = new Set((model.graph.initializer ?? []).map((t) => t.name));
   const input = (model.graph.input ?? []).find((i) => !initializers.has(i.name));
-  const out = dims(model.graph.output?.[0]);
-  const k = out[out.length - 1];
-  return { inputShape: dims(input), numClasses: typeof k === 'number' && k > 0 ? k : null };
+  // K of class scores [N, K] or [N, K, 1, 1]; null for anything else (a segmentation map's last dim is its width).
+  return { inputShape: declaredDims(input), numClasses: classCount(declaredDims(model.graph.output?.[0])) };
 }
 
 export function openRunData(model: OnnxModel, spec: DataSpec | undefined, valFraction: number, seed: number): OpenedData | null {

@@ -74,23 +74,11 @@ export function compareOutputs(a: Float32Array | Float64Array, b: Float32Array |
   const cosine = na === 0 && nb === 0 ? 1 : dot / Math.sqrt(na * nb || Number.MIN_VALUE);
   const scaleRatio = nb === 0 ? (na === 0 ? 1 : Infinity) : Math.sqrt(na / nb);
   const referenceRange = a.length > 0 ? hi - lo : 0;
+  // Top-1 along the class axis: per sample for [N, K], at every position for a map [N, K, H, W] (segmentation).
   let top1: number | null = null;
-  if (dims.length === 2 && dims[1] > 1) {
-    const [rows, k] = dims;
-    let agree = 0;
-    for (let r = 0; r < rows; r++) {
-      let ia = 0, ib = 0;
-      for (let j = 1; j < k; j++) {
-        if (a[r * k + j] > a[r * k + ia]) ia = j;
-        if (b[r * k + j] > b[r * k + ib]) ib = j;
-      }
-      if (ia === ib) agree++;
-    }
-    top1 = agree / rows;
-  } else if (dims.length === 4 && dims[1] > 1) {
-    // A dense prediction [N, K, H, W] (segmentation): top-1 along the class axis at every position.
-    const [n, k, h, w] = dims;
-    const plane = h * w;
+  const plane = dims.length === 2 ? 1 : dims.length === 4 ? dims[2] * dims[3] : 0;
+  if (plane > 0 && dims[1] > 1) {
+    const [n, k] = dims;
     let agree = 0;
     for (let s = 0; s < n; s++) {
       const base = s * k * plane;
@@ -104,7 +92,7 @@ export function compareOutputs(a: Float32Array | Float64Array, b: Float32Array |
         if (ia === ib) agree++;
       }
     }
-    top1 = n * plane > 0 ? agree / (n * plane) : null;
+    top1 = n > 0 ? agree / (n * plane) : null;
   }
   return { maxAbsDiff: maxAbs, cosine: Number.isFinite(cosine) ? cosine : 0, top1Agreement: top1, scaleRatio: Number.isFinite(scaleRatio) ? scaleRatio : Number.MAX_VALUE, referenceRange, finite, referenceFinite };
 }

@@ -15,6 +15,7 @@ import { RunEvent } from '../../../src/core/types';
 import { OnnxModel } from '../../../src/core/onnx/onnxModel';
 import { classCount, classifierOutputOf, runtimeClassCount } from '../../../src/core/runtime/classifierOutput';
 import { compareOutputs } from '../../../src/core/validate/numericCheck';
+import { modelIo } from '../../../src/core/sparsify/runData';
 import { tempDir, tinyCnn, writeModelFile, writeSyntheticNpy } from '../fixtures';
 
 describe('dense-prediction outputs', () => {
@@ -33,6 +34,13 @@ describe('dense-prediction outputs', () => {
     assert.equal(compareOutputs(sparse, dense, [1, 2, 1, 3]).top1Agreement, 2 / 3);
     // A classifier ending in a 1×1 conv, [N, K, 1, 1]: one position, the per-sample top-1 of [N, K].
     assert.equal(compareOutputs(sparse, dense, [1, 6, 1, 1]).top1Agreement, compareOutputs(sparse, dense, [1, 6]).top1Agreement);
+  });
+
+  it('the data checks take the class count from class scores, not the last dim (a map\'s width, a 1×1 head\'s 1)', async () => {
+    const d = tempDir('maxq-dense-io-');
+    const io = async (bytes: Uint8Array, name: string) => modelIo(await OnnxModel.open(writeModelFile(d, name, bytes))).numClasses;
+    assert.equal(await io(tinyCnn({ classes: 5 }), 'cls.onnx'), 5);
+    assert.equal(await io(tinyCnn({ classes: 5, denseHead: 'declared' }), 'seg.onnx'), null, 'labels are not checked against 8 (the width)');
   });
 
   it('the declared output decides when it can; symbolic spatial dims leave it to a run', async () => {
