@@ -6,6 +6,8 @@
  * large layer's overview with more than one colour, and answers zoom; validating a dense model never reads PASS.
  * A torchvision ResNet-18 (32×32) is sparsified through the form as a user would: 2:4 MaxQ, one epoch distilled
  * from the dense model on unlabelled .npy inputs; the written model is then checked with `maxq validate`.
+ * A torchvision LR-ASPP segmentation model (scores [N, K, H, W], BatchNorm folded) goes through the same form:
+ * one-shot with data writes a model that is not blown up, and a fine-tune is refused naming the output.
  * Exports are cached in .e2e/cache (keyed by the export script's bytes), so local reruns skip them.
  */
 import { spawnSync } from 'child_process';
@@ -28,6 +30,9 @@ const RESNET18 = 'resnet18.onnx';
 const RESNET18_INPUTS = 'resnet18-inputs.npy';
 const RESNET18_SPARSE = 'resnet18.maxq-2of4.onnx';
 const VIT = 'vit-small.onnx';
+const SEG = 'lraspp.onnx';
+const SEG_INPUTS = 'lraspp-inputs.npy';
+const SEG_SPARSE = 'lraspp.maxq-2of4.onnx';
 const EXPORT_SCRIPT = path.join(repoRoot, 'scripts', 'zoo', 'export_torchvision.py');
 
 const VIT_EXPORT = `
@@ -35,6 +40,20 @@ import sys, torch, torchvision
 torch.manual_seed(0)
 m = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=64, mlp_dim=128, num_classes=10).eval()
 torch.onnx.export(m, torch.randn(1, 3, 32, 32), sys.argv[1], opset_version=17, input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+`;
+
+// Segmentation: the dict output's 'out' map, as users wrap torchvision's segmentation models for export.
+const SEG_EXPORT = `
+import sys, torch, torchvision
+torch.manual_seed(0)
+m = torchvision.models.segmentation.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=5).eval()
+class Out(torch.nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+    def forward(self, x):
+        return self.m(x)["out"]
+torch.onnx.export(Out(m), torch.randn(1, 3, 64, 64), sys.argv[1], opset_version=17, input_names=["input"], output_names=["out"], dynamic_axes={"input": {0: "N"}, "out": {0: "N"}})
 `;
 
 const python = () => pythonWith(['torch', 'torchvision'], 'these tests export real models with PyTorch');
@@ -47,7 +66,7 @@ function run(py: string, args: string[], what: string): void {
 /** Exports (or reuses from the cache) one model into the workspace; `make` writes the model to the path it gets. */
 function exportInto(ws: string, name: string, make: (py: string, out: string) => void): void {
   const cacheDir = path.join(repoRoot, '.e2e', 'cache');
-  const key = crypto.createHash('sha256').update(fs.readFileSync(EXPORT_SCRIPT)).update(VIT_EXPORT).digest('hex').slice(0, 12);
+  const key = crypto.createHash('sha256').update(fs.readFileSync(EXPORT_SCRIPT)).update(VIT_EXPORT).update(SEG_EXPORT).digest('hex').slice(0, 12);
   const cached = path.join(cacheDir, `${key}-${name}`);
   if (!fs.existsSync(cached)) {
     fs.mkdirSync(cacheDir, { recursive: true });
@@ -76,13 +95,17 @@ export const suite: UiSuite = {
       fs.renameSync(path.join(dir, 'resnet18.onnx'), out);
       fs.rmSync(dir, { recursive: true, force: true });
     });
-    // 48 unlabelled inputs, already normalised (a fixed LCG, so every run trains on the same data).
-    let s = 7;
-    const inputs = Float32Array.from({ length: 48 * 3 * 32 * 32 }, () => {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      return (s / 4294967296 - 0.5) * 2;
-    });
-    writeNpy(path.join(ws, RESNET18_INPUTS), [48, 3, 32, 32], inputs);
+    exportInto(ws, SEG, (py, out) => run(py, ['-c', SEG_EXPORT, out], 'a torchvision LR-ASPP'));
+    // Unlabelled inputs, already normalised (a fixed LCG, so every run trains on the same data).
+    const lcg = (n: number, seed: number) => {
+      let s = seed;
+      return Float32Array.from({ length: n }, () => {
+        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+        return (s / 4294967296 - 0.5) * 2;
+      });
+    };
+    writeNpy(path.join(ws, RESNET18_INPUTS), [48, 3, 32, 32], lcg(48 * 3 * 32 * 32, 7));
+    writeNpy(path.join(ws, SEG_INPUTS), [16, 3, 64, 64], lcg(16 * 3 * 64 * 64, 11));
   },
   tests: [
     {
@@ -217,6 +240,50 @@ export const suite: UiSuite = {
         ctx.log(`maxq validate: ${passing} of ${(report.layers ?? []).length} layers follow 2:4`);
         // torchvision's ResNet-18 has 19 convs MaxQ sparsifies by default (the stem and the classifier stay dense).
         if (report.pass !== true || passing < 19) throw new Error(`maxq validate on the UI's ResNet-18 output: pass ${report.pass}, ${passing} layers follow 2:4`);
+      },
+    },
+    {
+      name: 'a torchvision LR-ASPP segmentation model through the form: one-shot with data works, a fine-tune is refused naming the output',
+      timeoutMs: 300_000,
+      run: async (ctx) => {
+        const { page } = ctx;
+        const fill = async (epochs: string) => {
+          await closeAllEditors(page);
+          await explorerContextCommand(page, SEG, commandTitles.sparsify);
+          const f = await webviewFrameWith(page, form.run, 60_000);
+          await setFieldValue(f, form.dataKind, 'npy');
+          await setFieldValue(f, form.npyInputs, path.join(ctx.workspace, SEG_INPUTS));
+          await setFieldValue(f, form.npyLabels, '');
+          await setFieldValue(f, form.preprocess, 'none');
+          await setFieldValue(f, form.pattern, '2:4');
+          await setFieldValue(f, form.method, 'maxq');
+          await setFieldValue(f, form.epochs, epochs);
+          await setFieldValue(f, '#batch-size', '8');
+          return f;
+        };
+        // One-shot: masks, normalisation of the BN-free layers, BN re-estimation, the numeric check on the maps.
+        const t0 = Date.now();
+        await (await fill('0')).locator(form.run).first().click();
+        const { text: status, frame: dash } = await waitForWebviewStatus(page, dashboard.coverageChart, {
+          status: dashboard.status, done: statusDone, error: statusError, timeoutMs: 180_000,
+        });
+        await ctx.shot('lraspp-dashboard');
+        if (!statusDone.test(status)) throw new Error(`the LR-ASPP one-shot run ended "${status}"; notifications: ${(await notificationTexts(page)).join(' | ')}`);
+        const verdict = await dash.locator(dashboard.numericVerdict).first().getAttribute('data-verdict');
+        ctx.log(`LR-ASPP one-shot done in ${Date.now() - t0} ms: numeric verdict ${verdict}`);
+        if (!verdict || verdict === 'blown-up') throw new Error(`numeric verdict of the LR-ASPP run: ${verdict}`);
+        if (!fs.existsSync(path.join(ctx.workspace, SEG_SPARSE))) throw new Error(`no sparse model at ${SEG_SPARSE}`);
+
+        // A fine-tune trains on class scores [N, K]: refused before it starts, saying why.
+        ctx.expectConsoleError(/not class scores/);
+        fs.rmSync(path.join(ctx.workspace, SEG_SPARSE), { force: true });
+        fs.rmSync(path.join(ctx.workspace, `${SEG_SPARSE}.run.json`), { force: true });
+        await (await fill('1')).locator(form.run).first().click();
+        const toast = await pollUntil(async () => (await notificationTexts(page)).find((t) => t.includes(`Sparsify ${SEG} failed`)), { timeoutMs: 90_000, what: 'the refused LR-ASPP fine-tune to be reported' });
+        ctx.log(`refused: ${toast}`);
+        await ctx.shot('lraspp-finetune-refused');
+        if (!/output 'out' is \[1, 5, 64, 64\], not class scores \[N, K\]/.test(toast) || !/one-shot/.test(toast)) throw new Error(`the notification does not say why the fine-tune was refused: "${toast}"`);
+        if (fs.existsSync(path.join(ctx.workspace, SEG_SPARSE))) throw new Error(`${SEG_SPARSE} was written by a refused run`);
       },
     },
   ],
