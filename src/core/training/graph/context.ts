@@ -20,13 +20,16 @@ export type ConvDxMode = 'auto' | 'convtranspose' | 'flip';
  * - `onehot`: column matrix from one depthwise Conv with k·k one-hot kernels + one Gemm (group 1);
  * - `batched`: image by image, the columns from the one-hot Conv read in place by one batched product per image
  *   (`com.microsoft.FusedMatMul`) and summed over the images; no transposed copies (group 1);
+ * - `split`: as `batched`, with the kernel taps split between kw column shifts of X and kh row shifts of dY
+ *   (group 1, stride 1; other convs fall back to `batched`);
  * - `kkgemm`: one Gemm per kernel tap (group 1);
  * - `slices`: depthwise only, ReduceSum(S_ij ⊙ dY) per tap;
  * - `auto`: 1×1 unpadded convs use a single Gemm, depthwise/grouped the grouped-conv form, k×k group-1 convs
- *   `batched` on output maps of at least BATCHED_MIN_MAP (64) positions, below that `onehot`, or `kkgemm` when
- *   the column matrix would exceed IM2COL_MAX_BYTES (64 MiB).
+ *   `batched` on output maps of at least BATCHED_MIN_MAP (64) positions (`split` for stride 1 where the extra
+ *   rows cost at most SPLIT_MAX_ROW_OVERHEAD), below that `onehot`, or `kkgemm` when the column matrix would
+ *   exceed IM2COL_MAX_BYTES (64 MiB).
  */
-export type ConvDwMode = 'auto' | 'conv' | 'im2col' | 'onehot' | 'batched' | 'kkgemm' | 'slices';
+export type ConvDwMode = 'auto' | 'conv' | 'im2col' | 'onehot' | 'batched' | 'split' | 'kkgemm' | 'slices';
 
 export interface ConvFormulation {
   dx?: ConvDxMode;

@@ -26,6 +26,12 @@ export const BATCHED_MIN_MAP = 64;
  */
 export const BATCHED_MAX_BYTES = 128 * 1024 * 1024;
 
+/**
+ * Largest share of extra rows ((kh−1)·dh / Ho) at which `auto` takes the `split` dW over `batched`: the split
+ * form multiplies over Hp = Ho + (kh−1)·dh rows. 3×3 convs: maps of 20 rows and more (level at 16, slower at 14).
+ */
+export const SPLIT_MAX_ROW_OVERHEAD = 0.1;
+
 interface ConvGeom {
   x: string;
   w: string;
@@ -88,6 +94,11 @@ function dxConvTranspose(ctx: GradContext, c: ConvGeom): string {
     [c.N, c.C, c.H, c.W],
     `dX_${c.x}`,
   );
+}
+
+/** The `split` dW: group 1, stride 1, a kernel of more than one tap. */
+function canSplit(c: ConvGeom): boolean {
+  return c.g === 1 && c.win.strides[0] === 1 && c.win.strides[1] === 1 && c.kh * c.kw > 1;
 }
 
 function canFlip(c: ConvGeom): boolean {
@@ -299,10 +310,29 @@ function dwOnehot(ctx: GradContext, c: ConvGeom): string {
  * so that neither a chunk's column matrix nor its per-image products exceed `BATCHED_MAX_BYTES`.
  */
 function dwBatched(ctx: GradContext, c: ConvGeom): string {
-  const { C, N, K, kh, kw, win } = c;
+  const { C, K, kh, kw, win } = c;
   const kk = kh * kw;
   const P = c.Ho * c.Wo;
-  const perImage = Math.max(C * kk * P, K * C * kk) * 4;
+  const { sizes, xs, dys } = batchChunks(ctx, c, Math.max(C * kk * P, K * C * kk) * 4);
+  const identity = kk === 1 && c.Ho === c.H && c.Wo === c.W && win.pads.every((p) => p === 0);
+  const parts = xs.map((x, i) => {
+    const n = sizes[i];
+    const cols = identity ? x : oneHotColumns(ctx, c, x, n);
+    const colsN = ctx.cached(`colsN:${cols}`, () => ctx.reshape(cols, [n, C * kk, P]));
+    const dy = ctx.cached(`dYn:${dys[i]}`, () => ctx.reshape(dys[i], [n, K, P]));
+    const per = ctx.emit('FusedMatMul', [dy, colsN], { transB: 1 }, [n, K, C * kk], `dWn_${c.w}`, MS_DOMAIN);
+    return sumImages(ctx, per, n, K * C * kk, c.w);
+  });
+  const sum = parts.length === 1 ? parts[0] : ctx.emit('Sum', parts, {}, [1, K * C * kk], `dWsum_${c.w}`);
+  return ctx.reshape(sum, [K, C, kh, kw]);
+}
+
+/**
+ * The batch cut into chunks whose per-image tensors (`perImage` bytes each) stay under BATCHED_MAX_BYTES
+ * together; X and dY split once each (shared by every consumer of the same cut).
+ */
+function batchChunks(ctx: GradContext, c: ConvGeom, perImage: number): { sizes: number[]; xs: string[]; dys: string[] } {
+  const { N } = c;
   const chunks = Math.min(N, Math.max(1, Math.ceil((perImage * N) / (ctx.formulation.batchedMaxBytes ?? BATCHED_MAX_BYTES))));
   const sizes = Array.from({ length: chunks }, (_, i) => Math.floor((N * (i + 1)) / chunks) - Math.floor((N * i) / chunks));
   const split = (t: string, ch: number, h: number, w: number): string[] =>
@@ -313,22 +343,66 @@ function dwBatched(ctx: GradContext, c: ConvGeom): string {
           outs.forEach((o, i) => ctx.setDims(o, [sizes[i], ch, h, w]));
           return outs;
         });
-  const xs = split(c.x, C, c.H, c.W);
-  const dys = split(c.dy, K, c.Ho, c.Wo);
-  const identity = kk === 1 && c.Ho === c.H && c.Wo === c.W && win.pads.every((p) => p === 0);
+  return { sizes, xs: split(c.x, c.C, c.H, c.W), dys: split(c.dy, c.K, c.Ho, c.Wo) };
+}
+
+/**
+ * The sum over the images of `per` ([n, …], `size` values each) as a [1, n] × [n, size] product: onnxruntime's
+ * ReduceSum over a short leading axis runs 1.2–3.7× slower on these shapes.
+ */
+function sumImages(ctx: GradContext, per: string, n: number, size: number, w: string): string {
+  const ones = ctx.f32(new Float32Array(n).fill(1), [1, n], `ones_${n}`);
+  return ctx.emit('MatMul', [ones, ctx.reshape(per, [n, size])], {}, [1, size], `dWs_${w}`);
+}
+
+/**
+ * dW image by image with the kernel taps split between the two operands, stride 1 only: kw column shifts of
+ * the row-padded X ([n, C·kw, Hp, Wo], one depthwise Conv with 1×kw one-hot kernels) and kh row shifts of dY
+ * ([n, K·kh, Hp, Wo], one with kh×1 one-hot kernels), so that
+ *   Σ_{y', x} dY↓i[o, y', x] · X→j[c, y', x] = Σ_{y, x} dY[o, y, x] · Xpad[c, y + i·dh, x + j·dw] = dW[o, c, i, j].
+ * The copies hold kw·C + kh·K planes of Hp·Wo instead of the `batched` form's kh·kw·C of Ho·Wo (6 against 9 per
+ * channel for 3×3), at the cost of Hp/Ho the arithmetic (the rows a shift leaves zero), and the product per image
+ * is [K·kh, C·kw] rather than [K, C·kh·kw], a squarer shape MLAS runs faster. `auto` takes it where the extra rows
+ * cost at most SPLIT_MAX_ROW_OVERHEAD; per layer (batch 64, 2 threads): 32×32 64 ch 32 → 24 ms, 24×24 15 → 14 ms,
+ * 16×16 128 ch level, 8×8 256 ch 30 → 34 ms.
+ */
+function dwSplit(ctx: GradContext, c: ConvGeom): string {
+  const { C, K, kh, kw, win } = c;
+  const [pt, pl, pb, pr] = win.pads;
+  const [dh, dw] = win.dilations;
+  const Hp = c.H + pt + pb;
+  const P = Hp * c.Wo;
+  const perImage = Math.max(kw * C * P, kh * K * P, kh * K * kw * C) * 4;
+  const { sizes, xs, dys } = batchChunks(ctx, c, perImage);
+  const xKernel = ctx.cached(`onehotW:${C}:${kw}`, () => {
+    const e = new Float32Array(C * kw * kw);
+    for (let ch = 0; ch < C; ch++) for (let j = 0; j < kw; j++) e[(ch * kw + j) * kw + j] = 1;
+    return ctx.f32(e, [C * kw, 1, 1, kw], `onehotW_${kw}`);
+  });
+  // Channel o·kh + i holds dY moved down by i·dh rows: the one-hot tap sits at kh−1−i of a kernel padded by
+  // (kh−1)·dh rows on both sides, which also makes the output Hp rows high.
+  const dyKernel = ctx.cached(`onehotH:${K}:${kh}`, () => {
+    const e = new Float32Array(K * kh * kh);
+    for (let o = 0; o < K; o++) for (let i = 0; i < kh; i++) e[(o * kh + i) * kh + (kh - 1 - i)] = 1;
+    return ctx.f32(e, [K * kh, 1, kh, 1], `onehotH_${kh}`);
+  });
+  const rows = (kh - 1) * dh;
   const parts = xs.map((x, i) => {
     const n = sizes[i];
-    const cols = identity ? x : oneHotColumns(ctx, c, x, n);
-    const colsN = ctx.cached(`colsN:${cols}`, () => ctx.reshape(cols, [n, C * kk, P]));
-    const dy = ctx.cached(`dYn:${dys[i]}`, () => ctx.reshape(dys[i], [n, K, P]));
-    const per = ctx.emit('FusedMatMul', [dy, colsN], { transB: 1 }, [n, K, C * kk], `dWn_${c.w}`, MS_DOMAIN);
-    // The sum over the images as a [1, n] × [n, K·C·kk] product: onnxruntime's ReduceSum over a short leading
-    // axis runs 1.2–3.7× slower on these shapes.
-    const ones = ctx.f32(new Float32Array(n).fill(1), [1, n], `ones_${n}`);
-    return ctx.emit('MatMul', [ones, ctx.reshape(per, [n, K * C * kk])], {}, [1, K * C * kk], `dWs_${c.w}`);
+    const xc = ctx.cached(`shiftW:${x}:${win.pads.join(',')}:${dw}:${kw}`, () => {
+      const t = ctx.emit('Conv', [x, xKernel], { kernel_shape: [1, kw], pads: [pt, pl, pb, pr], dilations: [1, dw], group: C }, [n, C * kw, Hp, c.Wo], `shiftW_${x}`);
+      return ctx.reshape(t, [n, C * kw, P]);
+    });
+    const yc = ctx.cached(`shiftH:${dys[i]}:${dh}:${kh}`, () => {
+      const t = ctx.emit('Conv', [dys[i], dyKernel], { kernel_shape: [kh, 1], pads: [rows, 0, rows, 0], dilations: [dh, 1], group: K }, [n, K * kh, Hp, c.Wo], `shiftH_${dys[i]}`);
+      return ctx.reshape(t, [n, K * kh, P]);
+    });
+    const per = ctx.emit('FusedMatMul', [yc, xc], { transB: 1 }, [n, K * kh, C * kw], `dWn_${c.w}`, MS_DOMAIN);
+    return sumImages(ctx, per, n, K * kh * C * kw, c.w);
   });
-  const sum = parts.length === 1 ? parts[0] : ctx.emit('Sum', parts, {}, [1, K * C * kk], `dWsum_${c.w}`);
-  return ctx.reshape(sum, [K, C, kh, kw]);
+  const sum = parts.length === 1 ? parts[0] : ctx.emit('Sum', parts, {}, [1, K * kh * C * kw], `dWsum_${c.w}`);
+  const t = ctx.emit('Transpose', [ctx.reshape(sum, [K, kh, C, kw])], { perm: [0, 2, 1, 3] }, [K, C, kh, kw], `dWt_${c.w}`);
+  return t;
 }
 
 /** dW by one Gemm per kernel tap. */
@@ -424,6 +498,8 @@ export const convGrad: GradRule = (ctx, node, dY) => {
       // Grouped convs: the grouped-conv form, or per-tap reductions for multiplier-1 depthwise.
       mode = mode === 'slices' && c.cpg === 1 && c.K === c.C ? 'slices' : 'conv';
     } else if (mode === 'auto' && c.kh * c.kw > 1 && c.Ho * c.Wo >= BATCHED_MIN_MAP) {
+      mode = canSplit(c) && ((c.kh - 1) * c.win.dilations[0]) / c.Ho <= SPLIT_MAX_ROW_OVERHEAD ? 'split' : 'batched';
+    } else if (mode === 'split' && !canSplit(c)) {
       mode = 'batched';
     } else if (mode === 'slices' || mode === 'auto') {
       // One Gemm over the k·k-tap column matrix, unless that matrix is large: then one Gemm per tap, which
@@ -434,7 +510,7 @@ export const convGrad: GradRule = (ctx, node, dY) => {
       const fits = c.C * c.kh * c.kw * c.N * c.Ho * c.Wo * 4 <= IM2COL_MAX_BYTES;
       mode = !fits ? 'kkgemm' : mode === 'auto' ? 'onehot' : 'im2col';
     }
-    if (mode !== 'conv' && mode !== 'batched' && g === 1 && isPointwise(c)) {
+    if (mode !== 'conv' && mode !== 'batched' && mode !== 'split' && g === 1 && isPointwise(c)) {
       grads[1] = dwGemm1x1(ctx, c);
     } else {
       switch (mode) {
@@ -449,6 +525,9 @@ export const convGrad: GradRule = (ctx, node, dY) => {
           break;
         case 'batched':
           grads[1] = dwBatched(ctx, c);
+          break;
+        case 'split':
+          grads[1] = dwSplit(ctx, c);
           break;
         case 'kkgemm':
           grads[1] = dwKkGemm(ctx, c);

@@ -32,6 +32,8 @@ const cases: ConvCase[] = [
   { label: '1x1 s1', x: [2, 4, 5, 5], w: [3, 4, 1, 1], attrs: {} },
   { label: '3x3 s1 p1 H9 (map ≥ 64: the batched dW by default)', x: [2, 3, 9, 9], w: [4, 3, 3, 3], bias: true, attrs: { pads: [1, 1, 1, 1] } },
   { label: '3x3 s2 p1 H17 (map ≥ 64, strided: batched by default)', x: [2, 2, 17, 17], w: [3, 2, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { label: '3x3 s1 p1 H20 (20 rows and more: the split dW by default)', x: [2, 2, 20, 20], w: [3, 2, 3, 3], bias: true, attrs: { pads: [1, 1, 1, 1] } },
+  { label: 'stride 1, asymmetric pads, dilations 2×1, 3x2 kernel', x: [2, 2, 9, 7], w: [3, 2, 3, 2], attrs: { dilations: [2, 1], pads: [2, 0, 1, 1] } },
   { label: '7x7 s2 p3 stem', x: [1, 3, 11, 11], w: [2, 3, 7, 7], attrs: { strides: [2, 2], pads: [3, 3, 3, 3] } },
   { label: 'asymmetric pads, rectangular kernel and strides', x: [2, 2, 7, 6], w: [3, 2, 3, 2], bias: true, attrs: { strides: [2, 1], pads: [0, 1, 2, 0] } },
   { label: 'dilation 2, p2', x: [2, 2, 7, 7], w: [3, 2, 3, 3], bias: true, attrs: { dilations: [2, 2], pads: [2, 2, 2, 2] } },
@@ -60,9 +62,9 @@ for (const [ci, c] of cases.entries()) {
 }
 
 const dxModes: ConvDxMode[] = ['convtranspose', 'flip'];
-const dwModes: ConvDwMode[] = ['conv', 'im2col', 'onehot', 'batched', 'kkgemm', 'slices'];
+const dwModes: ConvDwMode[] = ['conv', 'im2col', 'onehot', 'batched', 'split', 'kkgemm', 'slices'];
 const byLabel = (prefix: string): ConvCase => cases.find((c) => c.label.startsWith(prefix))!;
-const formCases = ['3x3 s1 p1 +', '3x3 s2 p1 H8', '1x1 s2', '1x1 s1', 'asymmetric', 'dilation 2, p2', 'dilation 2, stride 2', 'depthwise 3x3 s1', 'depthwise 3x3 s2', 'depthwise multiplier', 'grouped g=2 3x3', 'grouped g=2 dilated', 'auto_pad SAME_LOWER'].map(byLabel);
+const formCases = ['3x3 s1 p1 +', '3x3 s2 p1 H8', '1x1 s2', '1x1 s1', 'asymmetric', 'dilation 2, p2', 'dilation 2, stride 2', 'depthwise 3x3 s1', 'depthwise 3x3 s2', 'depthwise multiplier', 'grouped g=2 3x3', 'grouped g=2 dilated', 'auto_pad SAME_LOWER', 'stride 1, asymmetric'].map(byLabel);
 for (const [ci, c] of formCases.entries()) {
   test(`Conv ${c.label}: every dX/dW formulation agrees with finite differences`, async () => {
     for (const dx of dxModes) {
@@ -76,15 +78,17 @@ for (const [ci, c] of formCases.entries()) {
   });
 }
 
-// The batched dW cuts the batch into chunks whose column matrix and per-image products stay under a byte bound;
-// a 1-byte bound gives one image per chunk: one chunk for one image (no Split), three chunks for three.
-for (const [ci, c] of ['3x3 s1 p1 +', '3x3 s2 p1 H8', '1x1 s2', '1x1 s1', 'dilation 2, stride 2', 'asymmetric'].map(byLabel).entries()) {
-  test(`Conv ${c.label}: batched dW in chunks of one image agrees with finite differences`, async () => {
-    for (const n of [1, 3]) {
-      const rng = new Rng(500 + ci);
-      const m = convModel({ ...c, x: [n, ...c.x.slice(1)] }, rng);
-      const reports = await checkVjp({ model: m, wrt: ['W'], eps: 0.5, tol: TOL, seed: ci, probes: 24, formulation: { conv: { dw: 'batched' }, batchedMaxBytes: 1 } });
-      assertReports(assert, reports, TOL, `${c.label} N=${n}`);
+// The batched and split dW cut the batch into chunks whose per-image tensors stay under a byte bound; a 1-byte
+// bound gives one image per chunk: one chunk for one image (no Split), three chunks for three.
+for (const [ci, c] of ['3x3 s1 p1 +', '3x3 s2 p1 H8', '1x1 s2', '1x1 s1', 'dilation 2, stride 2', 'asymmetric', 'stride 1, asymmetric'].map(byLabel).entries()) {
+  test(`Conv ${c.label}: batched and split dW in chunks of one image agree with finite differences`, async () => {
+    for (const dw of ['batched', 'split'] as const) {
+      for (const n of [1, 3]) {
+        const rng = new Rng(500 + ci);
+        const m = convModel({ ...c, x: [n, ...c.x.slice(1)] }, rng);
+        const reports = await checkVjp({ model: m, wrt: ['W'], eps: 0.5, tol: TOL, seed: ci, probes: 24, formulation: { conv: { dw }, batchedMaxBytes: 1 } });
+        assertReports(assert, reports, TOL, `${c.label} ${dw} N=${n}`);
+      }
     }
   });
 }
@@ -114,8 +118,19 @@ test('Conv: the default dW form follows the output map and the kernel', () => {
   assert.equal(small.filter((o) => o === 'Conv').length, 2, 'the forward conv and the one-hot column conv');
   assert.ok(small.includes('Transpose') && small.includes('Gemm'));
   for (const o of ['Pad', 'Slice', 'Concat', 'FusedMatMul']) assert.ok(!small.includes(o), `no ${o} in ${small.join(' ')}`);
-  // k×k on a map of 64 positions or more: image by image.
-  assert.equal(ops('3x3 s1 p1 H9').filter((o) => o === 'FusedMatMul').length, 1);
+  // k×k on a map of 64 positions or more: image by image, the kh·kw one-hot column conv (9 rows: 2 extra rows
+  // would be 22 % more arithmetic for the split form; stride 2 cannot take it).
+  for (const label of ['3x3 s1 p1 H9', '3x3 s2 p1 H17']) {
+    const b = ops(label);
+    assert.equal(b.filter((o) => o === 'FusedMatMul').length, 1, label);
+    assert.equal(b.filter((o) => o === 'Conv').length, 2, `${label}: the forward conv and one column conv`);
+  }
+  // From 20 rows: the split form, one 1×3 shift conv of X and one 3×1 shift conv of dY, and the [K, 3, C, 3] sum
+  // transposed into place.
+  const split = ops('3x3 s1 p1 H20');
+  assert.equal(split.filter((o) => o === 'FusedMatMul').length, 1);
+  assert.equal(split.filter((o) => o === 'Conv').length, 3, split.join(' '));
+  assert.ok(split.includes('Transpose'));
   // 1×1: one Gemm over the whole batch.
   for (const label of ['1x1 s1', '1x1 s2']) {
     const pw = ops(label);
