@@ -33,6 +33,8 @@ export interface ToMaskWorker {
   order: Int32Array;
   /** counter[0]: position in `order` of the next job to take. */
   counter: Int32Array;
+  /** done[job] = 1 once the job's masks are written (so the caller can use them before the others finish). */
+  done?: Int32Array;
 }
 
 export interface JobFailure {
@@ -43,20 +45,30 @@ export interface JobFailure {
 /** A worker's answer to a run, sent once it takes no more jobs ('ready' once after loading). */
 export type FromMaskWorker = { type: 'done'; id: number; failure?: JobFailure } | { type: 'ready'; id: 0; failure?: undefined };
 
-/** Takes jobs until none is left. On a failure the other threads are stopped too (they finish their layer). */
-export function runLayerJobs(msg: ToMaskWorker, ws: MaskWorkspace): JobFailure | undefined {
+/**
+ * Takes jobs until none is left. On a failure the other threads are stopped too (they finish their layer).
+ * `afterEach` runs on this thread after each of its jobs and once more when none is left (the caller's thread
+ * uses finished layers there); what it throws is this thread's failure.
+ */
+export function runLayerJobs(msg: ToMaskWorker, ws: MaskWorkspace, afterEach?: () => void): JobFailure | undefined {
   const pattern = new NmPattern(msg.n, msg.m);
   const total = msg.order.length;
-  for (;;) {
-    const next = Atomics.add(msg.counter, 0, 1);
-    if (next >= total) return undefined;
-    const job = msg.jobs[msg.order[next]];
-    try {
+  try {
+    for (;;) {
+      const next = Atomics.add(msg.counter, 0, 1);
+      if (next >= total) {
+        afterEach?.();
+        return undefined;
+      }
+      const index = msg.order[next];
+      const job = msg.jobs[index];
       computeLayerMask(job, pattern, msg.method, msg.denseFraction, job.name, { hardOut: job.hard, softOut: job.soft, workspace: ws });
-    } catch (e) {
-      Atomics.store(msg.counter, 0, total);
-      return isMaxqError(e) ? { kind: e.kind, message: e.message } : { kind: 'internal', message: e instanceof Error ? e.stack ?? e.message : String(e) };
+      if (msg.done) Atomics.store(msg.done, index, 1);
+      afterEach?.();
     }
+  } catch (e) {
+    Atomics.store(msg.counter, 0, total);
+    return isMaxqError(e) ? { kind: e.kind, message: e.message } : { kind: 'internal', message: e instanceof Error ? e.stack ?? e.message : String(e) };
   }
 }
 

@@ -34,6 +34,12 @@ export interface ParallelMaskOptions {
   softOut?: Float32Array[];
   /** Layer names for error messages. */
   names?: string[];
+  /**
+   * Called on the calling thread once per layer as soon as its masks are written (workers' layers between the
+   * calling thread's own, the rest after), so per-layer work on the masks overlaps the other threads' masks
+   * and reads them while they are in cache. On a failure the call rejects; layers already passed stay passed.
+   */
+  onLayer?: (index: number, mask: LayerMask) => void;
 }
 
 /** A weight whose values live in shared memory (fill `data` before computing). */
@@ -155,14 +161,18 @@ export class MaskPool {
     try {
       await this.ready;
       const jobs = layers.map((w, i) => this.job(w, i, opts));
-      await this.run(jobs, pattern, method, denseFraction);
-      return jobs.map((job, i) => {
+      const results: LayerMask[] = new Array(jobs.length);
+      const finish = (i: number): void => {
+        const job = jobs[i];
         const hard = opts.hardOut?.[i] ?? job.hard;
         const soft = opts.softOut?.[i] ?? job.soft;
         if (hard !== job.hard) hard.set(job.hard);
         if (soft !== job.soft) soft.set(job.soft);
-        return { hard, soft, ...summaries[i] };
-      });
+        results[i] = { hard, soft, ...summaries[i] };
+        opts.onLayer?.(i, results[i]);
+      };
+      await this.run(jobs, pattern, method, denseFraction, finish);
+      return results;
     } finally {
       for (const w of this.workers) w.unref();
       this.running = false;
@@ -202,21 +212,36 @@ export class MaskPool {
     return { data, O: w.O, I: w.I, Kh: w.Kh, Kw: w.Kw, hard, soft, name: opts.names?.[i] };
   }
 
-  /** Posts the jobs to every worker, takes layers on this thread too, and waits for the workers to finish. */
-  private async run(jobs: LayerJob[], pattern: NmPattern, method: MaskMethod, denseFraction: number): Promise<void> {
+  /**
+   * Posts the jobs to every worker, takes layers on this thread too, and waits for the workers to finish.
+   * `finish(i)` runs on this thread once per finished layer: after each of its own layers for every layer done
+   * so far, then for the rest once the workers are done; not after a failure.
+   */
+  private async run(jobs: LayerJob[], pattern: NmPattern, method: MaskMethod, denseFraction: number, finish: (i: number) => void): Promise<void> {
     // Largest layers first, so that the last layers taken are small and the threads finish together.
     const order = Int32Array.from(jobs.map((_, i) => i).sort((a, b) => jobs[b].data.length - jobs[a].data.length || a - b));
     const counter = new Int32Array(new SharedArrayBuffer(4));
+    const done = new Int32Array(new SharedArrayBuffer(4 * jobs.length));
+    const finished = new Uint8Array(jobs.length);
+    const drain = (): void => {
+      for (let i = 0; i < jobs.length; i++) {
+        if (!finished[i] && Atomics.load(done, i) === 1) {
+          finished[i] = 1;
+          finish(i);
+        }
+      }
+    };
     const id = this.nextId++;
     const workersDone = new Promise<Error | undefined>((resolve) => {
       this.pending.set(id, { left: this.workers.length, settle: resolve });
     });
-    const msg: ToMaskWorker = { type: 'run', id, n: pattern.n, m: pattern.m, method, denseFraction, jobs, order, counter };
+    const msg: ToMaskWorker = { type: 'run', id, n: pattern.n, m: pattern.m, method, denseFraction, jobs, order, counter, done };
     for (const w of this.workers) w.postMessage(msg);
-    const mine = runLayerJobs(msg, this.workspace);
+    const mine = runLayerJobs(msg, this.workspace, drain);
     const theirs = await workersDone;
     const failure = mine ? failureToError(mine) : theirs;
     if (failure) throw failure;
+    drain();
   }
 
   /** Every worker answers each run once, after its last layer; the first failure is kept. */

@@ -132,12 +132,13 @@ export class TrainStepper {
       return;
     }
     const buffers = layers.map((s) => s.maskBuffers());
-    const masks = await this.pool.compute(layers.map((s) => s.canonical()), layers[0].pattern, layers[0].method, denseFraction, {
+    // W·S of each layer as soon as its masks are written, while the other thread still computes masks.
+    await this.pool.compute(layers.map((s) => s.canonical()), layers[0].pattern, layers[0].method, denseFraction, {
       hardOut: buffers.map((b) => b.hardOut),
       softOut: buffers.map((b) => b.softOut),
       names: layers.map((s) => s.layer.name),
+      onLayer: (i, m) => layers[i].apply(m),
     });
-    masks.forEach((m, i) => layers[i].apply(m));
   }
 
   /** Ends the mask workers. Idempotent. */

@@ -96,3 +96,50 @@ test('errors: a non-finite weight names its layer, the pool stays usable, a clos
   await racing.close();
   await assert.rejects(call, /closed|exited/);
 });
+
+test('onLayer sees every layer once, on the calling thread, with its final masks, before the call resolves', async () => {
+  const pool = new MaskPool(3);
+  try {
+    for (const shared of [true, false]) {
+      const layers = model(50, shared);
+      const pattern = NmPattern.parse('2:4');
+      const seen: { index: number; hard: Buffer; soft: Buffer; sameArrays: boolean }[] = [];
+      const outs = layers.map((w) => (shared ? sharedMaskBuffers(w.data.length) : { hard: new Uint8Array(w.data.length), soft: new Float32Array(w.data.length) }));
+      let resolved = false;
+      const call = pool.compute(layers, pattern, 'maxq', 0.3, {
+        hardOut: outs.map((o) => o.hard),
+        softOut: outs.map((o) => o.soft),
+        onLayer: (index, m) => {
+          assert.equal(resolved, false);
+          // A copy now: what the callback reads must already be the layer's final masks.
+          seen.push({ index, hard: Buffer.from(m.hard), soft: Buffer.from(new Uint8Array(m.soft.buffer, m.soft.byteOffset, m.soft.byteLength)), sameArrays: m.hard === outs[index].hard && m.soft === outs[index].soft });
+        },
+      });
+      const got = await call;
+      resolved = true;
+      assert.deepEqual(seen.map((s) => s.index).sort((a, b) => a - b), layers.map((_, i) => i), 'each layer once');
+      for (const s of seen) {
+        assert.ok(s.sameArrays, `layer ${s.index}: the given output arrays`);
+        assert.deepEqual(s.hard, Buffer.from(got[s.index].hard), `layer ${s.index} H`);
+        assert.deepEqual(s.soft, Buffer.from(new Uint8Array(got[s.index].soft.buffer, got[s.index].soft.byteOffset, got[s.index].soft.byteLength)), `layer ${s.index} S`);
+      }
+      assertSame(got, layers, pattern, 'maxq', 0.3);
+    }
+    // A failing layer is never passed to onLayer, and the call rejects naming it.
+    const layers = model(60, true);
+    const bad = sharedWeight(8, 8, 3, 3);
+    bad.data.fill(0.01);
+    bad.data[7] = Infinity;
+    const passed: number[] = [];
+    await assert.rejects(
+      pool.compute([...layers, bad], NmPattern.parse('2:4'), 'maxq', 0, { names: [...layers.map((_, i) => `c${i}`), 'bad.conv'], onLayer: (i) => passed.push(i) }),
+      (e: unknown) => isMaxqError(e) && /bad\.conv/.test(e.message),
+    );
+    assert.ok(!passed.includes(layers.length));
+    // An exception in onLayer fails the call and leaves the pool usable.
+    await assert.rejects(pool.compute(layers, NmPattern.parse('2:4'), 'maxq', 0, { onLayer: () => { throw new Error('callback broke'); } }), /callback broke/);
+    assertSame(await pool.compute(layers, NmPattern.parse('2:4'), 'maxq', 0), layers, NmPattern.parse('2:4'), 'maxq', 0);
+  } finally {
+    await pool.close();
+  }
+});
