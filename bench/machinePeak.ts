@@ -2,13 +2,16 @@
  * What the training step could take at best on this machine, measured in the same bench run: the arithmetic of
  * its convolutions (forward, dX, dW) at the fastest rate onnxruntime's CPU kernels reach here.
  *
- * The rate is a large square MatMul (MLAS's SGEMM at its best shape, the same kernels the convolutions use),
- * best of several runs on the step's thread count. Nothing in the graph can run faster than that, so
- * flops / rate is a floor for the convolutions alone, before batch norm, activations, masks and the optimizer.
+ * The rate is the faster of two best cases, each best of several runs on the step's thread count: a large square
+ * MatMul (MLAS's SGEMM at its best shape; the dW products and the Gemm forms use it) and a chain of blocked NCHWc
+ * 3×3 convs with constant weights (MLAS's direct conv kernels, which onnxruntime keeps in the blocked layout from
+ * one conv to the next: the forward and stride-1 dX convs use them, and they run faster than SGEMM here). No conv
+ * of the step runs faster than the faster of the two, so flops / rate is a floor for the convolutions alone,
+ * before batch norm, activations, masks and the optimizer.
  */
 import * as ort from 'onnxruntime-node';
 import { DataType } from '../src/core/onnx/proto';
-import { buildModel, node, valueInfo } from '../src/core/onnx/builder';
+import { buildModel, floatTensor, node, valueInfo } from '../src/core/onnx/builder';
 import { ConvLayerInfo } from '../src/core/training/graph/context';
 import { createSession } from '../src/core/runtime/ortSession';
 
@@ -66,4 +69,55 @@ export async function matMulPeakGflops(threads: number, n = 2048, runs = 6): Pro
   } finally {
     await session.release();
   }
+}
+
+/**
+ * The best rate (GFLOP/s) of `depth` chained 3×3 convs (pads 1, `channels` in and out, constant weights, so that
+ * onnxruntime runs them as blocked NCHWc convs) on a [batch, channels, size, size] input, best of `runs`. The
+ * output is pooled to [batch, channels, 1, 1], so copying it out costs nothing against the convs.
+ */
+export async function convPeakGflops(threads: number, runs = 6, shape = { batch: 64, channels: 64, size: 32, depth: 8 }): Promise<number> {
+  const { batch, channels: c, size, depth } = shape;
+  const nodes = [];
+  const initializers = [];
+  // Weights in ±0.05: each conv scales its input by ≈ 0.7, so eight stay far from overflow and denormals.
+  const w = new Float32Array(c * c * 9);
+  for (let i = 0; i < w.length; i++) w[i] = (((i * 7919) % 1000) / 1000 - 0.5) / 10;
+  let x = 'x';
+  for (let d = 0; d < depth; d++) {
+    initializers.push(floatTensor(`w${d}`, [c, c, 3, 3], w));
+    nodes.push(node('Conv', [x, `w${d}`], [`y${d}`], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }));
+    x = `y${d}`;
+  }
+  nodes.push(node('GlobalAveragePool', [x], ['out']));
+  const bytes = buildModel({
+    name: 'conv-peak',
+    nodes,
+    inputs: [valueInfo('x', DataType.FLOAT, [batch, c, size, size])],
+    outputs: [valueInfo('out', DataType.FLOAT, [batch, c, 1, 1])],
+    initializers,
+  });
+  const session = await createSession(bytes, 'conv peak', { threads, allowSpinning: false });
+  try {
+    const a = new Float32Array(batch * c * size * size);
+    for (let i = 0; i < a.length; i++) a[i] = ((i * 104729) % 1000) / 1000 - 0.5;
+    const t = new ort.Tensor('float32', a, [batch, c, size, size]);
+    await session.run({ x: t });
+    let best = Infinity;
+    for (let r = 0; r < runs; r++) {
+      const t0 = process.hrtime.bigint();
+      await session.run({ x: t });
+      best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return (2 * depth * batch * c * c * 9 * size * size) / (best * 1e6);
+  } finally {
+    await session.release();
+  }
+}
+
+/** The faster of the MatMul and the blocked-conv rates, and which it was. */
+export async function machinePeak(threads: number): Promise<{ gflops: number; matMul: number; conv: number }> {
+  const matMul = await matMulPeakGflops(threads);
+  const conv = await convPeakGflops(threads);
+  return { gflops: Math.max(matMul, conv), matMul, conv };
 }

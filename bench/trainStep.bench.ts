@@ -14,8 +14,9 @@
  *   recomputed every step, W·mask, straight-through gradient, SR-STE decay), the same per-step work as the
  *   product's step with a cheaper mask; the ratio to it is printed too (the goal stays on the dense step).
  * - The inference forward (weights as initializers) is timed as well, for scale.
- * - A floor row: the step's conv arithmetic at onnxruntime's best MatMul rate on this machine, measured at the end
- *   of the same run (`machinePeak.ts`), as a share of both steps: how much of the goal the hardware leaves.
+ * - A floor row: the step's conv arithmetic at onnxruntime's best rate on this machine (MatMul or blocked conv),
+ *   measured at the end of the same run (`machinePeak.ts`), as a share of both steps: how much of the goal the
+ *   hardware leaves.
  *
  * Standalone: `node out/bench/trainStep.bench.js [--quick] [--runs N] [--threads N] [--batch N] [--no-torch] [--no-nm-torch] [--no-plain-convs]`;
  * `--formulations` instead times bare `session.run`s of several backward formulations, interleaved.
@@ -40,7 +41,7 @@ import { ConvLayerInfo, FormulationOptions } from '../src/core/training/graph/co
 import { floatData } from '../src/core/training/graph/onnxUtil';
 import { BenchModule, BenchResult } from './harness';
 import { peakRssKb } from './peakRss';
-import { ConvStepFlops, convStepFlops, matMulPeakGflops } from './machinePeak';
+import { ConvStepFlops, convStepFlops, machinePeak } from './machinePeak';
 import { LineChild, PYTORCH_DOC_REFERENCE_MS, StepSamples, TARGET_RATIO, findTorchPython, pytorchScript, startPytorchStep } from './pytorchReference';
 
 /** Deterministic small-value init (the values do not matter for timing, only for finite activations). */
@@ -152,8 +153,8 @@ interface OrtReady {
 
 interface OrtDone {
   peakRssMb: number;
-  /** onnxruntime's best MatMul rate on this machine (machinePeak.ts), measured with the cores free. */
-  peakGflops: number;
+  /** onnxruntime's best MatMul and blocked-conv rates on this machine (machinePeak.ts), measured with the cores free. */
+  peak: { gflops: number; matMul: number; conv: number };
   forward: StepSamples;
 }
 
@@ -231,8 +232,8 @@ async function ortChild(a: ChildArgs): Promise<void> {
       await timeRuns(() => inf.run(infFeeds), 2);
       const forward = await timeRuns(() => inf.run(infFeeds), 5);
       await inf.release();
-      const peakGflops = await matMulPeakGflops(a.threads);
-      send({ peakRssMb, forward, peakGflops } satisfies OrtDone);
+      const peak = await machinePeak(a.threads);
+      send({ peakRssMb, forward, peak } satisfies OrtDone);
       rl.close();
       return;
     }
@@ -368,12 +369,13 @@ export async function runTrainStepBench(o: TrainStepOptions = {}): Promise<Bench
       results.push({ name: 'train step (ORT, product loop)', medianMs: stepMed, minMs: Math.min(...ortS.wallMs), cpuMs: stepCpu, runs: ortS.wallMs.length, baseline: 'PyTorch reference (doc)', ratio, note: `${phases}; peak RSS ${Math.round(ortPeak)} MB; ${ratioNote}` });
       results.push({ name: 'PyTorch reference (doc)', medianMs: PYTORCH_DOC_REFERENCE_MS, minMs: PYTORCH_DOC_REFERENCE_MS, runs: 0, note: o.torch === false ? 'not measured (--no-torch)' : 'not measured: torch is not installed (apt-get install python3-torch to measure it in this run)' });
     }
-    // The floor: the step's conv arithmetic at the machine's best MatMul rate, against both steps.
+    // The floor: the step's conv arithmetic at the machine's best rate, against both steps.
     const cf = ready.convFlops;
-    const floorMs = (cf.total / 1e9 / ortDone.peakGflops) * 1000;
+    const { peak } = ortDone;
+    const floorMs = (cf.total / 1e9 / peak.gflops) * 1000;
     const ptMed = ptS.wallMs.length > 0 ? median(ptS.wallMs) : null;
     const gf = (f: number) => (f / 1e9).toFixed(1);
-    const floorNote = `${gf(cf.total)} GFLOP in ${cf.convs} convs (forward ${gf(cf.forward)}, dX ${gf(cf.dx)}, dW ${gf(cf.dw)}) at onnxruntime's best MatMul rate on this machine, ${ortDone.peakGflops.toFixed(0)} GFLOP/s (2048³, ${threads} threads, best of 6): ${ptMed !== null ? `${(floorMs / ptMed).toFixed(2)}× PyTorch's step, ` : ''}${(floorMs / stepMed).toFixed(2)}× the product's, before any BN, activation, mask or optimizer work`;
+    const floorNote = `${gf(cf.total)} GFLOP in ${cf.convs} convs (forward ${gf(cf.forward)}, dX ${gf(cf.dx)}, dW ${gf(cf.dw)}) at onnxruntime's best rate on this machine, ${peak.gflops.toFixed(0)} GFLOP/s (the faster of a 2048³ MatMul, ${peak.matMul.toFixed(0)}, and eight chained blocked 3×3 convs of 64 channels at 32×32, batch 64, ${peak.conv.toFixed(0)}; ${threads} threads, best of 6): ${ptMed !== null ? `${(floorMs / ptMed).toFixed(2)}× PyTorch's step, ` : ''}${(floorMs / stepMed).toFixed(2)}× the product's, before any BN, activation, mask or optimizer work`;
     results.push({ name: 'train step floor (conv arithmetic at peak)', medianMs: floorMs, minMs: floorMs, runs: 1, note: floorNote });
     if (plainS.wallMs.length > 0) {
       const pm = median(plainS.wallMs);

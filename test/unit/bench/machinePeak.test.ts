@@ -1,11 +1,11 @@
 /**
- * The train-step bench prints a floor: the step's conv arithmetic at onnxruntime's best MatMul rate. The flop
+ * The train-step bench prints a floor: the step's conv arithmetic at onnxruntime's best rate (MatMul or blocked conv). The flop
  * count must be the one of the convs the training graph holds (forward, dX where the input needs a gradient, dW),
  * and the rate a real measurement.
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { convMacs, convStepFlops, matMulPeakGflops } from '../../../bench/machinePeak';
+import { convMacs, convPeakGflops, convStepFlops, matMulPeakGflops } from '../../../bench/machinePeak';
 import { ConvLayerInfo } from '../../../src/core/training/graph/context';
 import { buildTrainingGraph } from '../../../src/core/training/graph/trainingGraph';
 import { resnet18Cifar } from '../../../bench/trainStep.bench';
@@ -41,6 +41,11 @@ describe('bench machine peak', () => {
 
   it('measures a finite, positive MatMul rate', async () => {
     const g = await matMulPeakGflops(1, 128, 2);
+    assert.ok(Number.isFinite(g) && g > 0, `rate ${g}`);
+  });
+
+  it('measures a finite, positive blocked-conv rate', async () => {
+    const g = await convPeakGflops(1, 2, { batch: 2, channels: 16, size: 8, depth: 2 });
     assert.ok(Number.isFinite(g) && g > 0, `rate ${g}`);
   });
 });
