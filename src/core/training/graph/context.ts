@@ -25,9 +25,9 @@ export type ConvDxMode = 'auto' | 'convtranspose' | 'flip';
  * - `kkgemm`: one Gemm per kernel tap (group 1);
  * - `slices`: depthwise only, ReduceSum(S_ij ⊙ dY) per tap;
  * - `auto`: 1×1 unpadded convs use a single Gemm, depthwise/grouped the grouped-conv form, k×k group-1 convs
- *   `batched` on output maps of at least BATCHED_MIN_MAP (64) positions (`split` for stride 1 where the extra
- *   rows cost at most SPLIT_MAX_ROW_OVERHEAD), below that `onehot`, or `kkgemm` when the column matrix would
- *   exceed IM2COL_MAX_BYTES (64 MiB).
+ *   `batched` on output maps of at least BATCHED_MIN_MAP (64) positions (`split` for stride 1 and kernels of
+ *   more than one row and column where the extra rows cost at most SPLIT_MAX_ROW_OVERHEAD), below that
+ *   `onehot`, or `kkgemm` when the column matrix would exceed IM2COL_MAX_BYTES (64 MiB).
  */
 export type ConvDwMode = 'auto' | 'conv' | 'im2col' | 'onehot' | 'batched' | 'split' | 'kkgemm' | 'slices';
 

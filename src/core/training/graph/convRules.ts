@@ -498,7 +498,9 @@ export const convGrad: GradRule = (ctx, node, dY) => {
       // Grouped convs: the grouped-conv form, or per-tap reductions for multiplier-1 depthwise.
       mode = mode === 'slices' && c.cpg === 1 && c.K === c.C ? 'slices' : 'conv';
     } else if (mode === 'auto' && c.kh * c.kw > 1 && c.Ho * c.Wo >= BATCHED_MIN_MAP) {
-      mode = canSplit(c) && ((c.kh - 1) * c.win.dilations[0]) / c.Ho <= SPLIT_MAX_ROW_OVERHEAD ? 'split' : 'batched';
+      // A one-row or one-column kernel has nothing to split: one side would be a plain copy.
+      const worthSplitting = c.kh > 1 && c.kw > 1 && ((c.kh - 1) * c.win.dilations[0]) / c.Ho <= SPLIT_MAX_ROW_OVERHEAD;
+      mode = canSplit(c) && worthSplitting ? 'split' : 'batched';
     } else if (mode === 'split' && !canSplit(c)) {
       mode = 'batched';
     } else if (mode === 'slices' || mode === 'auto') {

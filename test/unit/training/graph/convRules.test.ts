@@ -34,6 +34,8 @@ const cases: ConvCase[] = [
   { label: '3x3 s2 p1 H17 (map ≥ 64, strided: batched by default)', x: [2, 2, 17, 17], w: [3, 2, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
   { label: '3x3 s1 p1 H20 (20 rows and more: the split dW by default)', x: [2, 2, 20, 20], w: [3, 2, 3, 3], bias: true, attrs: { pads: [1, 1, 1, 1] } },
   { label: 'stride 1, asymmetric pads, dilations 2×1, 3x2 kernel', x: [2, 2, 9, 7], w: [3, 2, 3, 2], attrs: { dilations: [2, 1], pads: [2, 0, 1, 1] } },
+  { label: '1x3 s1 p(0,1) H24 (one kernel row: batched, not split)', x: [2, 2, 24, 24], w: [3, 2, 1, 3], attrs: { pads: [0, 1, 0, 1] } },
+  { label: '3x1 s1 p(1,0) H24 (one kernel column: batched, not split)', x: [2, 2, 24, 24], w: [3, 2, 3, 1], attrs: { pads: [1, 0, 1, 0] } },
   { label: '7x7 s2 p3 stem', x: [1, 3, 11, 11], w: [2, 3, 7, 7], attrs: { strides: [2, 2], pads: [3, 3, 3, 3] } },
   { label: 'asymmetric pads, rectangular kernel and strides', x: [2, 2, 7, 6], w: [3, 2, 3, 2], bias: true, attrs: { strides: [2, 1], pads: [0, 1, 2, 0] } },
   { label: 'dilation 2, p2', x: [2, 2, 7, 7], w: [3, 2, 3, 3], bias: true, attrs: { dilations: [2, 2], pads: [2, 2, 2, 2] } },
@@ -64,7 +66,7 @@ for (const [ci, c] of cases.entries()) {
 const dxModes: ConvDxMode[] = ['convtranspose', 'flip'];
 const dwModes: ConvDwMode[] = ['conv', 'im2col', 'onehot', 'batched', 'split', 'kkgemm', 'slices'];
 const byLabel = (prefix: string): ConvCase => cases.find((c) => c.label.startsWith(prefix))!;
-const formCases = ['3x3 s1 p1 +', '3x3 s2 p1 H8', '1x1 s2', '1x1 s1', 'asymmetric', 'dilation 2, p2', 'dilation 2, stride 2', 'depthwise 3x3 s1', 'depthwise 3x3 s2', 'depthwise multiplier', 'grouped g=2 3x3', 'grouped g=2 dilated', 'auto_pad SAME_LOWER', 'stride 1, asymmetric'].map(byLabel);
+const formCases = ['3x3 s1 p1 +', '3x3 s2 p1 H8', '1x1 s2', '1x1 s1', 'asymmetric', 'dilation 2, p2', 'dilation 2, stride 2', 'depthwise 3x3 s1', 'depthwise 3x3 s2', 'depthwise multiplier', 'grouped g=2 3x3', 'grouped g=2 dilated', 'auto_pad SAME_LOWER', 'stride 1, asymmetric', '1x3', '3x1'].map(byLabel);
 for (const [ci, c] of formCases.entries()) {
   test(`Conv ${c.label}: every dX/dW formulation agrees with finite differences`, async () => {
     for (const dx of dxModes) {
@@ -131,6 +133,12 @@ test('Conv: the default dW form follows the output map and the kernel', () => {
   assert.equal(split.filter((o) => o === 'FusedMatMul').length, 1);
   assert.equal(split.filter((o) => o === 'Conv').length, 3, split.join(' '));
   assert.ok(split.includes('Transpose'));
+  // 1×3 and 3×1 kernels on the same map: one side of the split would be a plain copy, so batched.
+  for (const label of ['1x3', '3x1']) {
+    const b = ops(label);
+    assert.equal(b.filter((o) => o === 'Conv').length, 2, `${label}: ${b.join(' ')}`);
+    assert.ok(!b.includes('Transpose'), `${label}: ${b.join(' ')}`);
+  }
   // 1×1: one Gemm over the whole batch.
   for (const label of ['1x1 s1', '1x1 s2']) {
     const pw = ops(label);
