@@ -173,3 +173,32 @@ test('maxqMasks rejects non-finite weights naming the layer, whichever row kerne
     }
   }
 });
+
+test('a tie at one kernel position boundary: only the rows holding the tied magnitude take the scalar path, and S is exact', () => {
+  // Real weights rarely tie within a filter row, but a position row of a 512×512 layer holds 262k weights, so a
+  // tie across its boundary happens. Plant one (the smallest kept weight of positions 4 and 0 given the largest
+  // dropped magnitude) in otherwise distinct weights, and compare with the per-axis terms composed as specified.
+  const pattern = NmPattern.parse('2:4');
+  for (const seed of [11, 12, 13]) {
+    const w = randomWeight(seed, 16, 32, 3, 3, 'normal', 0.05);
+    const KK = 9;
+    const L = w.O * w.I;
+    const k = topkDropped(pattern.drop, L);
+    for (const p of [4, 0]) {
+      const idx = Array.from({ length: L }, (_, j) => Math.floor(j / w.I) * w.I * KK + (j % w.I) * KK + p);
+      // Dropped first: smaller |w|, and on equal |w| the higher flat index.
+      idx.sort((a, b) => Math.abs(w.data[a]) - Math.abs(w.data[b]) || b - a);
+      const dropped = idx[k - 1], kept = idx[k];
+      w.data[kept] = Math.sign(w.data[kept]) * Math.abs(w.data[dropped]);
+    }
+    const t = axisTerms(w, pattern);
+    const ref = naiveTerms(w, 2, 4);
+    assert.ok(maxAbsDiff(t.position, ref.position) < 1e-7, 'the reference terms agree');
+    const hard = hardNmMask(w, pattern);
+    const want = composed(hard, t.filter, t.position);
+    assert.equal(firstMismatch(softMask(w, pattern, hard).soft, want), -1, `seed ${seed}: softMask`);
+    const both = maxqMasks(w, pattern);
+    assert.equal(firstMismatch(both.hard, hard), -1);
+    assert.equal(firstMismatch(both.soft, want), -1, `seed ${seed}: maxqMasks`);
+  }
+});
