@@ -1,7 +1,8 @@
 /**
  * Second pass of the soft mask: S = fround(fround(1 + F) + P) for the H = 1 indices listed by `collectRows.ts`,
  * once the row's filter threshold and the layer's position thresholds are known (S = 0 elsewhere, written by a
- * fill). Rows without ties at a boundary only.
+ * fill). In a row tied at a boundary the weights of the tied magnitude (z = 0) come out as dropped on that axis;
+ * `fixTiedWeights` (tiedRows.ts) then applies the tie rule to them.
  *
  * Without ties, thr lies strictly between the largest dropped and the smallest kept magnitude (their midpoint,
  * in doubles, of two distinct fp32 values), so "kept on this axis" is exactly z = (|w| − thr)·SCALE > 0, and

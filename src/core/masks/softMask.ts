@@ -18,8 +18,9 @@
  * 1. Per filter row, one read of the keys (`collectRows.ts`) writes H, lists the H = 1 weights and collects the
  *    bracket of the row's filter boundary and, across rows, of every kernel position's boundary. The row's
  *    boundary is then resolved from its small bracket (`RankBoundary.resolve`).
- * 2. Once the thresholds are known, only the listed weights get their terms (`softLists.ts`). Rows with a tie at
- *    a boundary (either axis) take the scalar `tiedRow` instead, which applies the index-order tie rule.
+ * 2. Once the thresholds are known, only the listed weights get their terms (`softLists.ts`). In rows with a tie
+ *    at a boundary (either axis), the weights of the tied magnitude are then rewritten by `fixTiedWeights`, which
+ *    applies the index-order tie rule.
  * 1×1 layers have no position axis, so pass 2 follows pass 1 row by row while the row is in cache.
  */
 import { usageError } from '../errors';
@@ -29,7 +30,7 @@ import { assertGroupable, hardNmMask } from './hardMask';
 import { NmPattern } from './nmPattern';
 import { RankBoundary } from './rankBoundary';
 import { listTermsF, listTermsFP } from './softLists';
-import { tiedRow } from './tiedRows';
+import { fixTiedWeights } from './tiedRows';
 import { thresholdOf, topkDropped } from './softTerm';
 import { AxisRows, defaultWorkspace, MaskWorkspace } from './workspace';
 
@@ -135,12 +136,10 @@ function runFilterOnly(
     const count = collected.count;
     resolveRow(b, fbuf, keys, start, I, k);
     const keepEq = b.countLE - k;
-    if (keepEq !== 0) {
-      tiedRow(keys, data, hard, soft, start, I, 1, b.vk, thresholdOf(b.vk, b.vk1), keepEq, null);
-    } else {
-      soft.fill(0, start, start + I);
-      listTermsF(data, soft, list, 0, count, thresholdOf(b.vk, b.vk1));
-    }
+    const thr = thresholdOf(b.vk, b.vk1);
+    soft.fill(0, start, start + I);
+    listTermsF(data, soft, list, 0, count, thr);
+    if (keepEq !== 0) fixTiedWeights(keys, data, hard, soft, start, I, 1, b.vk, thr, keepEq, null);
   }
   return finite;
 }
@@ -181,8 +180,10 @@ function runBothAxes(
   soft.fill(0);
   const perPosition = computeHard ? (I >> 2) * n : -1; // < 0: the counts of collectGivenStrided
   for (let o = 0, start = 0; o < O; o++, start += LF) {
-    if (rows.keepEq[o] !== 0 || (posTiedRows !== null && posTiedRows[o] !== 0)) tiedRow(keys, data, hard, soft, start, I, KK, rows.vk[o], rows.thr[o], rows.keepEq[o], posRows);
-    else listTermsFP(data, soft, list, o * KK * region, region, KK, perPosition, counts, o * KK, rows.thr[o], posRows.thr);
+    listTermsFP(data, soft, list, o * KK * region, region, KK, perPosition, counts, o * KK, rows.thr[o], posRows.thr);
+    if (rows.keepEq[o] !== 0 || (posTiedRows !== null && posTiedRows[o] !== 0)) {
+      fixTiedWeights(keys, data, hard, soft, start, I, KK, rows.vk[o], rows.thr[o], rows.keepEq[o], posRows);
+    }
   }
   return finite;
 }

@@ -202,3 +202,21 @@ test('a tie at one kernel position boundary: only the rows holding the tied magn
     assert.equal(firstMismatch(both.soft, want), -1, `seed ${seed}: maxqMasks`);
   }
 });
+
+test('weights of bf16 precision (a tie at nearly every boundary): S equals the per-axis terms composed as specified', () => {
+  // bf16 keeps 8 significant bits, so a filter row of 1152 weights holds the boundary magnitude several times.
+  const pattern = NmPattern.parse('2:4');
+  for (const [O, I, Kh, Kw] of [[32, 128, 3, 3], [64, 256, 1, 1]] as const) {
+    const w = randomWeight(70 + O, O, I, Kh, Kw, 'normal', 0.05);
+    const bits = new Uint32Array(w.data.buffer, w.data.byteOffset, w.data.length);
+    for (let i = 0; i < bits.length; i++) bits[i] &= 0xffff0000;
+    const t = axisTerms(w, pattern);
+    const hard = hardNmMask(w, pattern);
+    const label = `[${O},${I},${Kh},${Kw}]`;
+    assert.equal(firstMismatch(maxqMasks(w, pattern).soft, composed(hard, t.filter, t.position)), -1, `${label}: maxqMasks`);
+    // With dense blocks (mid-schedule) H is given and has more kept weights.
+    const withDense = hardNmMask(w, pattern);
+    forceDenseBlocks(w, pattern, withDense, 0.4);
+    assert.equal(firstMismatch(softMask(w, pattern, withDense).soft, composed(withDense, t.filter, t.position)), -1, `${label}: softMask, p = 0.4`);
+  }
+});
