@@ -53,22 +53,10 @@ export async function matMulPeakGflops(threads: number, n = 2048, runs = 6): Pro
     inputs: [valueInfo('a', DataType.FLOAT, [n, n]), valueInfo('b', DataType.FLOAT, [n, n])],
     outputs: [valueInfo('c', DataType.FLOAT, [n, n])],
   });
-  const session = await createSession(bytes, 'MatMul peak', { threads, allowSpinning: false });
-  try {
-    const a = new Float32Array(n * n);
-    for (let i = 0; i < a.length; i++) a[i] = ((i * 7919) % 1000) / 1000 - 0.5;
-    const t = new ort.Tensor('float32', a, [n, n]);
-    await session.run({ a: t, b: t });
-    let best = Infinity;
-    for (let r = 0; r < runs; r++) {
-      const t0 = process.hrtime.bigint();
-      await session.run({ a: t, b: t });
-      best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-    return (2 * n ** 3) / (best * 1e6);
-  } finally {
-    await session.release();
-  }
+  const a = new Float32Array(n * n);
+  for (let i = 0; i < a.length; i++) a[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+  const t = new ort.Tensor('float32', a, [n, n]);
+  return bestRateGflops(bytes, 'MatMul peak', threads, { a: t, b: t }, 2 * n ** 3, runs);
 }
 
 /**
@@ -97,19 +85,24 @@ export async function convPeakGflops(threads: number, runs = 6, shape = { batch:
     outputs: [valueInfo('out', DataType.FLOAT, [batch, c, 1, 1])],
     initializers,
   });
-  const session = await createSession(bytes, 'conv peak', { threads, allowSpinning: false });
+  const a = new Float32Array(batch * c * size * size);
+  for (let i = 0; i < a.length; i++) a[i] = ((i * 104729) % 1000) / 1000 - 0.5;
+  const t = new ort.Tensor('float32', a, [batch, c, size, size]);
+  return bestRateGflops(bytes, 'conv peak', threads, { x: t }, 2 * depth * batch * c * c * 9 * size * size, runs);
+}
+
+/** GFLOP/s of the fastest of `runs` runs of a model doing `flops` per run, after one warm-up run. */
+async function bestRateGflops(bytes: Uint8Array, label: string, threads: number, feeds: Record<string, ort.Tensor>, flops: number, runs: number): Promise<number> {
+  const session = await createSession(bytes, label, { threads, allowSpinning: false });
   try {
-    const a = new Float32Array(batch * c * size * size);
-    for (let i = 0; i < a.length; i++) a[i] = ((i * 104729) % 1000) / 1000 - 0.5;
-    const t = new ort.Tensor('float32', a, [batch, c, size, size]);
-    await session.run({ x: t });
+    await session.run(feeds);
     let best = Infinity;
     for (let r = 0; r < runs; r++) {
       const t0 = process.hrtime.bigint();
-      await session.run({ x: t });
+      await session.run(feeds);
       best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
     }
-    return (2 * depth * batch * c * c * 9 * size * size) / (best * 1e6);
+    return flops / (best * 1e6);
   } finally {
     await session.release();
   }

@@ -401,8 +401,7 @@ function dwSplit(ctx: GradContext, c: ConvGeom): string {
     return sumImages(ctx, per, n, K * kh * C * kw, c.w);
   });
   const sum = parts.length === 1 ? parts[0] : ctx.emit('Sum', parts, {}, [1, K * kh * C * kw], `dWsum_${c.w}`);
-  const t = ctx.emit('Transpose', [ctx.reshape(sum, [K, kh, C, kw])], { perm: [0, 2, 1, 3] }, [K, C, kh, kw], `dWt_${c.w}`);
-  return t;
+  return ctx.emit('Transpose', [ctx.reshape(sum, [K, kh, C, kw])], { perm: [0, 2, 1, 3] }, [K, C, kh, kw], `dWt_${c.w}`);
 }
 
 /** dW by one Gemm per kernel tap. */
