@@ -23,6 +23,7 @@ import {
   answerQuickInputIfShown, closeAllEditors, explorerContextCommand, notificationTexts, setFieldValue, waitForDrawnCanvas, waitForExplorerRow,
   waitForWebviewStatus, webviewFrameWith,
 } from '../lib/workbench';
+import type { Frame, Page } from 'playwright-core';
 import { writeNpy } from '../../../src/core/io/npy';
 
 const RESNET = 'resnet50.onnx';
@@ -61,6 +62,25 @@ const python = () => pythonWith(['torch', 'torchvision'], 'these tests export re
 function run(py: string, args: string[], what: string): void {
   const r = spawnSync(py, args, { encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) throw new Error(`exporting ${what} failed (${r.status}): ${(r.stderr || r.stdout || String(r.error)).slice(-800)}`);
+}
+
+/**
+ * Opens the sparsify form on `model` from the Explorer and fills it as these tests run it: unlabelled .npy inputs
+ * already normalised (preprocessing none), 2:4 MaxQ, `epochs` (0: one-shot), batch 8. Returns the form's frame.
+ */
+async function openSparsifyForm(page: Page, model: string, inputs: string, epochs: string): Promise<Frame> {
+  await closeAllEditors(page);
+  await explorerContextCommand(page, model, commandTitles.sparsify);
+  const f = await webviewFrameWith(page, form.run, 60_000);
+  await setFieldValue(f, form.dataKind, 'npy');
+  await setFieldValue(f, form.npyInputs, inputs);
+  await setFieldValue(f, form.npyLabels, '');
+  await setFieldValue(f, form.preprocess, 'none');
+  await setFieldValue(f, form.pattern, '2:4');
+  await setFieldValue(f, form.method, 'maxq');
+  await setFieldValue(f, form.epochs, epochs);
+  await setFieldValue(f, '#batch-size', '8');
+  return f;
 }
 
 /** Exports (or reuses from the cache) one model into the workspace; `make` writes the model to the path it gets. */
@@ -200,17 +220,7 @@ export const suite: UiSuite = {
       timeoutMs: 420_000,
       run: async (ctx) => {
         const { page } = ctx;
-        await closeAllEditors(page);
-        await explorerContextCommand(page, RESNET18, commandTitles.sparsify);
-        const f = await webviewFrameWith(page, form.run, 60_000);
-        await setFieldValue(f, form.dataKind, 'npy');
-        await setFieldValue(f, form.npyInputs, path.join(ctx.workspace, RESNET18_INPUTS));
-        await setFieldValue(f, form.npyLabels, '');
-        await setFieldValue(f, form.preprocess, 'none');
-        await setFieldValue(f, form.pattern, '2:4');
-        await setFieldValue(f, form.method, 'maxq');
-        await setFieldValue(f, form.epochs, '1');
-        await setFieldValue(f, '#batch-size', '8');
+        const f = await openSparsifyForm(page, RESNET18, path.join(ctx.workspace, RESNET18_INPUTS), '1');
         // Random inputs have no class a "near chance" check could score: the data check is for real data.
         const sanity = f.locator('#sanity-check').first();
         if (await sanity.evaluate((el) => (el as unknown as { checked: boolean }).checked)) await sanity.click();
@@ -247,20 +257,7 @@ export const suite: UiSuite = {
       timeoutMs: 300_000,
       run: async (ctx) => {
         const { page } = ctx;
-        const fill = async (epochs: string) => {
-          await closeAllEditors(page);
-          await explorerContextCommand(page, SEG, commandTitles.sparsify);
-          const f = await webviewFrameWith(page, form.run, 60_000);
-          await setFieldValue(f, form.dataKind, 'npy');
-          await setFieldValue(f, form.npyInputs, path.join(ctx.workspace, SEG_INPUTS));
-          await setFieldValue(f, form.npyLabels, '');
-          await setFieldValue(f, form.preprocess, 'none');
-          await setFieldValue(f, form.pattern, '2:4');
-          await setFieldValue(f, form.method, 'maxq');
-          await setFieldValue(f, form.epochs, epochs);
-          await setFieldValue(f, '#batch-size', '8');
-          return f;
-        };
+        const fill = (epochs: string) => openSparsifyForm(page, SEG, path.join(ctx.workspace, SEG_INPUTS), epochs);
         // One-shot: masks, normalisation of the BN-free layers, BN re-estimation, the numeric check on the maps.
         const t0 = Date.now();
         await (await fill('0')).locator(form.run).first().click();
